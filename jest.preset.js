@@ -1,0 +1,30 @@
+// Shared Jest configuration for every workspace. Tests run as native ES modules
+// (node --experimental-vm-modules) with @swc/jest stripping types, so ESM-only
+// dependencies such as @kubernetes/client-node load without being transformed.
+
+/** @param {'unit' | 'integration'} kind */
+export function jestConfig(kind) {
+  return {
+    testEnvironment: 'node',
+    extensionsToTreatAsEsm: ['.ts'],
+    moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
+    transform: {
+      '^.+\\.ts$': [
+        '@swc/jest',
+        {
+          jsc: { parser: { syntax: 'typescript' }, target: 'es2024', keepClassNames: true },
+          module: { type: 'es6' },
+          sourceMaps: 'inline',
+        },
+      ],
+    },
+    testMatch: [`<rootDir>/test/${kind}/**/*.test.ts`],
+    ...(kind === 'integration'
+      ? {
+          globalSetup: new URL('./test/src/jest-global-setup.ts', import.meta.url).pathname,
+          testTimeout: 120_000,
+          maxWorkers: 2,
+        }
+      : { testTimeout: 20_000 }),
+  };
+}

@@ -1,0 +1,12 @@
+export { ConfigError, type ConfigIssue } from './errors.ts';
+export {
+  boolFromEnv,
+  brokerListFromEnv,
+  durationMsFromEnv,
+  intFromEnv,
+  logLevelFromEnv,
+  mysqlUrlFromEnv,
+  nodeEnvFromEnv,
+  portFromEnv,
+} from './fields.ts';
+export { describeEnv, type EnvSchema, type EnvVarDoc, loadConfig } from './load.ts';

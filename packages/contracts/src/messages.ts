@@ -1,0 +1,130 @@
+import { z } from 'zod';
+import {
+  currency,
+  fen,
+  observationSource,
+  orderStatus,
+  outTradeNo,
+  producerName,
+  rfc3339,
+  tradeState,
+} from './common.ts';
+
+// Schemas are written in TypeScript's camelCase. On the wire every key is snake_case
+// (out_trade_no, transaction_id, …) — the codec converts at the boundary, so each concept has one
+// name per side and one schema.
+
+export const refundObservation = z.object({
+  outRefundNo: z.string().min(1).max(64),
+  refundId: z.string().min(1).max(64),
+  refundStatus: z.enum(['SUCCESS', 'CLOSED', 'ABNORMAL', 'PROCESSING']),
+  /** Refunded amount in fen, and the order's total. */
+  amount: z.object({ refund: fen, total: fen, currency: currency.default('CNY') }),
+  successTime: rfc3339.optional(),
+});
+
+/** What WeChat Pay said about one order, from a notification, a query, or an operator. */
+export const paymentObservation = z
+  .object({
+    observationId: z.uuid(),
+    outTradeNo,
+    source: observationSource,
+    observedAt: rfc3339,
+    producer: producerName,
+    mchid: z.string().min(1).max(32),
+    appid: z.string().min(1).max(32).optional(),
+    tradeState,
+    tradeStateDesc: z.string().max(256).optional(),
+    transactionId: z.string().min(1).max(32).optional(),
+    amount: z.object({ total: fen, payerTotal: fen.optional(), currency: currency.default('CNY') }).optional(),
+    successTime: rfc3339.optional(),
+    refund: refundObservation.optional(),
+    /** WeChat's notification id, when the source is a notification. */
+    notificationId: z.string().max(64).optional(),
+    /** WeChat's Request-ID of the notification or query response. */
+    wechatRequestId: z.string().max(128).optional(),
+    /** Operator and reason, for manual observations (payctl, PaymentRepair). */
+    actor: z.string().max(128).optional(),
+    reason: z.string().max(1024).optional(),
+  })
+  .superRefine((o, ctx) => {
+    const paid = o.tradeState === 'SUCCESS' || o.tradeState === 'REFUND';
+    if (paid && (o.transactionId === undefined || o.amount === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['transactionId'],
+        message: `${o.tradeState} requires transaction_id and amount`,
+      });
+    }
+    if (o.source === 'manual' && (o.actor === undefined || o.reason === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['actor'], message: 'manual observations require actor and reason' });
+    }
+  });
+export type PaymentObservation = z.infer<typeof paymentObservation>;
+
+/** The order reached a new state in paysync's ledger. Emitted after commit, at least once. */
+export const orderSettled = z.object({
+  eventId: z.uuid(),
+  outTradeNo,
+  status: orderStatus,
+  previousStatus: orderStatus,
+  userId: z.string().min(1).max(64),
+  amountTotal: fen,
+  transactionId: z.string().max(32).optional(),
+  /** Points added (positive) or reversed (negative) by this change. */
+  pointsDelta: z.number().int(),
+  balanceAfter: z.number().int(),
+  settledVia: observationSource,
+  /** A payment that arrived after the order had expired, been cancelled or failed. */
+  latePayment: z.boolean().default(false),
+  settledAt: rfc3339,
+});
+export type OrderSettled = z.infer<typeof orderSettled>;
+
+export const alertType = z.enum([
+  'amount_mismatch',
+  'merchant_mismatch',
+  'late_payment',
+  'unknown_order',
+  'refund_exceeds_balance',
+  'missed_notification',
+  'order_needs_attention',
+  'notify_url_unhealthy',
+  'wechat_api_unavailable',
+  'observation_dead_lettered',
+]);
+export type AlertType = z.infer<typeof alertType>;
+
+export const alertSeverity = z.enum(['critical', 'warning', 'info']);
+export type AlertSeverity = z.infer<typeof alertSeverity>;
+
+/** A domain alert for humans; the alerting service deduplicates by dedupeKey. */
+export const domainAlert = z.object({
+  alertId: z.uuid(),
+  type: alertType,
+  severity: alertSeverity,
+  outTradeNo: outTradeNo.optional(),
+  summary: z.string().min(1).max(512),
+  details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).default({}),
+  dedupeKey: z.string().min(1).max(255),
+  source: producerName,
+  occurredAt: rfc3339,
+});
+export type DomainAlert = z.infer<typeof domainAlert>;
+
+export const dlqReason = z.enum(['unknown_order', 'malformed', 'mismatch', 'processing_failed']);
+export type DlqReason = z.infer<typeof dlqReason>;
+
+/** An observation the ledger could not apply, kept with the reason for operators (payctl dlq). */
+export const deadLetteredObservation = z.object({
+  reason: dlqReason,
+  reasonDetail: z.string().max(2048),
+  /** The original message value exactly as consumed (it may not have been decodable). */
+  originalValue: z.string(),
+  originalTopic: z.string(),
+  originalPartition: z.number().int().nonnegative(),
+  originalOffset: z.string().regex(/^\d+$/),
+  outTradeNo: z.string().max(64).optional(),
+  failedAt: rfc3339,
+});
+export type DeadLetteredObservation = z.infer<typeof deadLetteredObservation>;
