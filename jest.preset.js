@@ -21,7 +21,8 @@ export function jestConfig(kind) {
     testMatch: [`<rootDir>/test/${kind}/**/*.test.ts`],
     ...(kind === 'integration'
       ? {
-          globalSetup: new URL('./test/src/jest-global-setup.ts', import.meta.url).pathname,
+          globalSetup: new URL('./packages/testkit/src/global-setup.ts', import.meta.url).pathname,
+          globalTeardown: new URL('./packages/testkit/src/global-teardown.ts', import.meta.url).pathname,
           testTimeout: 120_000,
           maxWorkers: 2,
         }

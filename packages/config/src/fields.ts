@@ -66,7 +66,9 @@ export const mysqlUrlFromEnv = z
     (v) => {
       try {
         const u = new URL(v);
-        return (u.protocol === 'mysql:' || u.protocol === 'mariadb:') && u.hostname !== '' && u.pathname.length > 1;
+        return (
+          (u.protocol === 'mysql:' || u.protocol === 'mariadb:') && u.hostname !== '' && u.pathname.length > 1
+        );
       } catch {
         return false;
       }

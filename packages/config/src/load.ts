@@ -23,7 +23,8 @@ export function loadConfig<S extends EnvSchema>(
   if (result.success) return result.data;
   const issues: ConfigIssue[] = result.error.issues.map((issue) => {
     const variable = String(issue.path[0] ?? '(root)');
-    const message = issue.code === 'invalid_type' && env[variable] === undefined ? 'is required' : issue.message;
+    const message =
+      issue.code === 'invalid_type' && env[variable] === undefined ? 'is required' : issue.message;
     return { variable, message };
   });
   throw new ConfigError(service, issues);

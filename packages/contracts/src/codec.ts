@@ -5,7 +5,10 @@ import { TOPICS, type TopicName } from './topics.ts';
 
 /** Each topic's schema and the record key that keeps one order's events on one partition. */
 const CONTRACTS = {
-  [TOPICS.paymentObservations]: { schema: paymentObservation, key: (m: { outTradeNo: string }) => m.outTradeNo },
+  [TOPICS.paymentObservations]: {
+    schema: paymentObservation,
+    key: (m: { outTradeNo: string }) => m.outTradeNo,
+  },
   [TOPICS.orderSettled]: { schema: orderSettled, key: (m: { outTradeNo: string }) => m.outTradeNo },
   [TOPICS.alerts]: {
     schema: domainAlert,
@@ -71,7 +74,10 @@ export function encodeMessage<T extends TopicName>(topic: T, message: MessageInp
 }
 
 /** Parses and validates a consumed message value; throws ContractError with the reason. */
-export function decodeMessage<T extends TopicName>(topic: T, raw: Buffer | string | null | undefined): MessageOf<T> {
+export function decodeMessage<T extends TopicName>(
+  topic: T,
+  raw: Buffer | string | null | undefined,
+): MessageOf<T> {
   const contract = contractFor(topic);
   if (raw === null || raw === undefined) throw new ContractError(topic, 'empty message value');
   let json: unknown;

@@ -1,16 +1,4 @@
 export {
-  currency,
-  fen,
-  type ObservationSource,
-  type OrderStatus,
-  observationSource,
-  orderStatus,
-  outTradeNo,
-  rfc3339,
-  type TradeState,
-  tradeState,
-} from './common.ts';
-export {
   CONTENT_TYPE,
   ContractError,
   type DecodeResult,
@@ -22,6 +10,19 @@ export {
   SCHEMA_HEADER,
   tryDecodeMessage,
 } from './codec.ts';
+export {
+  currency,
+  fen,
+  type ObservationSource,
+  type OrderStatus,
+  observationSource,
+  orderStatus,
+  outTradeNo,
+  rfc3339,
+  type TradeState,
+  tradeState,
+} from './common.ts';
+export { exampleMessages } from './examples.ts';
 export {
   type AlertSeverity,
   type AlertType,

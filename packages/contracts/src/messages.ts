@@ -36,7 +36,9 @@ export const paymentObservation = z
     tradeState,
     tradeStateDesc: z.string().max(256).optional(),
     transactionId: z.string().min(1).max(32).optional(),
-    amount: z.object({ total: fen, payerTotal: fen.optional(), currency: currency.default('CNY') }).optional(),
+    amount: z
+      .object({ total: fen, payerTotal: fen.optional(), currency: currency.default('CNY') })
+      .optional(),
     successTime: rfc3339.optional(),
     refund: refundObservation.optional(),
     /** WeChat's notification id, when the source is a notification. */
@@ -57,7 +59,11 @@ export const paymentObservation = z
       });
     }
     if (o.source === 'manual' && (o.actor === undefined || o.reason === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['actor'], message: 'manual observations require actor and reason' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['actor'],
+        message: 'manual observations require actor and reason',
+      });
     }
   });
 export type PaymentObservation = z.infer<typeof paymentObservation>;

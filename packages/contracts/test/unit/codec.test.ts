@@ -4,11 +4,11 @@ import {
   ContractError,
   decodeMessage,
   encodeMessage,
+  exampleMessages,
   TOPICS,
   type TopicName,
   tryDecodeMessage,
 } from '../../src/index.ts';
-import { exampleMessages } from '../examples.ts';
 
 describe('contracts codec', () => {
   const examples = exampleMessages();
@@ -43,7 +43,11 @@ describe('contracts codec', () => {
     ['not JSON', '{"out_trade_no":', /not JSON/],
     ['a JSON array', '[1,2]', /JSON object/],
     ['empty', null, /empty message value/],
-    ['a short out_trade_no', JSON.stringify({ out_trade_no: 'ab' }), /out_trade_no: out_trade_no must be 6-32/],
+    [
+      'a short out_trade_no',
+      JSON.stringify({ out_trade_no: 'ab' }),
+      /out_trade_no: out_trade_no must be 6-32/,
+    ],
   ])('rejects %s with its reason', (_name, raw, reason) => {
     const result = tryDecodeMessage(TOPICS.paymentObservations, raw as string | null);
     expect(result.ok).toBe(false);
@@ -55,7 +59,9 @@ describe('contracts codec', () => {
 
   it('rejects a SUCCESS observation without transaction_id or amount', () => {
     const { transactionId: _t, amount: _a, ...rest } = examples[TOPICS.paymentObservations];
-    expect(() => encodeMessage(TOPICS.paymentObservations, rest)).toThrow(/requires transaction_id and amount/);
+    expect(() => encodeMessage(TOPICS.paymentObservations, rest)).toThrow(
+      /requires transaction_id and amount/,
+    );
   });
 
   it('rejects a manual observation without actor and reason', () => {

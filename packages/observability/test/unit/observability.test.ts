@@ -35,7 +35,8 @@ describe('createLogger', () => {
       'notification verified',
     );
     const line = lines.join('\n');
-    for (const secret of ['KEY-0123', 'SIG-xyz', 'CT-abc', 'OPENID-o1', 'SIG-h']) expect(line).not.toContain(secret);
+    for (const secret of ['KEY-0123', 'SIG-xyz', 'CT-abc', 'OPENID-o1', 'SIG-h'])
+      expect(line).not.toContain(secret);
     const parsed = JSON.parse(lines[0] as string);
     expect(parsed.outTradeNo).toBe('RECHARGE_1');
     expect(parsed.payer.openid).toBe(REDACTION_CENSOR);
@@ -77,7 +78,9 @@ describe('startOpsServer', () => {
       dbUp = false;
       const notReady = await fetch(`${ops.url}/readyz`);
       expect(notReady.status).toBe(503);
-      expect(await notReady.json()).toMatchObject({ checks: [{ name: 'mysql', ok: false, error: 'connection refused' }] });
+      expect(await notReady.json()).toMatchObject({
+        checks: [{ name: 'mysql', ok: false, error: 'connection refused' }],
+      });
 
       dbUp = true;
       ops.markShuttingDown();

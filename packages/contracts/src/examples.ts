@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { type MessageInput, TOPICS, type TopicName } from '../src/index.ts';
+import { type MessageInput, TOPICS, type TopicName } from './index.ts';
 
-/** One valid message per topic, for round-trip tests. */
+/** One valid message per topic: documentation by example, and the fixtures of round-trip tests. */
 export function exampleMessages(): { [T in TopicName]: MessageInput<T> } {
   return {
     [TOPICS.paymentObservations]: {

@@ -1,0 +1,29 @@
+export {
+  loadMigrations,
+  MIGRATIONS_DIR,
+  type MigrateOptions,
+  type Migration,
+  MigrationError,
+  type MigrationState,
+  migrateUp,
+  migrationStatus,
+  splitStatements,
+} from './migrate.ts';
+export {
+  DUE_PENDING_ORDERS_INDEX,
+  DUE_PENDING_ORDERS_SQL,
+  type DueOrder,
+  selectDuePendingOrders,
+} from './orders.ts';
+export {
+  createPool,
+  isDuplicateKeyError,
+  isRetryableTransactionError,
+  type Pool,
+  type PoolConnection,
+  type PoolOptions,
+  type ResultSetHeader,
+  type RowDataPacket,
+  redactMysqlUrl,
+  withTransaction,
+} from './pool.ts';

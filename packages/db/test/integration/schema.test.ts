@@ -1,0 +1,208 @@
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createIsolatedDatabase, type IsolatedDatabase } from '@paysync/testkit';
+import {
+  createPool,
+  DUE_PENDING_ORDERS_INDEX,
+  DUE_PENDING_ORDERS_SQL,
+  MIGRATIONS_DIR,
+  MigrationError,
+  migrateUp,
+  migrationStatus,
+  type Pool,
+  type RowDataPacket,
+  selectDuePendingOrders,
+} from '../../src/index.ts';
+
+let db: IsolatedDatabase;
+let pool: Pool;
+
+beforeAll(async () => {
+  db = await createIsolatedDatabase('db_schema');
+  pool = createPool({ url: db.url, connectionLimit: 4 });
+});
+
+afterAll(async () => {
+  await pool?.end();
+  await db?.drop();
+});
+
+let seq = 0;
+async function insertOrder(overrides: Record<string, unknown> = {}): Promise<string> {
+  seq += 1;
+  const outTradeNo = `RECHARGE_T${String(seq).padStart(8, '0')}`;
+  const row: Record<string, unknown> = {
+    out_trade_no: outTradeNo,
+    user_id: `user-${seq % 50}`,
+    mchid: '1900007291',
+    appid: 'wxd678efh567hg6787',
+    trade_type: 'NATIVE',
+    description: 'points recharge',
+    amount_total: 1000,
+    points: 1000,
+    bonus_points: 100,
+    time_expire: new Date(Date.now() + 3_600_000),
+    next_check_at: new Date(Date.now() - 60_000),
+    ...overrides,
+  };
+  const cols = Object.keys(row);
+  await pool.query(
+    `INSERT INTO payment_orders (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,
+    [...Object.values(row)],
+  );
+  return outTradeNo;
+}
+
+describe('migrations against the real server', () => {
+  it('apply from an empty database, then a second run changes nothing', async () => {
+    const first = await migrateUp(pool);
+    expect(first.every((m) => m.state === 'applied')).toBe(true);
+    const [tables] = await pool.query<RowDataPacket[]>('SHOW TABLES');
+    const names = tables.map((t) => Object.values(t)[0]);
+    for (const t of [
+      'payment_orders',
+      'point_accounts',
+      'point_transactions',
+      'order_observations',
+      'operator_audit_log',
+      'alert_deliveries',
+      'schema_migrations',
+    ]) {
+      expect(names).toContain(t);
+    }
+    const [[before]] = await pool.query<RowDataPacket[]>(
+      'SELECT COUNT(*) AS n, MAX(applied_at) AS at FROM schema_migrations',
+    );
+    const second = await migrateUp(pool);
+    expect(second).toEqual(first);
+    const [[after]] = await pool.query<RowDataPacket[]>(
+      'SELECT COUNT(*) AS n, MAX(applied_at) AS at FROM schema_migrations',
+    );
+    expect(after).toEqual(before);
+  });
+
+  it('apply each migration once when two runners start together', async () => {
+    const other = await createIsolatedDatabase('db_concurrent');
+    const a = createPool({ url: other.url });
+    const b = createPool({ url: other.url });
+    try {
+      await Promise.all([migrateUp(a), migrateUp(b)]);
+      const [rows] = await a.query<RowDataPacket[]>(
+        'SELECT version, COUNT(*) AS n FROM schema_migrations GROUP BY version',
+      );
+      expect(rows.every((r) => Number(r.n) === 1)).toBe(true);
+      expect(rows.length).toBeGreaterThan(0);
+    } finally {
+      await a.end();
+      await b.end();
+      await other.drop();
+    }
+  });
+
+  it('refuse to run when an applied migration was edited afterwards', async () => {
+    const other = await createIsolatedDatabase('db_checksum');
+    const dir = await mkdtemp(join(tmpdir(), 'paysync-migrations-'));
+    const p = createPool({ url: other.url });
+    try {
+      await cp(MIGRATIONS_DIR, dir, { recursive: true });
+      await migrateUp(p, { dir });
+      await writeFile(join(dir, '0001_initial_schema.sql'), '-- edited\nSELECT 1;\n', { flag: 'a' });
+      const status = await migrationStatus(p, dir);
+      expect(status.find((s) => s.version === 1)?.state).toBe('modified');
+      await expect(migrateUp(p, { dir })).rejects.toMatchObject({
+        code: 'MIGRATION_CHECKSUM_MISMATCH',
+      });
+      await expect(migrateUp(p, { dir })).rejects.toBeInstanceOf(MigrationError);
+    } finally {
+      await p.end();
+      await other.drop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('schema constraints', () => {
+  beforeAll(async () => {
+    await migrateUp(pool);
+  });
+
+  it('the status CHECK constraint rejects an unknown status', async () => {
+    await expect(insertOrder({ status: 'settled' })).rejects.toThrow(/chk_payment_orders_status/);
+    const ok = await insertOrder({ status: 'pending' });
+    await expect(
+      pool.query("UPDATE payment_orders SET status = 'paidish' WHERE out_trade_no = ?", [ok]),
+    ).rejects.toThrow(/chk_payment_orders_status/);
+  });
+
+  it('refuses a paid order without a transaction_id', async () => {
+    await expect(insertOrder({ status: 'paid' })).rejects.toThrow(/chk_payment_orders_paid_has_transaction/);
+  });
+
+  it('out_trade_no and transaction_id are unique', async () => {
+    const a = await insertOrder({ status: 'paid', transaction_id: '4200000000000000000001' });
+    await expect(insertOrder({ out_trade_no: a })).rejects.toMatchObject({ code: 'ER_DUP_ENTRY' });
+    await expect(insertOrder({ status: 'paid', transaction_id: '4200000000000000000001' })).rejects.toThrow(
+      /uk_payment_orders_transaction_id/,
+    );
+  });
+
+  it('the unique keys reject a second recharge entry for the same order, but allow one reversal per refund', async () => {
+    const order = await insertOrder();
+    const entry = (type: string, ref: string, delta: number) =>
+      pool.query(
+        'INSERT INTO point_transactions (user_id, out_trade_no, entry_type, reference_no, points_delta, balance_after) VALUES (?, ?, ?, ?, ?, ?)',
+        ['user-1', order, type, ref, delta, 0],
+      );
+    await entry('recharge', '', 1100);
+    const second = entry('recharge', '', 1100);
+    await expect(second).rejects.toMatchObject({ code: 'ER_DUP_ENTRY' });
+    await expect(entry('recharge', '', 1100)).rejects.toThrow(/uk_point_transactions_order_entry/);
+    await entry('refund_reversal', 'REFUND_1', -500);
+    await entry('refund_reversal', 'REFUND_2', -600);
+    await expect(entry('refund_reversal', 'REFUND_1', -500)).rejects.toMatchObject({ code: 'ER_DUP_ENTRY' });
+    await expect(entry('refund_reversal', 'REFUND_3', 10)).rejects.toThrow(/chk_point_transactions_sign/);
+  });
+
+  it('the due-orders query is served by the (status, next_check_at) index', async () => {
+    // A realistic table: most orders settled long ago, a few pending and due.
+    const values: unknown[] = [];
+    const rows: string[] = [];
+    const now = Date.now();
+    for (let i = 0; i < 3000; i++) {
+      const pending = i % 30 === 0;
+      rows.push('(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+      values.push(
+        `RECHARGE_B${String(i).padStart(8, '0')}`,
+        `user-${i % 97}`,
+        '1900007291',
+        'wxd678efh567hg6787',
+        'NATIVE',
+        'points recharge',
+        1000,
+        1000,
+        pending ? 'pending' : 'paid',
+        pending ? null : `42000000000000${String(i).padStart(8, '0')}`,
+        new Date(now + 3_600_000),
+        pending ? new Date(now - (i % 7) * 60_000) : null,
+      );
+    }
+    await pool.query(
+      `INSERT INTO payment_orders (out_trade_no, user_id, mchid, appid, trade_type, description, amount_total, points, status, transaction_id, time_expire, next_check_at) VALUES ${rows.join(', ')}`,
+      values,
+    );
+    await pool.query('ANALYZE TABLE payment_orders');
+    const [plan] = await pool.query<RowDataPacket[]>(`EXPLAIN ${DUE_PENDING_ORDERS_SQL}`, [
+      new Date(now),
+      100,
+    ]);
+    expect(plan[0]?.key).toBe(DUE_PENDING_ORDERS_INDEX);
+    expect(String(plan[0]?.Extra ?? '')).not.toMatch(/filesort/i);
+
+    const due = await selectDuePendingOrders(pool, new Date(now), 20);
+    expect(due).toHaveLength(20);
+    const times = due.map((d) => d.nextCheckAt.getTime());
+    expect([...times].sort((x, y) => x - y)).toEqual(times);
+  });
+});

@@ -1,0 +1,52 @@
+import { Kafka, type KafkaConfig, type logCreator, logLevel, type Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+
+export type KafkaClientOptions = {
+  brokers: readonly string[];
+  clientId: string;
+  logger?: Logger;
+  /** Time allowed to connect to a broker (default 3 s) and for a request (default 10 s). */
+  connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  /** Passed through for SASL/TLS clusters (Strimzi, managed Kafka). */
+  ssl?: KafkaConfig['ssl'];
+  sasl?: KafkaConfig['sasl'];
+};
+
+const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+/** Routes kafkajs's own log lines into the service's structured logger. */
+function pinoLogCreator(logger: Logger): logCreator {
+  return () =>
+    ({ level, log }) => {
+      const { message, ...extra } = log;
+      logger[LEVELS[level] ?? 'info']({ kafkajs: extra }, message);
+    };
+}
+
+export function createKafka(opts: KafkaClientOptions): Kafka {
+  return new Kafka({
+    clientId: opts.clientId,
+    brokers: [...opts.brokers],
+    connectionTimeout: opts.connectionTimeoutMs ?? 3000,
+    requestTimeout: opts.requestTimeoutMs ?? 10_000,
+    ...(opts.ssl !== undefined ? { ssl: opts.ssl } : {}),
+    ...(opts.sasl !== undefined ? { sasl: opts.sasl } : {}),
+    logLevel: opts.logger ? logLevel.WARN : logLevel.NOTHING,
+    ...(opts.logger ? { logCreator: pinoLogCreator(opts.logger) } : {}),
+    retry: { initialRetryTime: 100, retries: 5 },
+  });
+}
+
+/**
+ * An idempotent producer: with acks=all on every send (see `publish`), a write the broker
+ * acknowledged survives a leader change, and a retried send is not written twice.
+ */
+export function createIdempotentProducer(kafka: Kafka): Producer {
+  return kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+}

@@ -1,0 +1,3 @@
+export { createIdempotentProducer, createKafka, type KafkaClientOptions } from './client.ts';
+export { type PublishOptions, publish } from './publish.ts';
+export { type EnsureTopicsOptions, ensureTopics } from './topics.ts';

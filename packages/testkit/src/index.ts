@@ -1,0 +1,17 @@
+export {
+  dockerEngineAnswers,
+  hostPort,
+  infraCommand,
+  localInfraEnv,
+  portAnswers,
+  REPO_ROOT,
+} from './infra.ts';
+export {
+  createIsolatedDatabase,
+  createIsolatedTopics,
+  eventually,
+  type IsolatedDatabase,
+  testEnv,
+  testKafka,
+  uniqueName,
+} from './isolation.ts';
