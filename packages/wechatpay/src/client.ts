@@ -1,0 +1,234 @@
+import type { KeyObject } from 'node:crypto';
+import { apiV3KeyBytes } from './aead.ts';
+import type { BreakerState } from './breaker.ts';
+import { decodeCertificatesBody, type PlatformCertificate } from './certificates.ts';
+import { WECHATPAY_HEADERS } from './constants.ts';
+import { InvalidConfigError, MissingHeaderError, UnknownSerialError } from './errors.ts';
+import { headerLookup } from './headers.ts';
+import { buildJsapiPayParams, type JsapiPayParams } from './jsapi.ts';
+import { type PublicKeyConfig, VerificationKeyStore } from './key-store.ts';
+import {
+  checkInput,
+  type JsapiPrepayInput,
+  jsapiPrepayResponseSchema,
+  jsapiPrepaySchema,
+  type NativePrepayInput,
+  nativePrepayResponseSchema,
+  nativePrepaySchema,
+  outTradeNoSchema,
+  prepayBody,
+  transactionIdSchema,
+} from './prepay.ts';
+import type { RawResponse, ResponseVerifier } from './responses.ts';
+import { parseJson, parseTransaction, parseWith, type WeChatTransaction } from './schemas.ts';
+import { type ClientStats, type PreparedRequest, Transport, type TransportOptions } from './transport.ts';
+import { type Clock, type VerificationKeySource, verifySignedMessage } from './verify-message.ts';
+
+export interface WeChatPayClientOptions extends Omit<TransportOptions, 'verifier' | 'wechatpaySerial'> {
+  /** Needed to decrypt platform certificates. */
+  apiV3Key?: string | Buffer;
+  /** WeChat Pay public key (public-key mode). Requests then carry `Wechatpay-Serial: PUB_KEY_ID_…`. */
+  publicKey?: PublicKeyConfig;
+  /** Bring your own key source; otherwise the client builds a VerificationKeyStore from apiV3Key/publicKey. */
+  keys?: VerificationKeySource;
+  certificateRefreshIntervalMs?: number;
+  unknownSerialCooldownMs?: number;
+}
+
+/** Peek-only lookup so that error responses and the certificate bootstrap never trigger a refresh. */
+function peek(keys: VerificationKeySource, serial: string): KeyObject | undefined {
+  const store = keys as Partial<Pick<VerificationKeyStore, 'peekKey'>>;
+  return typeof store.peekKey === 'function' ? store.peekKey(serial) : undefined;
+}
+
+/**
+ * Typed WeChat Pay APIv3 client: signs every request, verifies every response, retries 5xx and
+ * network failures with the same signed request across the primary and backup hosts, and runs each
+ * call through a circuit breaker. Throws only WeChatPayError subclasses.
+ */
+export class WeChatPayClient {
+  readonly mchid: string;
+  /** The keys responses (and, if you share them, notifications) are verified with. */
+  readonly keys: VerificationKeySource;
+  /** The store the client built itself, if it did (call start() to load certificates). */
+  readonly keyStore: VerificationKeyStore | undefined;
+  readonly #transport: Transport;
+  readonly #privateKey: KeyObject | string;
+  readonly #apiV3Key: Buffer | undefined;
+  readonly #clock: Clock;
+
+  constructor(options: WeChatPayClientOptions) {
+    if (!options.mchid) throw new InvalidConfigError('mchid is required');
+    this.mchid = options.mchid;
+    this.#privateKey = options.privateKey;
+    this.#apiV3Key = options.apiV3Key === undefined ? undefined : apiV3KeyBytes(options.apiV3Key);
+    this.#clock = options.clock ?? Date.now;
+    if (options.keys) {
+      this.keys = options.keys;
+      this.keyStore = options.keys instanceof VerificationKeyStore ? options.keys : undefined;
+    } else {
+      const store = new VerificationKeyStore({
+        ...(this.#apiV3Key ? { download: () => this.downloadCertificates() } : {}),
+        publicKeys: options.publicKey ? [options.publicKey] : [],
+        clock: this.#clock,
+        ...(options.certificateRefreshIntervalMs
+          ? { refreshIntervalMs: options.certificateRefreshIntervalMs }
+          : {}),
+        ...(options.unknownSerialCooldownMs !== undefined
+          ? { unknownSerialCooldownMs: options.unknownSerialCooldownMs }
+          : {}),
+      });
+      this.keys = store;
+      this.keyStore = store;
+    }
+    const keys = this.keys;
+    const clock = this.#clock;
+    const verifier: ResponseVerifier = {
+      success: async (raw) => {
+        await verifySignedMessage(raw, { keys, clock });
+      },
+      error: async (raw) => {
+        if (headerLookup(raw.headers)(WECHATPAY_HEADERS.signature) === undefined) return false;
+        try {
+          await verifySignedMessage(raw, { keys: { getKey: async (s) => peek(keys, s) }, clock });
+          return true;
+        } catch (error) {
+          if (error instanceof UnknownSerialError || error instanceof MissingHeaderError) return false;
+          throw error;
+        }
+      },
+    };
+    this.#transport = new Transport({
+      ...options,
+      verifier,
+      ...(options.publicKey ? { wechatpaySerial: options.publicKey.id } : {}),
+    });
+  }
+
+  /** Loads platform certificates (if any) and starts their refresh timer. */
+  async start(): Promise<void> {
+    await this.keyStore?.start();
+  }
+
+  /** Stops timers, the breaker and the connection pool. */
+  async close(): Promise<void> {
+    this.keyStore?.stop();
+    await this.#transport.close();
+  }
+
+  get breakerState(): BreakerState {
+    return this.#transport.breakerState;
+  }
+
+  stats(): ClientStats {
+    return this.#transport.stats();
+  }
+
+  /** `GET /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=` */
+  async queryByOutTradeNo(outTradeNo: string): Promise<WeChatTransaction> {
+    const no = checkInput(outTradeNoSchema, outTradeNo, 'out_trade_no');
+    const path = `/v3/pay/transactions/out-trade-no/${encodeURIComponent(no)}?mchid=${encodeURIComponent(this.mchid)}`;
+    return parseTransaction(
+      await this.#json({ operation: 'query_out_trade_no', method: 'GET', pathWithQuery: path, verify: true }),
+    );
+  }
+
+  /** `GET /v3/pay/transactions/id/{transaction_id}?mchid=` (only works once paid). */
+  async queryByTransactionId(transactionId: string): Promise<WeChatTransaction> {
+    const id = checkInput(transactionIdSchema, transactionId, 'transaction_id');
+    const path = `/v3/pay/transactions/id/${encodeURIComponent(id)}?mchid=${encodeURIComponent(this.mchid)}`;
+    return parseTransaction(
+      await this.#json({
+        operation: 'query_transaction_id',
+        method: 'GET',
+        pathWithQuery: path,
+        verify: true,
+      }),
+    );
+  }
+
+  /** `POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close` → 204. Query again afterwards. */
+  async closeOrder(outTradeNo: string): Promise<void> {
+    const no = checkInput(outTradeNoSchema, outTradeNo, 'out_trade_no');
+    await this.call({
+      operation: 'close',
+      method: 'POST',
+      pathWithQuery: `/v3/pay/transactions/out-trade-no/${encodeURIComponent(no)}/close`,
+      body: JSON.stringify({ mchid: this.mchid }),
+      verify: true,
+    });
+  }
+
+  /** `POST /v3/pay/transactions/native` → the QR code URL. */
+  async prepayNative(input: NativePrepayInput): Promise<{ codeUrl: string }> {
+    const checked = checkInput(nativePrepaySchema, input, 'native prepay');
+    const body = prepayBody(this.mchid, checked);
+    const json = await this.#json({
+      operation: 'prepay_native',
+      method: 'POST',
+      pathWithQuery: '/v3/pay/transactions/native',
+      body,
+      verify: true,
+    });
+    return { codeUrl: parseWith(nativePrepayResponseSchema, json, 'native prepay response').code_url };
+  }
+
+  /** `POST /v3/pay/transactions/jsapi` → prepay_id. */
+  async prepayJsapi(input: JsapiPrepayInput): Promise<{ prepayId: string }> {
+    const checked = checkInput(jsapiPrepaySchema, input, 'jsapi prepay');
+    const body = prepayBody(this.mchid, checked);
+    const json = await this.#json({
+      operation: 'prepay_jsapi',
+      method: 'POST',
+      pathWithQuery: '/v3/pay/transactions/jsapi',
+      body,
+      verify: true,
+    });
+    return { prepayId: parseWith(jsapiPrepayResponseSchema, json, 'jsapi prepay response').prepay_id };
+  }
+
+  /** The parameters the front end needs to pay a JSAPI prepay, signed with the merchant key. */
+  jsapiPayParams(appId: string, prepayId: string): JsapiPayParams {
+    return buildJsapiPayParams({
+      appId,
+      prepayId,
+      privateKey: this.#privateKey,
+      timestamp: Math.floor(this.#clock() / 1000),
+    });
+  }
+
+  /**
+   * `GET /v3/certificates`: decrypts each certificate, checks its serial, and verifies the response
+   * signature with the keys already held or, on first download, with the certificates just received.
+   */
+  async downloadCertificates(): Promise<PlatformCertificate[]> {
+    const apiV3Key = this.#apiV3Key;
+    if (!apiV3Key) throw new InvalidConfigError('apiV3Key is needed to download platform certificates');
+    const raw = await this.call({
+      operation: 'certificates',
+      method: 'GET',
+      pathWithQuery: '/v3/certificates',
+      verify: false,
+    });
+    const certificates = decodeCertificatesBody(raw.body, apiV3Key);
+    const keys = this.keys;
+    await verifySignedMessage(raw, {
+      clock: this.#clock,
+      keys: {
+        getKey: async (serial) =>
+          certificates.find((c) => c.serialNo === serial)?.publicKey ?? peek(keys, serial),
+      },
+    });
+    return certificates;
+  }
+
+  /** Low-level: one signed call through retries, failover and the breaker. For endpoints without a helper. */
+  call(req: PreparedRequest): Promise<RawResponse> {
+    return this.#transport.call(req);
+  }
+
+  async #json(req: PreparedRequest): Promise<unknown> {
+    const raw = await this.call(req);
+    return parseJson(raw.body, `${req.operation} response`);
+  }
+}

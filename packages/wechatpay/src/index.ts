@@ -1,0 +1,139 @@
+// Primitives: signing, verification, AES-256-GCM, Authorization.
+export { aesGcmDecrypt, aesGcmEncrypt, apiV3KeyBytes } from './aead.ts';
+export {
+  type AuthorizationFields,
+  buildAuthorization,
+  type ParsedAuthorization,
+  parseAuthorization,
+  type SignRequestInput,
+  signRequest,
+  verifyRequestSignature,
+} from './authorization.ts';
+export { type BreakerOptions, type BreakerState, countsAsBreakerFailure } from './breaker.ts';
+// Verification keys: platform certificates and WeChat Pay public keys.
+export {
+  decodeCertificatesBody,
+  normaliseSerial,
+  type PlatformCertificate,
+  platformCertificateFromPem,
+} from './certificates.ts';
+// Client.
+export { WeChatPayClient, type WeChatPayClientOptions } from './client.ts';
+export {
+  BACKUP_BASE_URL,
+  HEADER_AUTHORIZATION,
+  HEADER_REQUEST_ID,
+  HEADER_WECHATPAY_NONCE,
+  HEADER_WECHATPAY_SERIAL,
+  HEADER_WECHATPAY_SIGNATURE,
+  HEADER_WECHATPAY_SIGNATURE_TYPE,
+  HEADER_WECHATPAY_TIMESTAMP,
+  PRIMARY_BASE_URL,
+  PUBLIC_KEY_ID_PREFIX,
+  SIGNATURE_PROBE_PREFIX,
+  TIMESTAMP_WINDOW_SECONDS,
+  V2_SUCCESS_REPLY,
+  WECHATPAY_HEADERS,
+  WECHATPAY_SIGNATURE_TYPE,
+} from './constants.ts';
+export {
+  type ApiErrorInfo,
+  BadSignatureError,
+  CertificateError,
+  CircuitOpenError,
+  ClientClosedError,
+  DecryptFailedError,
+  InvalidArgumentError,
+  InvalidConfigError,
+  InvalidKeyError,
+  MalformedError,
+  MissingHeaderError,
+  NetworkError,
+  OrderNotExistError,
+  RateLimitedError,
+  ServerError,
+  StaleTimestampError,
+  TimeoutError,
+  UnknownSerialError,
+  UnsupportedSignatureTypeError,
+  WeChatPayApiError,
+  WeChatPayError,
+} from './errors.ts';
+export { type HeaderInput, headerLookup } from './headers.ts';
+export { buildJsapiPayParams, type JsapiPayParams } from './jsapi.ts';
+export {
+  type KeyStoreEvent,
+  type PublicKeyConfig,
+  type RefreshOutcome,
+  type RefreshReason,
+  VerificationKeyStore,
+  type VerificationKeyStoreOptions,
+} from './key-store.ts';
+// Sending side of WeChat's formats (sandbox, tests).
+export {
+  buildNotificationBody,
+  buildSignedHeaders,
+  type EncryptedResource,
+  encryptResource,
+  type NotificationBodyInput,
+  type SignedHeadersInput,
+} from './message-builder.ts';
+// Notifications.
+export {
+  type DecryptedNotification,
+  NotificationVerifier,
+  type NotificationVerifierOptions,
+} from './notifications.ts';
+export {
+  type JsapiPrepayInput,
+  type NativePrepayInput,
+  outTradeNoSchema,
+  transactionIdSchema,
+} from './prepay.ts';
+export type { CallOutcome, RawResponse } from './responses.ts';
+// Wire schemas.
+export {
+  type NotificationEnvelope,
+  notificationEnvelopeSchema,
+  parseRefund,
+  parseTransaction,
+  REFUND_STATUSES,
+  type RefundStatus,
+  refundSchema,
+  TRADE_STATES,
+  TRADE_TYPES,
+  type TradeState,
+  type TradeType,
+  transactionSchema,
+  type WeChatRefund,
+  type WeChatTransaction,
+} from './schemas.ts';
+export {
+  messageSignString,
+  randomNonce,
+  requestSignString,
+  rsaSign,
+  rsaVerify,
+  toPrivateKey,
+  toPublicKey,
+} from './sign.ts';
+export type { ClientEvent, ClientStats, PreparedRequest } from './transport.ts';
+// APIv2 (XML).
+export {
+  buildV2Xml,
+  parseV2Xml,
+  type V2Notification,
+  type V2SignType,
+  v2Sign,
+  v2SignString,
+  verifyV2Notification,
+} from './v2.ts';
+export {
+  type Clock,
+  type SignedMessage,
+  type VerificationKeySource,
+  type VerifiedMessage,
+  type VerifyOptions,
+  verifySignedMessage,
+  verifySignedMessage as verifyResponse,
+} from './verify-message.ts';

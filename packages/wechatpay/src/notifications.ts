@@ -1,0 +1,101 @@
+import { aesGcmDecrypt, apiV3KeyBytes } from './aead.ts';
+import { MalformedError } from './errors.ts';
+import {
+  type NotificationEnvelope,
+  notificationEnvelopeSchema,
+  parseJson,
+  parseRefund,
+  parseTransaction,
+  parseWith,
+  type WeChatRefund,
+  type WeChatTransaction,
+} from './schemas.ts';
+import {
+  type Clock,
+  type SignedMessage,
+  type VerificationKeySource,
+  type VerifiedMessage,
+  verifySignedMessage,
+} from './verify-message.ts';
+
+export interface NotificationVerifierOptions {
+  keys: VerificationKeySource;
+  /** The merchant's 32-byte APIv3 key. */
+  apiV3Key: string | Buffer;
+  clock?: Clock;
+  windowSeconds?: number;
+}
+
+interface NotificationMeta extends VerifiedMessage {
+  /** Notification id (WeChat may resend the same id; deduplicate by order, not by this). */
+  id: string;
+  eventType: string;
+  createTime: string;
+  envelope: NotificationEnvelope;
+}
+
+export type DecryptedNotification =
+  | (NotificationMeta & { kind: 'transaction'; transaction: WeChatTransaction })
+  | (NotificationMeta & { kind: 'refund'; refund: WeChatRefund })
+  | (NotificationMeta & { kind: 'other'; resource: unknown });
+
+/**
+ * Verifies and decrypts APIv3 notifications: headers and timestamp window, the RSA signature over the
+ * raw body with the key named by `Wechatpay-Serial`, and only then AES-256-GCM decryption and parsing.
+ * Throws only WeChatPayError subclasses.
+ */
+export class NotificationVerifier {
+  readonly #keys: VerificationKeySource;
+  readonly #apiV3Key: Buffer;
+  readonly #clock: Clock | undefined;
+  readonly #windowSeconds: number | undefined;
+
+  constructor(options: NotificationVerifierOptions) {
+    this.#keys = options.keys;
+    this.#apiV3Key = apiV3KeyBytes(options.apiV3Key);
+    this.#clock = options.clock;
+    this.#windowSeconds = options.windowSeconds;
+  }
+
+  async verify(message: SignedMessage): Promise<DecryptedNotification> {
+    const verified = await verifySignedMessage(message, {
+      keys: this.#keys,
+      ...(this.#clock ? { clock: this.#clock } : {}),
+      ...(this.#windowSeconds !== undefined ? { windowSeconds: this.#windowSeconds } : {}),
+    });
+    const envelope = parseWith(
+      notificationEnvelopeSchema,
+      parseJson(message.body, 'notification'),
+      'notification',
+    );
+    const { resource } = envelope;
+    const expectedType = expectedOriginalType(envelope.event_type);
+    if (expectedType !== undefined && resource.original_type !== expectedType) {
+      throw new MalformedError('resource.original_type does not match event_type');
+    }
+    const plaintext = aesGcmDecrypt(
+      this.#apiV3Key,
+      resource.nonce,
+      resource.associated_data ?? '',
+      resource.ciphertext,
+    );
+    const data = parseJson(plaintext, 'decrypted resource');
+    const meta: NotificationMeta = {
+      ...verified,
+      id: envelope.id,
+      eventType: envelope.event_type,
+      createTime: envelope.create_time,
+      envelope,
+    };
+    if (resource.original_type === 'transaction')
+      return { ...meta, kind: 'transaction', transaction: parseTransaction(data) };
+    if (resource.original_type === 'refund') return { ...meta, kind: 'refund', refund: parseRefund(data) };
+    return { ...meta, kind: 'other', resource: data };
+  }
+}
+
+function expectedOriginalType(eventType: string): string | undefined {
+  if (eventType.startsWith('TRANSACTION.')) return 'transaction';
+  if (eventType.startsWith('REFUND.')) return 'refund';
+  return undefined;
+}

@@ -1,0 +1,75 @@
+import { createPrivateKey, createPublicKey, type KeyObject, randomBytes, sign, verify } from 'node:crypto';
+import { InvalidKeyError } from './errors.ts';
+
+/** `METHOD\nPATH_WITH_QUERY\ntimestamp\nnonce\nbody\n` — the string a merchant signs for a request. */
+export function requestSignString(
+  method: string,
+  pathWithQuery: string,
+  timestamp: string | number,
+  nonce: string,
+  body: string,
+): string {
+  return `${method.toUpperCase()}\n${pathWithQuery}\n${timestamp}\n${nonce}\n${body}\n`;
+}
+
+/**
+ * `timestamp\nnonce\nbody\n` over the raw body bytes, as WeChat signs responses and notifications.
+ * Pass the body exactly as received; never a re-serialised JSON object.
+ */
+export function messageSignString(timestamp: string | number, nonce: string, body: string | Buffer): Buffer {
+  const bodyBytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  return Buffer.concat([Buffer.from(`${timestamp}\n${nonce}\n`, 'utf8'), bodyBytes, Buffer.from('\n')]);
+}
+
+/** Reads a PEM (PKCS#1 or PKCS#8) private key, or passes a KeyObject through. */
+export function toPrivateKey(key: KeyObject | string): KeyObject {
+  if (typeof key !== 'string') {
+    if (key.type !== 'private') throw new InvalidKeyError('expected a private key');
+    return key;
+  }
+  try {
+    return createPrivateKey(key);
+  } catch (cause) {
+    throw new InvalidKeyError('cannot read the private key', { cause });
+  }
+}
+
+/** Reads a PEM public key, a PEM certificate or a private key (its public half); KeyObjects pass through. */
+export function toPublicKey(key: KeyObject | string): KeyObject {
+  if (typeof key !== 'string') return key.type === 'private' ? createPublicKey(key) : key;
+  try {
+    return createPublicKey(key);
+  } catch (cause) {
+    throw new InvalidKeyError('cannot read the public key', { cause });
+  }
+}
+
+/** base64(RSASSA-PKCS1-v1_5 SHA-256). */
+export function rsaSign(privateKey: KeyObject | string, message: string | Buffer): string {
+  const data = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
+  return sign('sha256', data, toPrivateKey(privateKey)).toString('base64');
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** True only for a valid signature in canonical base64. Never throws: junk input is `false`. */
+export function rsaVerify(
+  publicKey: KeyObject | string,
+  message: string | Buffer,
+  signatureB64: string,
+): boolean {
+  try {
+    if (typeof signatureB64 !== 'string' || signatureB64.length === 0 || !BASE64.test(signatureB64))
+      return false;
+    const data = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
+    const key = toPublicKey(publicKey);
+    return verify('sha256', data, key, Buffer.from(signatureB64, 'base64'));
+  } catch {
+    return false;
+  }
+}
+
+/** 32 upper-case hex characters from a CSPRNG, like WeChat's own nonces. */
+export function randomNonce(random: (size: number) => Buffer = randomBytes): string {
+  return random(16).toString('hex').toUpperCase();
+}
