@@ -84,6 +84,7 @@ export {
   NotificationVerifier,
   type NotificationVerifierOptions,
 } from './notifications.ts';
+export { checkNotifyUrl, type NotifyUrlCheck, type NotifyUrlProblem } from './notify-url.ts';
 export {
   type JsapiPrepayInput,
   type NativePrepayInput,
