@@ -2,7 +2,7 @@
 // (node --experimental-vm-modules) with @swc/jest stripping types, so ESM-only
 // dependencies such as @kubernetes/client-node load without being transformed.
 
-/** @param {'unit' | 'integration'} kind */
+/** @param {'unit' | 'integration' | 'faults'} kind */
 export function jestConfig(kind) {
   return {
     testEnvironment: 'node',
@@ -19,12 +19,12 @@ export function jestConfig(kind) {
       ],
     },
     testMatch: [`<rootDir>/test/${kind}/**/*.test.ts`],
-    ...(kind === 'integration'
+    ...(kind !== 'unit'
       ? {
           globalSetup: new URL('./packages/testkit/src/global-setup.ts', import.meta.url).pathname,
           globalTeardown: new URL('./packages/testkit/src/global-teardown.ts', import.meta.url).pathname,
-          testTimeout: 120_000,
-          maxWorkers: 2,
+          testTimeout: kind === 'faults' ? 600_000 : 120_000,
+          maxWorkers: kind === 'faults' ? 1 : 2,
         }
       : { testTimeout: 20_000 }),
   };

@@ -40,4 +40,4 @@ export {
   paymentObservation,
   refundObservation,
 } from './messages.ts';
-export { ALL_TOPICS, TOPICS, type TopicKey, type TopicName } from './topics.ts';
+export { ALL_TOPICS, TOPICS, type TopicKey, type TopicName, type TopicNames, topicNames } from './topics.ts';

@@ -13,3 +13,21 @@ export type TopicKey = keyof typeof TOPICS;
 export type TopicName = (typeof TOPICS)[TopicKey];
 
 export const ALL_TOPICS: readonly TopicName[] = Object.values(TOPICS);
+
+export type TopicNames = { [K in TopicKey]: string };
+
+/**
+ * The topic names a deployment uses: the canonical names, or each behind a prefix
+ * (`<prefix>.<canonical>`) when several environments share one cluster, or tests isolate runs.
+ * Message contracts always follow the canonical name.
+ */
+export function topicNames(prefix?: string): TopicNames {
+  if (prefix !== undefined && prefix !== '' && !/^[a-zA-Z0-9._-]{1,100}$/.test(prefix)) {
+    throw new Error(`invalid Kafka topic prefix: ${prefix}`);
+  }
+  const names = {} as TopicNames;
+  for (const [key, name] of Object.entries(TOPICS) as [TopicKey, string][]) {
+    names[key] = prefix ? `${prefix}.${name}` : name;
+  }
+  return names;
+}

@@ -95,6 +95,8 @@ CREATE TABLE IF NOT EXISTS order_observations (
   status_after     VARCHAR(16)  NOT NULL,
   detail           VARCHAR(512) NULL,
   payload          JSON         NOT NULL,
+  -- Alerts this observation raised, re-published if it is delivered again after a crash.
+  alerts           JSON         NULL,
   kafka_partition  INT          NULL,
   kafka_offset     BIGINT       NULL,
   recorded_at      DATETIME(3)  NOT NULL DEFAULT CURRENT_TIMESTAMP(3),

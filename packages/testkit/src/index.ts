@@ -6,6 +6,7 @@ export {
   portAnswers,
   REPO_ROOT,
 } from './infra.ts';
+export { checkInvariants, type InvariantReport, type WeChatPaidOrder } from './invariants.ts';
 export {
   createIsolatedDatabase,
   createIsolatedTopics,

@@ -7,6 +7,7 @@ import {
   exampleMessages,
   TOPICS,
   type TopicName,
+  topicNames,
   tryDecodeMessage,
 } from '../../src/index.ts';
 
@@ -76,5 +77,13 @@ describe('contracts codec', () => {
     );
     expect(() => decodeMessage(TOPICS.paymentObservations, raw)).toThrow(/trade_state/);
     expect(() => decodeMessage('paysync.nope.v1' as TopicName, '{}')).toThrow(/no contract/);
+  });
+});
+
+describe('topicNames', () => {
+  it('gives the canonical names, or each behind a prefix', () => {
+    expect(topicNames()).toEqual(TOPICS);
+    expect(topicNames('staging').paymentObservations).toBe('staging.paysync.payment-observations.v1');
+    expect(() => topicNames('bad prefix!')).toThrow(/invalid Kafka topic prefix/);
   });
 });

@@ -183,7 +183,7 @@ describe('schema constraints', () => {
         1000,
         1000,
         pending ? 'pending' : 'paid',
-        pending ? null : `42000000000000${String(i).padStart(8, '0')}`,
+        pending ? null : `43000000000000${String(i).padStart(8, '0')}`,
         new Date(now + 3_600_000),
         pending ? new Date(now - (i % 7) * 60_000) : null,
       );

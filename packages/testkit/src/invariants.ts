@@ -1,0 +1,108 @@
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+
+/** What WeChat Pay (the sandbox) says was paid: the truth invariants 1 and 3 compare against. */
+export type WeChatPaidOrder = {
+  outTradeNo: string;
+  transactionId: string;
+  amountTotal: number;
+  mchid: string;
+  appid: string;
+};
+
+export type InvariantReport = { ok: boolean; violations: string[]; checked: Record<string, number> };
+
+type Row = RowDataPacket & Record<string, unknown>;
+
+/**
+ * Checks DESIGN.md's invariants against the database once the system is quiet. Every test that
+ * moves money ends with this, including after faults. Invariant 4 (no acknowledgement before
+ * Kafka has the observation) is a property of the gateway and is checked by its own tests.
+ *
+ * @param paidAtWeChat the orders WeChat reports SUCCESS (or REFUND) for, when the caller knows them.
+ */
+export async function checkInvariants(
+  pool: Pool,
+  opts: { paidAtWeChat?: readonly WeChatPaidOrder[]; maxViolationsListed?: number } = {},
+): Promise<InvariantReport> {
+  const violations: string[] = [];
+  const limit = opts.maxViolationsListed ?? 20;
+  const add = (v: string) => {
+    if (violations.length < limit) violations.push(v);
+    else if (violations.length === limit) violations.push('… more violations not listed');
+  };
+
+  const [orders] = await pool.query<Row[]>(
+    'SELECT out_trade_no, status, transaction_id, amount_total, mchid, appid, next_check_at FROM payment_orders',
+  );
+  const byNo = new Map(orders.map((o) => [String(o.out_trade_no), o]));
+
+  // 1. Every order WeChat reports paid is paid (or refunded) here.
+  // 3. … and settled with WeChat's amount, merchant, app and transaction.
+  for (const p of opts.paidAtWeChat ?? []) {
+    const o = byNo.get(p.outTradeNo);
+    if (!o) {
+      add(`1: ${p.outTradeNo} is paid at WeChat but unknown here`);
+      continue;
+    }
+    if (o.status !== 'paid' && o.status !== 'refunded')
+      add(`1: ${p.outTradeNo} is paid at WeChat but ${o.status} here`);
+    if (Number(o.amount_total) !== p.amountTotal || o.mchid !== p.mchid || o.appid !== p.appid) {
+      add(`3: ${p.outTradeNo} differs from WeChat in amount, mchid or appid`);
+    }
+    if (o.transaction_id !== null && o.transaction_id !== p.transactionId) {
+      add(`3: ${p.outTradeNo} settled with transaction ${o.transaction_id}, WeChat says ${p.transactionId}`);
+    }
+  }
+
+  // 2. Exactly one recharge entry per paid order; none for an order that is not paid or refunded.
+  const [recharges] = await pool.query<Row[]>(
+    `SELECT o.out_trade_no, o.status, COUNT(t.id) AS n
+       FROM payment_orders o LEFT JOIN point_transactions t
+         ON t.out_trade_no = o.out_trade_no AND t.entry_type = 'recharge'
+      GROUP BY o.out_trade_no, o.status`,
+  );
+  for (const r of recharges) {
+    const paid = r.status === 'paid' || r.status === 'refunded';
+    const n = Number(r.n);
+    if (paid && n !== 1) add(`2: ${r.out_trade_no} is ${r.status} with ${n} recharge entries`);
+    if (!paid && n !== 0) add(`2: ${r.out_trade_no} is ${r.status} but has ${n} recharge entries`);
+  }
+  const [orphans] = await pool.query<Row[]>(
+    `SELECT t.out_trade_no FROM point_transactions t
+       LEFT JOIN payment_orders o ON o.out_trade_no = t.out_trade_no
+      WHERE o.out_trade_no IS NULL OR o.status NOT IN ('paid', 'refunded')`,
+  );
+  for (const o of orphans) add(`2: ledger entry for ${o.out_trade_no}, whose order is not paid or refunded`);
+
+  // 2. Each account's balance is the sum of its entries, and its last entry's balance_after.
+  const [balances] = await pool.query<Row[]>(
+    `SELECT a.user_id, a.balance, COALESCE(SUM(t.points_delta), 0) AS total,
+            (SELECT t2.balance_after FROM point_transactions t2 WHERE t2.user_id = a.user_id ORDER BY t2.id DESC LIMIT 1) AS last_after
+       FROM point_accounts a LEFT JOIN point_transactions t ON t.user_id = a.user_id
+      GROUP BY a.user_id, a.balance`,
+  );
+  for (const b of balances) {
+    if (Number(b.balance) !== Number(b.total)) {
+      add(`2: account ${b.user_id} balance ${b.balance} but entries sum to ${b.total}`);
+    }
+    if (b.last_after !== null && Number(b.last_after) !== Number(b.balance)) {
+      add(`2: account ${b.user_id} balance ${b.balance} but its last entry says ${b.last_after}`);
+    }
+  }
+
+  // 5. Every order is final or still being checked: a pending order has a next check scheduled.
+  for (const o of orders) {
+    if (o.status === 'pending' && o.next_check_at === null)
+      add(`5: ${o.out_trade_no} is pending with no next check`);
+  }
+
+  return {
+    ok: violations.length === 0,
+    violations,
+    checked: {
+      orders: orders.length,
+      accounts: balances.length,
+      paidAtWeChat: opts.paidAtWeChat?.length ?? 0,
+    },
+  };
+}

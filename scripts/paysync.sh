@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# The top-level commands: root `npm test`, `npm start`, `npm run bench`, `npm run infra -- <cmd>`.
+#
+#   scripts/paysync.sh test          install deps if needed, start the local servers, run the checks
+#   scripts/paysync.sh start|bench   (later issues) the local service stack / the benchmarks
+#   scripts/paysync.sh infra <cmd>   scripts/infra.ts <cmd> with Node 24 on PATH
+#
+# Environment: PAYSYNC_KEEP_INFRA=1 leaves servers that `test` started running afterwards;
+# MYSQL_URL and KAFKA_BROKERS both set means "use those servers" (no local MariaDB/Kafka started).
+set -euo pipefail
+
+# shellcheck source=scripts/node-env.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/node-env.sh"
+cd "$PAYSYNC_ROOT"
+
+export TURBO_TELEMETRY_DISABLED=1 TURBO_NO_UPDATE_NOTIFIER=1 DO_NOT_TRACK=1
+
+say() { printf 'paysync: %s\n' "$*" >&2; }
+infra() { node scripts/infra.ts "$@"; }
+
+# npm ci only when node_modules is missing or package-lock.json (or the Node version) changed since
+# the last successful install; the hash of what was installed is kept in .cache.
+ensure_deps() {
+  local stamp="$PAYSYNC_CACHE/npm-ci.sha256" want
+  want="$( (sha256sum package-lock.json; node --version) | sha256sum | cut -d' ' -f1)"
+  if [ -d node_modules ] && [ "$(cat "$stamp" 2>/dev/null || true)" = "$want" ]; then
+    return 0
+  fi
+  say "installing npm dependencies (npm ci)…"
+  mkdir -p "$PAYSYNC_CACHE"
+  rm -f "$stamp"
+  # Serialized with any other install in this checkout (the same lock `npm install` users take).
+  flock "$PAYSYNC_CACHE/npm.lock" npm ci --no-audit --no-fund
+  echo "$want" >"$stamp"
+}
+
+# Servers that are not running now and that `infra up` is about to start: ours to stop on exit.
+STARTED_SERVERS=()
+servers_not_running() {
+  infra status --json | node -e '
+    let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+      for (const x of JSON.parse(s)) if (x.state !== "running") console.log(x.name);
+    });'
+}
+
+stop_started_servers() {
+  local code=$?
+  trap - EXIT INT TERM
+  if [ "${#STARTED_SERVERS[@]}" -gt 0 ]; then
+    if [ "${PAYSYNC_KEEP_INFRA:-0}" = 1 ]; then
+      say "PAYSYNC_KEEP_INFRA=1: leaving ${STARTED_SERVERS[*]} running (stop with: npm run infra -- down)"
+    else
+      say "stopping the servers this run started: ${STARTED_SERVERS[*]}"
+      if ! infra down "${STARTED_SERVERS[@]}" >&2; then
+        say "ERROR: infra down failed"
+        [ "$code" -eq 0 ] && code=1
+      fi
+      if ! infra leftovers "${STARTED_SERVERS[@]}"; then
+        say "ERROR: processes of ours are still running after infra down (listed above)"
+        [ "$code" -eq 0 ] && code=1
+      fi
+    fi
+  fi
+  exit "$code"
+}
+
+# Brings up toolchain, dependencies and (unless external servers are given) the local servers,
+# and exports MYSQL_URL / KAFKA_BROKERS for what runs next.
+prepare() {
+  paysync_ensure_node
+  ensure_deps
+  if [ -n "${MYSQL_URL:-}" ] && [ -n "${KAFKA_BROKERS:-}" ]; then
+    say "using MYSQL_URL and KAFKA_BROKERS from the environment; local servers not started"
+    infra tools
+    return 0
+  fi
+  mapfile -t STARTED_SERVERS < <(servers_not_running)
+  trap stop_started_servers EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  infra up
+  eval "$(infra env)"
+  export MYSQL_URL KAFKA_BROKERS
+}
+
+# Every step runs even when an earlier one failed (and turbo --continue runs every package), so one
+# run reports everything that is wrong; the exit code is non-zero when anything failed.
+FAILED_STEPS=()
+step() {
+  local name="$1"
+  shift
+  say "▶ $name: $*"
+  if ! "$@"; then FAILED_STEPS+=("$name"); fi
+}
+
+run_tests() {
+  prepare
+  step "typecheck + unit tests" npx turbo run typecheck test:unit --env-mode=loose --continue
+  step "lint (biome)" npx biome check .
+  step "integration tests" npx turbo run test:integration --env-mode=loose --concurrency=1 --continue
+  if [ "${#FAILED_STEPS[@]}" -gt 0 ]; then
+    say "FAILED: ${FAILED_STEPS[*]}"
+    return 1
+  fi
+  say "all checks passed"
+}
+
+not_yet() {
+  prepare
+  say "the $1 arrives in a later issue: toolchain, dependencies and local servers are ready, nothing else to run yet"
+  return 1
+}
+
+cmd="${1:-}"
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  test) run_tests ;;
+  start) not_yet "local service stack (npm start)" ;;
+  bench) not_yet "benchmark suite (npm run bench)" ;;
+  infra)
+    paysync_ensure_node
+    infra "$@"
+    ;;
+  *)
+    echo "usage: scripts/paysync.sh <test|start|bench|infra <up|down|status|env|tools>>" >&2
+    exit 2
+    ;;
+esac
