@@ -96,8 +96,11 @@ step() {
 run_tests() {
   prepare
   step "typecheck + unit tests" npx turbo run typecheck test:unit --env-mode=loose --continue
-  step "lint (biome)" npx biome check .
+  step "typecheck scripts" npx tsc -p scripts/tsconfig.json
+  step "lint (biome)" npx biome check --error-on-warnings .
   step "integration tests" npx turbo run test:integration --env-mode=loose --concurrency=1 --continue
+  # Fault suites restart the shared MariaDB and Kafka: they run last, alone, one package at a time.
+  step "fault tests" npx turbo run test:faults --env-mode=loose --concurrency=1 --continue
   if [ "${#FAILED_STEPS[@]}" -gt 0 ]; then
     say "FAILED: ${FAILED_STEPS[*]}"
     return 1
@@ -116,7 +119,10 @@ cmd="${1:-}"
 case "$cmd" in
   test) run_tests ;;
   start) not_yet "local service stack (npm start)" ;;
-  bench) not_yet "benchmark suite (npm run bench)" ;;
+  bench)
+    prepare
+    node bench/run.ts "$@"
+    ;;
   infra)
     paysync_ensure_node
     infra "$@"

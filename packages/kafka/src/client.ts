@@ -1,4 +1,4 @@
-import { Kafka, type KafkaConfig, type logCreator, logLevel, type Producer } from 'kafkajs';
+import { Kafka, type KafkaConfig, type logCreator, logLevel, Partitioners, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 
 export type KafkaClientOptions = {
@@ -45,8 +45,17 @@ export function createKafka(opts: KafkaClientOptions): Kafka {
 
 /**
  * An idempotent producer: with acks=all on every send (see `publish`), a write the broker
- * acknowledged survives a leader change, and a retried send is not written twice.
+ * acknowledged survives a leader change, and a retried send is not written twice within the
+ * producer's session. Retries are bounded so a caller learns of an outage in time (the gateway
+ * must answer WeChat within 5 s); a send retried by the caller may then be written twice, which
+ * every consumer absorbs (the ledger deduplicates by observation and by order).
  */
 export function createIdempotentProducer(kafka: Kafka): Producer {
-  return kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    // Murmur2 by key, as Java clients partition: one order's events share a partition everywhere.
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
 }

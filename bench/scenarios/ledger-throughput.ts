@@ -1,0 +1,146 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { type PaymentObservation, TOPICS, topicNames } from '@paysync/contracts';
+import { createPool, migrateUp, type Pool, type RowDataPacket, withTransaction } from '@paysync/db';
+import { createIdempotentProducer, createKafka, publish } from '@paysync/kafka';
+
+import { applyObservations } from '@paysync/points-ledger';
+import { createIsolatedDatabase, createIsolatedTopics, eventually, testEnv, uniqueName } from '@paysync/testkit';
+import { peakRssMb, type Scenario } from '../result.ts';
+
+// Settlements per second from Kafka into MariaDB (durable: innodb_flush_log_at_trx_commit=1),
+// by the real ledger process, beside a baseline measured in the same run: the same SQL work
+// done directly, one transaction per message, without Kafka.
+
+const ORDERS = Number(process.env.BENCH_LEDGER_ORDERS ?? 20_000);
+const BASELINE_ORDERS = Number(process.env.BENCH_LEDGER_BASELINE_ORDERS ?? 2_000);
+const MCHID = '1900007291';
+const APPID = 'wxd678efh567hg6787';
+const LEDGER_MAIN = fileURLToPath(new URL('../../services/points-ledger/src/main.ts', import.meta.url));
+
+async function seed(pool: Pool, prefix: string, count: number): Promise<string[]> {
+  const nos: string[] = [];
+  const expire = new Date(Date.now() + 3_600_000);
+  for (let i = 0; i < count; i += 1000) {
+    const rows: unknown[] = [];
+    const marks: string[] = [];
+    for (let j = i; j < Math.min(count, i + 1000); j++) {
+      const no = `${prefix}${String(j).padStart(8, '0')}`;
+      nos.push(no);
+      marks.push("(?, ?, ?, ?, 'NATIVE', 'bench', 1000, 1000, 100, 'pending', ?, ?)");
+      rows.push(no, `bench-user-${j % 5000}`, MCHID, APPID, expire, new Date());
+    }
+    await pool.query(
+      `INSERT INTO payment_orders (out_trade_no, user_id, mchid, appid, trade_type, description, amount_total, points, bonus_points, status, time_expire, next_check_at) VALUES ${marks.join(', ')}`,
+      rows,
+    );
+  }
+  return nos;
+}
+
+function paid(no: string): PaymentObservation {
+  return {
+    observationId: randomUUID(),
+    outTradeNo: no,
+    source: 'notification',
+    observedAt: new Date().toISOString(),
+    producer: 'bench',
+    mchid: MCHID,
+    appid: APPID,
+    tradeState: 'SUCCESS',
+    transactionId: `42${no}`.slice(0, 32),
+    amount: { total: 1000, currency: 'CNY' },
+    successTime: new Date().toISOString(),
+  };
+}
+
+async function journalSpan(pool: Pool): Promise<{ n: number; seconds: number }> {
+  const [[row]] = await pool.query<RowDataPacket[]>(
+    'SELECT COUNT(*) AS n, TIMESTAMPDIFF(MICROSECOND, MIN(recorded_at), MAX(recorded_at)) AS us FROM order_observations',
+  );
+  return { n: Number(row?.n), seconds: Number(row?.us) / 1e6 };
+}
+
+export const scenario: Scenario = {
+  name: 'ledger-throughput',
+  description: `${ORDERS} SUCCESS observations settled by the ledger process vs direct SQL, one transaction each`,
+  async run() {
+    const db = await createIsolatedDatabase('bench_ledger');
+    const pool = createPool({ url: db.url, connectionLimit: 4 });
+    const prefix = uniqueName('bench_ledger');
+    const topics = topicNames(prefix);
+    const created = await createIsolatedTopics(Object.values(topics), 6);
+    const kafka = createKafka({ brokers: testEnv().kafkaBrokers, clientId: prefix });
+    const producer = createIdempotentProducer(kafka);
+    try {
+      await migrateUp(pool);
+
+      // Baseline: the ledger's own SQL, one transaction per observation, no Kafka.
+      const baseNos = await seed(pool, 'BASE', BASELINE_ORDERS);
+      const baseStart = performance.now();
+      for (const no of baseNos) {
+        await withTransaction(pool, (conn) => applyObservations(conn, [{ obs: paid(no) }], new Date()));
+      }
+      const baselineRate = BASELINE_ORDERS / ((performance.now() - baseStart) / 1000);
+      console.log(`  baseline: ${baselineRate.toFixed(0)} orders/s (direct SQL, one transaction each)`);
+      await pool.query('DELETE FROM order_observations');
+
+      // The measurement: observations waiting in Kafka, consumed and settled by the ledger process.
+      const nos = await seed(pool, 'BNCH', ORDERS);
+      await producer.connect();
+      for (let i = 0; i < nos.length; i += 1000) {
+        await publish(producer, TOPICS.paymentObservations, nos.slice(i, i + 1000).map(paid), {
+          destination: topics.paymentObservations,
+        });
+      }
+      console.log(`  ${ORDERS} observations in Kafka; starting the ledger`);
+      const ledger = spawn(process.execPath, [LEDGER_MAIN], {
+        env: {
+          ...process.env,
+          MYSQL_URL: db.url,
+          KAFKA_TOPIC_PREFIX: prefix,
+          LEDGER_GROUP_ID: `${prefix}-ledger`,
+          METRICS_PORT: '0',
+          METRICS_HOST: '127.0.0.1',
+          LOG_LEVEL: 'warn',
+        },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
+      let rss = Number.NaN;
+      try {
+        await eventually(
+          'the ledger to settle every order',
+          async () => {
+            const [[row]] = await pool.query<RowDataPacket[]>(
+              "SELECT COUNT(*) AS n FROM payment_orders WHERE status = 'paid' AND out_trade_no LIKE 'BNCH%'",
+            );
+            return Number(row?.n) >= ORDERS ? true : undefined;
+          },
+          { timeoutMs: 300_000, intervalMs: 250 },
+        );
+        rss = await peakRssMb(ledger.pid as number);
+      } finally {
+        ledger.kill('SIGTERM');
+        await new Promise((r) => ledger.once('exit', r));
+      }
+      const span = await journalSpan(pool);
+      const rate = span.n / span.seconds;
+      const ratio = rate / baselineRate;
+      return {
+        value: Math.round(rate),
+        unit: 'orders/s',
+        baseline: { name: 'direct SQL, one transaction per message', value: Math.round(baselineRate) },
+        ratio: Math.round(ratio * 100) / 100,
+        target: { ratio: 5, value: 2000 },
+        pass: ratio >= 5 && rate >= 2000,
+        extra: { orders: ORDERS, seconds: Math.round(span.seconds * 100) / 100, peak_rss_mb: rss, durable: true },
+      };
+    } finally {
+      await producer.disconnect().catch(() => {});
+      await pool.end();
+      await created.remove().catch(() => {});
+      await db.drop();
+    }
+  },
+};

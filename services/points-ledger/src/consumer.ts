@@ -1,0 +1,120 @@
+import { TOPICS, type TopicNames, topicNames } from '@paysync/contracts';
+import { publish } from '@paysync/kafka';
+import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import type { LedgerMetrics } from './metrics.ts';
+import { type PipelineDeps, processRecords, type RawRecord } from './pipeline.ts';
+
+export type LedgerConsumerOptions = PipelineDeps & {
+  kafka: Kafka;
+  producer: Producer;
+  metrics: LedgerMetrics;
+  groupId: string;
+  /** Topic names; the canonical ones unless a prefix is configured (shared clusters, tests). */
+  topics?: TopicNames;
+  /** Observations per database transaction (default 100). */
+  batchSize?: number;
+  /** Consumer session timeout (default 30 s); the heartbeat runs at a tenth of it. */
+  sessionTimeoutMs?: number;
+  /** Called when the consumer crashed and will not recover: the process should exit. */
+  onCrash?: (err: unknown) => void;
+};
+
+export type LedgerConsumer = { consumer: Consumer; start(): Promise<void>; stop(): Promise<void> };
+
+/**
+ * The points-ledger's Kafka consumer. Per chunk of a partition's batch: apply in one MySQL
+ * transaction, publish what the commit produced (acks=all), and only then resolve the offsets.
+ * A crash anywhere before the offsets are committed means the chunk is consumed again, and the
+ * journal and unique keys make that a no-op apart from re-publishing.
+ */
+export function createLedgerConsumer(opts: LedgerConsumerOptions): LedgerConsumer {
+  const topics = opts.topics ?? topicNames();
+  const chunkSize = opts.batchSize ?? 100;
+  const { logger, metrics, producer } = opts;
+  const consumer = opts.kafka.consumer({
+    groupId: opts.groupId,
+    sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
+    heartbeatInterval: Math.max(500, Math.floor((opts.sessionTimeoutMs ?? 30_000) / 10)),
+    maxBytesPerPartition: 1024 * 1024,
+    retry: { retries: 5 },
+  });
+
+  async function handleChunk(records: RawRecord[]): Promise<void> {
+    const { outcomes, publications } = await processRecords(opts, records);
+    metrics.batchSize.observe(records.length);
+    try {
+      await Promise.all([
+        publications.settled.length > 0
+          ? publish(producer, TOPICS.orderSettled, publications.settled, { destination: topics.orderSettled })
+          : undefined,
+        publications.alerts.length > 0
+          ? publish(producer, TOPICS.alerts, publications.alerts, { destination: topics.alerts })
+          : undefined,
+        publications.deadLetters.length > 0
+          ? publish(producer, TOPICS.paymentObservationsDlq, publications.deadLetters, {
+              destination: topics.paymentObservationsDlq,
+            })
+          : undefined,
+      ]);
+    } catch (err) {
+      metrics.publishFailures.inc();
+      throw err;
+    }
+    const committedAt = Date.now();
+    for (const o of outcomes) {
+      const source = o.result?.obs.source ?? 'unknown';
+      const outcome = o.result?.kind === 'applied' ? o.result.outcome : o.outcome;
+      metrics.observations.inc({ source, outcome });
+      if (
+        o.result?.kind === 'applied' &&
+        ['settled', 'late', 'refunded', 'transitioned'].includes(o.result.outcome)
+      ) {
+        const seconds = (committedAt - Date.parse(o.result.obs.observedAt)) / 1000;
+        metrics.settleLatency.observe({ source }, Math.max(0, seconds));
+      }
+    }
+    for (const d of publications.deadLetters) metrics.deadLetters.inc({ reason: d.reason });
+    for (const a of publications.alerts) metrics.alertsPublished.inc({ type: a.type });
+  }
+
+  async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
+    for (let i = 0; i < batch.messages.length; i += chunkSize) {
+      if (!isRunning() || isStale()) return;
+      const chunk = batch.messages.slice(i, i + chunkSize).map((m) => ({
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: m.offset,
+        value: m.value,
+        timestamp: m.timestamp,
+      }));
+      await handleChunk(chunk);
+      for (const r of chunk) resolveOffset(r.offset);
+      await commitOffsetsIfNecessary();
+      await heartbeat();
+    }
+  }
+
+  return {
+    consumer,
+    async start() {
+      consumer.on(consumer.events.CRASH, (event) => {
+        const { error, restart } = event.payload as { error: Error; restart: boolean };
+        logger.error({ err: error, restart }, 'ledger consumer crashed');
+        if (!restart) opts.onCrash?.(error);
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topic: topics.paymentObservations, fromBeginning: true });
+      await consumer.run({
+        eachBatchAutoResolve: false,
+        autoCommit: true,
+        partitionsConsumedConcurrently: 1,
+        eachBatch,
+      });
+    },
+    async stop() {
+      // kafkajs waits for the running eachBatch to finish its current chunk and commits offsets.
+      await consumer.disconnect();
+    },
+  };
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+// points-ledger composition root: read config, build dependencies, start, stop on SIGTERM.
+import { topicNames } from '@paysync/contracts';
+import { createPool } from '@paysync/db';
+import { createIdempotentProducer, createKafka } from '@paysync/kafka';
+import {
+  createLogger,
+  createRegistry,
+  createShutdown,
+  exitOnSignals,
+  startOpsServer,
+} from '@paysync/observability';
+import { loadLedgerConfig } from './config.ts';
+import { createLedgerConsumer } from './consumer.ts';
+import { createLedgerMetrics } from './metrics.ts';
+
+const config = loadLedgerConfig();
+const logger = createLogger({ service: 'points-ledger', level: config.LOG_LEVEL });
+const pool = createPool({ url: config.MYSQL_URL, connectionLimit: config.LEDGER_DB_POOL_SIZE });
+const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'paysync-points-ledger', logger });
+const producer = createIdempotentProducer(kafka);
+const admin = kafka.admin();
+const topics = topicNames(config.KAFKA_TOPIC_PREFIX);
+const registry = createRegistry('points-ledger');
+const metrics = createLedgerMetrics(registry, {
+  pool,
+  admin,
+  groupId: config.LEDGER_GROUP_ID,
+  topic: topics.paymentObservations,
+});
+const shutdown = createShutdown(logger);
+
+const ledger = createLedgerConsumer({
+  pool,
+  logger,
+  kafka,
+  producer,
+  metrics,
+  groupId: config.LEDGER_GROUP_ID,
+  topics,
+  batchSize: config.LEDGER_BATCH_SIZE,
+  sessionTimeoutMs: config.LEDGER_SESSION_TIMEOUT_MS,
+  onCrash: () => void shutdown.run('consumer crashed').then(() => process.exit(1)),
+});
+
+const ops = await startOpsServer({
+  registry,
+  host: config.METRICS_HOST,
+  port: config.METRICS_PORT,
+  logger,
+  checks: [
+    { name: 'mysql', check: async () => void (await pool.query('SELECT 1')) },
+    { name: 'kafka', check: async () => void (await admin.describeCluster()) },
+  ],
+});
+
+shutdown.add({ name: 'mark not ready', run: async () => ops.markShuttingDown() });
+shutdown.add({
+  name: 'stop consuming (finish the current transaction, commit offsets)',
+  run: () => ledger.stop(),
+});
+shutdown.add({ name: 'flush producer', run: () => producer.disconnect() });
+shutdown.add({ name: 'close kafka admin', run: () => admin.disconnect() });
+shutdown.add({ name: 'close mysql pool', run: () => pool.end() });
+shutdown.add({ name: 'close ops server', run: () => ops.close() });
+exitOnSignals(shutdown);
+
+await producer.connect();
+await admin.connect();
+await ledger.start();
+logger.info(
+  { ops: ops.url, group: config.LEDGER_GROUP_ID, batchSize: config.LEDGER_BATCH_SIZE },
+  'points-ledger ready',
+);

@@ -1,0 +1,269 @@
+import type { MessageInput, OrderStatus, PaymentObservation, TOPICS } from '@paysync/contracts';
+import type { PoolConnection } from '@paysync/db';
+import { domainAlert, isStateChange, orderSettledEvent } from './events.ts';
+import { type AlertIntent, type Decision, decide, type Outcome } from './state-machine.ts';
+import {
+  type Account,
+  appendJournal,
+  type EntryRow,
+  entryKey,
+  existingEntries,
+  insertEntries,
+  type JournalRow,
+  journaled,
+  type LockedOrder,
+  lockAccounts,
+  lockOrders,
+  saveAccounts,
+  saveOrders,
+  transitions,
+  type WrittenEntry,
+} from './store.ts';
+
+export type JournalPosition = { partition: number; offset: string };
+export type Incoming = { obs: PaymentObservation; position?: JournalPosition };
+
+type SettledEvent = MessageInput<typeof TOPICS.orderSettled>;
+type AlertEvent = MessageInput<typeof TOPICS.alerts>;
+
+export type Applied =
+  | {
+      kind: 'applied';
+      obs: PaymentObservation;
+      outcome: Outcome;
+      settled?: SettledEvent;
+      alerts: AlertEvent[];
+    }
+  | { kind: 'unknown_order'; obs: PaymentObservation };
+
+const FINAL_UNPAID: ReadonlySet<OrderStatus> = new Set(['expired', 'cancelled', 'failed']);
+
+/** One order's state during a batch: what the database held, plus what this batch changed. */
+type OrderState = {
+  order: LockedOrder;
+  entryKeys: Set<string>;
+  lastEntry: WrittenEntry | undefined;
+  /** status → the status before it, for rebuilding earlier events. */
+  cameFrom: Map<OrderStatus, OrderStatus>;
+  changed: boolean;
+};
+
+/** The order-settled event of the state the order is in, rebuilt from its state (same id every time). */
+function currentStateEvent(s: OrderState, accounts: Map<string, Account>): SettledEvent | undefined {
+  const { order } = s;
+  if (order.status === 'pending') return undefined;
+  const previous = s.cameFrom.get(order.status) ?? 'pending';
+  const entry = order.status === 'paid' || order.status === 'refunded' ? s.lastEntry : undefined;
+  return orderSettledEvent(
+    order,
+    order.status,
+    previous,
+    entry,
+    entry ? entry.balanceAfter : (accounts.get(order.userId)?.balance ?? 0),
+    (order.settledVia ?? 'query') as PaymentObservation['source'],
+    order.settledAt ?? order.updatedAt,
+    order.status === 'paid' && FINAL_UNPAID.has(previous),
+    entry?.reference ?? '',
+  );
+}
+
+/**
+ * Applies observations, in order, inside the caller's transaction, reading and writing the whole
+ * batch set-wise. Every order's row and every account's row is locked before it is read (in key
+ * order), so concurrent consumers serialize per order and per account; the journal (by
+ * observation_id) and the ledger's unique keys make every repeat a no-op.
+ */
+export async function applyObservations(
+  conn: PoolConnection,
+  items: readonly Incoming[],
+  now: Date,
+): Promise<Applied[]> {
+  const nos = [...new Set(items.map((i) => i.obs.outTradeNo))];
+  const orders = await lockOrders(conn, nos);
+  const found = [...orders.keys()];
+  const [seen, entries] = await Promise.all([
+    journaled(
+      conn,
+      items.map((i) => i.obs.observationId),
+    ),
+    existingEntries(conn, found),
+  ]);
+  const accounts = await lockAccounts(
+    conn,
+    [...orders.values()].map((o) => o.userId),
+  );
+  // The journal's transitions are needed only to re-publish an event for a repeat.
+  const repeatOrders = items.filter(
+    (i) => seen.has(i.obs.observationId) || orders.get(i.obs.outTradeNo)?.status !== 'pending',
+  );
+  const history = await transitions(
+    conn,
+    [...new Set(repeatOrders.map((i) => i.obs.outTradeNo))].filter((n) => orders.has(n)),
+  );
+
+  const states = new Map<string, OrderState>();
+  for (const [no, order] of orders) {
+    const e = entries.get(no);
+    states.set(no, {
+      order,
+      entryKeys: e?.keys ?? new Set(),
+      lastEntry: e?.last,
+      cameFrom: history.get(no) ?? new Map(),
+      changed: false,
+    });
+  }
+
+  const journal: JournalRow[] = [];
+  const newEntries: EntryRow[] = [];
+  const results: Applied[] = [];
+
+  for (const item of items) {
+    const { obs } = item;
+    const state = states.get(obs.outTradeNo);
+    if (!state) {
+      results.push({ kind: 'unknown_order', obs });
+      continue;
+    }
+    const { order } = state;
+
+    // The very same message again (Kafka redelivery, a producer retry): change nothing, but publish
+    // what it led to once more, in case the crash came between commit and publish.
+    const earlierAlerts = seen.get(obs.observationId);
+    if (earlierAlerts) {
+      const settled = currentStateEvent(state, accounts);
+      results.push({
+        kind: 'applied',
+        obs,
+        outcome: 'duplicate',
+        alerts: earlierAlerts.map((a) => domainAlert(a, order.outTradeNo, now)),
+        ...(settled ? { settled } : {}),
+      });
+      continue;
+    }
+
+    let decision: Decision = decide(order, obs, now);
+    const written: WrittenEntry[] = [];
+    const account = accounts.get(order.userId) as Account;
+    for (const entry of decision.entries) {
+      const reference = entry.kind === 'recharge' ? '' : entry.outRefundNo;
+      const key = entryKey(entry.kind, reference);
+      if (state.entryKeys.has(key)) continue;
+      const delta = entry.kind === 'recharge' ? entry.points : -entry.points;
+      account.balance += delta;
+      account.dirty = true;
+      if (account.balance < 0) account.flagged = true;
+      state.entryKeys.add(key);
+      const w: WrittenEntry = {
+        kind: entry.kind,
+        reference,
+        pointsDelta: delta,
+        balanceAfter: account.balance,
+      };
+      state.lastEntry = w;
+      written.push(w);
+      newEntries.push({
+        userId: order.userId,
+        outTradeNo: order.outTradeNo,
+        kind: entry.kind,
+        reference,
+        pointsDelta: delta,
+        bonusPoints: entry.kind === 'recharge' ? entry.bonusPoints : 0,
+        balanceAfter: account.balance,
+      });
+    }
+    // Every entry existed already (the same refund seen through another observation): a repeat.
+    if (decision.entries.length > 0 && written.length === 0) {
+      decision = {
+        ...decision,
+        outcome: 'duplicate',
+        statusAfter: order.status,
+        alerts: [],
+        detail: 'entries exist',
+      };
+    }
+    const alerts: AlertIntent[] = [...decision.alerts];
+    const overdrawn = written.find((w) => w.kind === 'refund_reversal' && w.balanceAfter < 0);
+    if (overdrawn) {
+      alerts.push({
+        type: 'refund_exceeds_balance',
+        severity: 'critical',
+        summary: `Refund of ${order.outTradeNo} reversed more points than user ${order.userId} has left`,
+        details: {
+          user_id: order.userId,
+          balance_after: overdrawn.balanceAfter,
+          points_reversed: -overdrawn.pointsDelta,
+        },
+      });
+    }
+
+    const statusBefore = order.status;
+    const reference = written.at(-1)?.reference ?? '';
+    let settled: SettledEvent | undefined;
+    if (isStateChange(decision)) {
+      const refundedFen = decision.entries.reduce(
+        (sum, e) =>
+          e.kind === 'refund_reversal' && written.some((w) => w.reference === e.outRefundNo)
+            ? sum + e.refundAmount
+            : sum,
+        0,
+      );
+      if (decision.payment) {
+        order.transactionId = decision.payment.transactionId;
+        order.successTime = decision.payment.successTime
+          ? new Date(decision.payment.successTime)
+          : order.successTime;
+        order.settledVia = obs.source;
+      }
+      if (decision.statusAfter !== statusBefore) {
+        order.settledAt = now;
+        if (!state.cameFrom.has(decision.statusAfter)) state.cameFrom.set(decision.statusAfter, statusBefore);
+      }
+      order.status = decision.statusAfter;
+      order.refundedAmount += refundedFen;
+      order.lastWechatState = obs.tradeState;
+      state.changed = true;
+      const entry = written.at(-1);
+      settled = orderSettledEvent(
+        order,
+        order.status,
+        statusBefore,
+        entry,
+        entry ? entry.balanceAfter : account.balance,
+        (order.settledVia ?? obs.source) as PaymentObservation['source'],
+        now,
+        decision.outcome === 'late',
+        reference,
+      );
+    } else if (decision.outcome === 'duplicate') {
+      settled = currentStateEvent(state, accounts);
+    }
+
+    seen.set(obs.observationId, alerts);
+    journal.push({
+      obs,
+      outcome: decision.outcome,
+      statusBefore,
+      statusAfter: order.status,
+      detail: decision.detail,
+      alerts,
+      partition: item.position?.partition,
+      offset: item.position?.offset,
+    });
+    results.push({
+      kind: 'applied',
+      obs,
+      outcome: decision.outcome,
+      alerts: alerts.map((a) => domainAlert(a, order.outTradeNo, now, reference)),
+      ...(settled ? { settled } : {}),
+    });
+  }
+
+  await insertEntries(conn, newEntries);
+  await saveAccounts(conn, [...accounts.values()]);
+  await saveOrders(
+    conn,
+    [...states.values()].filter((s) => s.changed).map((s) => s.order),
+  );
+  await appendJournal(conn, journal);
+  return results;
+}

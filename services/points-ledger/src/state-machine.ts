@@ -1,0 +1,231 @@
+import type { AlertType, OrderStatus, PaymentObservation } from '@paysync/contracts';
+
+/** The order as the ledger sees it, locked for the duration of its transaction. */
+export type LedgerOrder = {
+  outTradeNo: string;
+  userId: string;
+  mchid: string;
+  appid: string;
+  amountTotal: number;
+  points: number;
+  bonusPoints: number;
+  status: OrderStatus;
+  transactionId: string | null;
+  timeExpire: Date;
+  refundedAmount: number;
+};
+
+/** What an observation did to an order; each outcome is counted by source. */
+export type Outcome =
+  | 'settled' // pending → paid, recharge credited
+  | 'late' // expired/cancelled/failed → paid: settled, and a human must decide
+  | 'refunded' // a refund reversed points
+  | 'transitioned' // pending → failed / cancelled / expired
+  | 'duplicate' // already applied: nothing changes
+  | 'unchanged' // nothing to do (NOTPAY, USERPAYING, a stale state)
+  | 'mismatch'; // amount, merchant or transaction differs: never settles
+
+export type LedgerEntry =
+  | { kind: 'recharge'; points: number; bonusPoints: number }
+  | { kind: 'refund_reversal'; outRefundNo: string; points: number; refundAmount: number };
+
+export type AlertIntent = {
+  type: AlertType;
+  severity: 'critical' | 'warning';
+  summary: string;
+  details: Record<string, string | number | boolean | null>;
+};
+
+export type Decision = {
+  outcome: Outcome;
+  statusAfter: OrderStatus;
+  /** Set when the order becomes paid: WeChat's transaction and payment time. */
+  payment?: { transactionId: string; successTime: string | undefined };
+  entries: LedgerEntry[];
+  alerts: AlertIntent[];
+  detail: string;
+};
+
+const FINAL_UNPAID: ReadonlySet<OrderStatus> = new Set(['expired', 'cancelled', 'failed']);
+
+function unchanged(
+  order: LedgerOrder,
+  outcome: Outcome,
+  detail: string,
+  alerts: AlertIntent[] = [],
+): Decision {
+  return { outcome, statusAfter: order.status, entries: [], alerts, detail };
+}
+
+/** Refuses an observation whose merchant, app or amount is not the order's (invariant 3). */
+function mismatch(order: LedgerOrder, obs: PaymentObservation): Decision | undefined {
+  if (obs.mchid !== order.mchid || (obs.appid !== undefined && obs.appid !== order.appid)) {
+    return unchanged(order, 'mismatch', 'merchant or app differs from the order', [
+      {
+        type: 'merchant_mismatch',
+        severity: 'critical',
+        summary: `Observation for ${order.outTradeNo} names another merchant or app`,
+        details: {
+          expected_mchid: order.mchid,
+          observed_mchid: obs.mchid,
+          observed_appid: obs.appid ?? null,
+        },
+      },
+    ]);
+  }
+  const total = obs.amount?.total ?? obs.refund?.amount.total;
+  if (total !== undefined && total !== order.amountTotal) {
+    return unchanged(order, 'mismatch', `amount ${total} differs from the order's ${order.amountTotal}`, [
+      {
+        type: 'amount_mismatch',
+        severity: 'critical',
+        summary: `WeChat reports ${total} fen for ${order.outTradeNo}, the order is for ${order.amountTotal} fen`,
+        details: { expected_fen: order.amountTotal, observed_fen: total, source: obs.source },
+      },
+    ]);
+  }
+  if (
+    order.transactionId !== null &&
+    obs.transactionId !== undefined &&
+    obs.transactionId !== order.transactionId
+  ) {
+    return unchanged(order, 'mismatch', 'transaction_id differs from the settled one', [
+      {
+        type: 'amount_mismatch',
+        severity: 'critical',
+        summary: `A second WeChat transaction was reported for ${order.outTradeNo}`,
+        details: { settled_transaction_id: order.transactionId, observed_transaction_id: obs.transactionId },
+      },
+    ]);
+  }
+  return undefined;
+}
+
+function settle(
+  order: LedgerOrder,
+  obs: PaymentObservation,
+  transactionId: string,
+  successTime?: string,
+): Decision {
+  const late = FINAL_UNPAID.has(order.status);
+  const alerts: AlertIntent[] = late
+    ? [
+        {
+          type: 'late_payment',
+          severity: 'critical',
+          summary: `Payment for ${order.outTradeNo} arrived after the order was ${order.status}: refund or keep`,
+          details: { previous_status: order.status, amount_fen: order.amountTotal, source: obs.source },
+        },
+      ]
+    : [];
+  return {
+    outcome: late ? 'late' : 'settled',
+    statusAfter: 'paid',
+    payment: { transactionId, successTime },
+    entries: [{ kind: 'recharge', points: order.points + order.bonusPoints, bonusPoints: order.bonusPoints }],
+    alerts,
+    detail: late ? `late payment after ${order.status}` : 'paid',
+  };
+}
+
+/** Points reversed by a refund: all of them for a full refund, in proportion (rounded down) otherwise. */
+export function reversalPoints(order: LedgerOrder, refundFen: number): number {
+  const credited = order.points + order.bonusPoints;
+  if (refundFen >= order.amountTotal) return credited;
+  return Math.floor((credited * refundFen) / order.amountTotal);
+}
+
+function applyRefund(order: LedgerOrder, obs: PaymentObservation): Decision {
+  const refund = obs.refund!;
+  if (refund.refundStatus !== 'SUCCESS') {
+    const alerts: AlertIntent[] =
+      refund.refundStatus === 'ABNORMAL'
+        ? [
+            {
+              type: 'order_needs_attention',
+              severity: 'warning',
+              summary: `Refund ${refund.outRefundNo} of ${order.outTradeNo} is ABNORMAL at WeChat`,
+              details: { out_refund_no: refund.outRefundNo, refund_fen: refund.amount.refund },
+            },
+          ]
+        : [];
+    return unchanged(order, 'unchanged', `refund ${refund.refundStatus}`, alerts);
+  }
+  const entries: LedgerEntry[] = [];
+  let payment: Decision['payment'];
+  const alerts: AlertIntent[] = [];
+  // A refund proves the payment: when the refund is seen first, settle the payment with it.
+  if (order.status !== 'paid' && order.status !== 'refunded') {
+    const paid = settle(order, obs, obs.transactionId!, undefined);
+    entries.push(...paid.entries);
+    alerts.push(...paid.alerts);
+    payment = paid.payment;
+  }
+  entries.push({
+    kind: 'refund_reversal',
+    outRefundNo: refund.outRefundNo,
+    points: reversalPoints(order, refund.amount.refund),
+    refundAmount: refund.amount.refund,
+  });
+  return {
+    outcome: 'refunded',
+    statusAfter: 'refunded',
+    ...(payment ? { payment } : {}),
+    entries,
+    alerts,
+    detail: `refund ${refund.outRefundNo} of ${refund.amount.refund} fen`,
+  };
+}
+
+/**
+ * The order state machine of DESIGN.md, as a pure function. The caller holds the order's row
+ * lock and guarantees the observation was not applied before (journal), and the database's
+ * unique keys make any ledger entry that was already written a no-op.
+ */
+export function decide(order: LedgerOrder, obs: PaymentObservation, now: Date): Decision {
+  const refused = mismatch(order, obs);
+  if (refused) return refused;
+
+  if (obs.refund) {
+    if (obs.transactionId === undefined) return unchanged(order, 'mismatch', 'refund without transaction_id');
+    return applyRefund(order, obs);
+  }
+
+  switch (obs.tradeState) {
+    case 'SUCCESS':
+    case 'REFUND': {
+      if (order.status === 'paid' || order.status === 'refunded')
+        return unchanged(order, 'duplicate', 'already paid');
+      return settle(order, obs, obs.transactionId!, obs.successTime);
+    }
+    case 'PAYERROR':
+    case 'REVOKED':
+      if (order.status !== 'pending')
+        return unchanged(order, 'unchanged', `${obs.tradeState} for a ${order.status} order`);
+      return {
+        outcome: 'transitioned',
+        statusAfter: 'failed',
+        entries: [],
+        alerts: [],
+        detail: obs.tradeState,
+      };
+    case 'CLOSED':
+    case 'ORDER_NOT_EXIST': {
+      if (order.status !== 'pending')
+        return unchanged(order, 'unchanged', `${obs.tradeState} for a ${order.status} order`);
+      const expired = now.getTime() >= order.timeExpire.getTime();
+      if (obs.tradeState === 'ORDER_NOT_EXIST' && !expired)
+        return unchanged(order, 'unchanged', 'not at WeChat yet');
+      return {
+        outcome: 'transitioned',
+        statusAfter: expired ? 'expired' : 'cancelled',
+        entries: [],
+        alerts: [],
+        detail: expired ? 'closed after expiry' : 'closed by the merchant before expiry',
+      };
+    }
+    case 'NOTPAY':
+    case 'USERPAYING':
+      return unchanged(order, 'unchanged', obs.tradeState);
+  }
+}

@@ -1,0 +1,199 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import type { PaymentObservation } from '@paysync/contracts';
+import type { RowDataPacket } from '@paysync/db';
+import { checkInvariants, eventually, infraCommand, testEnv } from '@paysync/testkit';
+import { Supervised } from '../ledger-process.ts';
+import {
+  APPID,
+  createLedgerWorld,
+  type LedgerWorld,
+  MCHID,
+  observation,
+  refundObservation,
+  type SeedOrder,
+} from '../world.ts';
+
+// Fault tests: the ledger runs as real processes (src/main.ts) against the real MariaDB and Kafka,
+// and is killed, rebalanced, and cut off from its database and broker while a stream of
+// observations flows. Each test ends with the shared DESIGN.md invariant checker.
+
+const worlds: LedgerWorld[] = [];
+const processes: Supervised[] = [];
+
+afterEach(async () => {
+  for (const p of processes.splice(0)) await p.stop('SIGKILL').catch(() => {});
+  for (const w of worlds.splice(0)) await w.close().catch(() => {});
+});
+
+async function setup(name: string, orderCount: number) {
+  const world = await createLedgerWorld(name, 6);
+  worlds.push(world);
+  const orders: SeedOrder[] = [];
+  for (let i = 0; i < orderCount; i++)
+    orders.push(await world.seedOrder({ userId: `user-${name}-${i % 97}` }));
+  const refunded = new Set(orders.filter((_, i) => i % 10 === 0).map((o) => o.outTradeNo));
+  const stream: PaymentObservation[] = [];
+  for (const o of orders) {
+    const paid = observation(o);
+    stream.push(paid, paid, observation(o, { source: 'query' })); // a redelivery and a second producer
+    if (refunded.has(o.outTradeNo)) stream.push(refundObservation(o, `RF${o.outTradeNo}`.slice(0, 32), 500));
+  }
+  const env = {
+    MYSQL_URL: world.db.url,
+    KAFKA_BROKERS: testEnv().kafkaBrokers.join(','),
+    KAFKA_TOPIC_PREFIX: world.prefix,
+    LEDGER_GROUP_ID: world.groupId,
+    LEDGER_SESSION_TIMEOUT_MS: '6000',
+    LEDGER_BATCH_SIZE: '100',
+  };
+  return { world, orders, refunded, stream, env };
+}
+
+/** Publishes the stream in small chunks over time, retrying through broker outages. */
+async function publishSlowly(
+  world: LedgerWorld,
+  stream: PaymentObservation[],
+  chunk: number,
+  intervalMs: number,
+) {
+  for (let i = 0; i < stream.length; i += chunk) {
+    const part = stream.slice(i, i + chunk);
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      try {
+        await world.observe(...part);
+        break;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+async function journalCount(world: LedgerWorld): Promise<number> {
+  for (;;) {
+    try {
+      const [[row]] = await world.pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM order_observations');
+      return Number(row?.n);
+    } catch {
+      await new Promise((r) => setTimeout(r, 500)); // the database may be restarting
+    }
+  }
+}
+
+async function expectSettledExactlyOnce(world: LedgerWorld, orders: SeedOrder[], refunded: Set<string>) {
+  await world.waitUntilConsumed(240_000);
+  const report = await checkInvariants(world.pool, {
+    paidAtWeChat: orders.map((o) => ({
+      outTradeNo: o.outTradeNo,
+      transactionId: observation(o).transactionId as string,
+      amountTotal: o.amountTotal,
+      mchid: MCHID,
+      appid: APPID,
+    })),
+  });
+  expect(report.violations).toEqual([]);
+  expect(report.checked.paidAtWeChat).toBe(orders.length);
+  const [rows] = await world.pool.query<RowDataPacket[]>(
+    `SELECT o.out_trade_no, o.status,
+            SUM(t.entry_type = 'recharge') AS recharges, SUM(t.entry_type = 'refund_reversal') AS reversals
+       FROM payment_orders o JOIN point_transactions t ON t.out_trade_no = o.out_trade_no
+      GROUP BY o.out_trade_no, o.status`,
+  );
+  expect(rows).toHaveLength(orders.length);
+  for (const r of rows) {
+    const wasRefunded = refunded.has(String(r.out_trade_no));
+    expect([r.out_trade_no, r.status, Number(r.recharges), Number(r.reversals)]).toEqual([
+      r.out_trade_no,
+      wasRefunded ? 'refunded' : 'paid',
+      1,
+      wasRefunded ? 1 : 0,
+    ]);
+  }
+  const [[sum]] = await world.pool.query<RowDataPacket[]>('SELECT SUM(balance) AS total FROM point_accounts');
+  expect(Number(sum?.total)).toBe(orders.length * 1100 - refunded.size * 550);
+}
+
+describe('points-ledger under faults', () => {
+  it('settles 5,000 observations exactly once while the ledger is SIGKILLed 10 times mid-batch', async () => {
+    const { world, orders, refunded, stream, env } = await setup('kill', 1650);
+    expect(stream.length).toBeGreaterThanOrEqual(5000);
+    const ledger = new Supervised('ledger', env);
+    processes.push(ledger);
+    await ledger.start();
+    const publishing = publishSlowly(world, stream, 25, 60);
+    let last = 0;
+    for (let kill = 1; kill <= 10; kill++) {
+      // Kill only while it is working: the journal has grown since the previous kill.
+      const progressed = await eventually(
+        `ledger progress before kill ${kill}`,
+        async () => {
+          const n = await journalCount(world);
+          return n > last + 50 ? n : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 50 },
+      );
+      last = progressed;
+      await ledger.kill();
+      process.stderr.write(`  kill ${kill}: journal had ${progressed} rows\n`);
+    }
+    expect(ledger.restarts).toBe(10);
+    await publishing;
+    await expectSettledExactlyOnce(world, orders, refunded);
+  }, 600_000);
+
+  it('loses nothing when the Kafka broker restarts during the stream', async () => {
+    const { world, orders, refunded, stream, env } = await setup('kafka', 500);
+    const ledger = new Supervised('ledger', env);
+    processes.push(ledger);
+    await ledger.start();
+    const publishing = publishSlowly(world, stream, 20, 40);
+    await eventually('ledger progress', async () => ((await journalCount(world)) > 200 ? true : undefined), {
+      timeoutMs: 60_000,
+    });
+    await infraCommand('down', 'kafka');
+    await new Promise((r) => setTimeout(r, 2000));
+    await infraCommand('up');
+    await publishing;
+    await expectSettledExactlyOnce(world, orders, refunded);
+  }, 600_000);
+
+  it('loses nothing when MariaDB restarts during the stream', async () => {
+    const { world, orders, refunded, stream, env } = await setup('mariadb', 500);
+    const ledger = new Supervised('ledger', env);
+    processes.push(ledger);
+    await ledger.start();
+    const publishing = publishSlowly(world, stream, 20, 40);
+    await eventually('ledger progress', async () => ((await journalCount(world)) > 200 ? true : undefined), {
+      timeoutMs: 60_000,
+    });
+    await infraCommand('down', 'mariadb');
+    await new Promise((r) => setTimeout(r, 2000));
+    await infraCommand('up');
+    await publishing;
+    await expectSettledExactlyOnce(world, orders, refunded);
+  }, 600_000);
+
+  it('settles once with two ledger processes in one group through rebalances', async () => {
+    const { world, orders, refunded, stream, env } = await setup('rebalance', 500);
+    const a = new Supervised('ledger-a', env);
+    const b = new Supervised('ledger-b', env);
+    processes.push(a, b);
+    await Promise.all([a.start(), b.start()]);
+    const publishing = publishSlowly(world, stream, 20, 40);
+    await eventually('ledger progress', async () => ((await journalCount(world)) > 300 ? true : undefined), {
+      timeoutMs: 60_000,
+    });
+    const c = new Supervised('ledger-c', env);
+    processes.push(c);
+    await c.start(); // a third member joins: rebalance
+    await eventually('more progress', async () => ((await journalCount(world)) > 800 ? true : undefined), {
+      timeoutMs: 60_000,
+    });
+    expect(await a.stop('SIGTERM')).toBe(0); // graceful leave: rebalance, offsets committed
+    await publishing;
+    await expectSettledExactlyOnce(world, orders, refunded);
+  }, 600_000);
+});

@@ -1,0 +1,238 @@
+import { randomUUID } from 'node:crypto';
+import {
+  decodeMessage,
+  type MessageOf,
+  type PaymentObservation,
+  TOPICS,
+  type TopicNames,
+  topicNames,
+} from '@paysync/contracts';
+import { createPool, migrateUp, type Pool } from '@paysync/db';
+import { createIdempotentProducer, createKafka, publish } from '@paysync/kafka';
+import { createLogger, createRegistry } from '@paysync/observability';
+import {
+  createIsolatedDatabase,
+  createIsolatedTopics,
+  eventually,
+  type IsolatedDatabase,
+  testEnv,
+  uniqueName,
+} from '@paysync/testkit';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import { createLedgerConsumer, createLedgerMetrics, type LedgerConsumer } from '../src/index.ts';
+
+export const MCHID = '1900007291';
+export const APPID = 'wxd678efh567hg6787';
+
+export type Outputs = {
+  settled: MessageOf<typeof TOPICS.orderSettled>[];
+  alerts: MessageOf<typeof TOPICS.alerts>[];
+  deadLetters: MessageOf<typeof TOPICS.paymentObservationsDlq>[];
+};
+
+/**
+ * A ledger test world: its own database (migrated), its own topics, a producer of observations,
+ * a collector of everything the ledger publishes, and ledger consumers started in-process.
+ */
+export type LedgerWorld = {
+  db: IsolatedDatabase;
+  pool: Pool;
+  kafka: Kafka;
+  topics: TopicNames;
+  prefix: string;
+  groupId: string;
+  outputs: Outputs;
+  startLedger(opts?: { batchSize?: number }): Promise<LedgerConsumer>;
+  seedOrder(o?: Partial<SeedOrder>): Promise<SeedOrder>;
+  observe(...obs: PaymentObservation[]): Promise<void>;
+  publishRaw(key: string, value: string): Promise<void>;
+  waitUntilConsumed(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+};
+
+export type SeedOrder = {
+  outTradeNo: string;
+  userId: string;
+  amountTotal: number;
+  points: number;
+  bonusPoints: number;
+  status: string;
+  timeExpire: Date;
+};
+
+let seq = 0;
+export function newOutTradeNo(tag = 'L'): string {
+  seq += 1;
+  return `RC${tag}${Date.now().toString(36)}${String(seq).padStart(6, '0')}`.slice(0, 32);
+}
+
+export function observation(
+  order: SeedOrder,
+  overrides: Partial<PaymentObservation> = {},
+): PaymentObservation {
+  return {
+    observationId: randomUUID(),
+    outTradeNo: order.outTradeNo,
+    source: 'notification',
+    observedAt: new Date().toISOString(),
+    producer: 'test',
+    mchid: MCHID,
+    appid: APPID,
+    tradeState: 'SUCCESS',
+    transactionId: `4200${order.outTradeNo.replace(/[^0-9A-Za-z]/g, '').slice(-24)}`.slice(0, 32),
+    amount: { total: order.amountTotal, currency: 'CNY' },
+    successTime: new Date().toISOString(),
+    ...overrides,
+  };
+}
+
+export function refundObservation(
+  order: SeedOrder,
+  outRefundNo: string,
+  refundFen: number,
+): PaymentObservation {
+  return observation(order, {
+    tradeState: 'REFUND',
+    refund: {
+      outRefundNo,
+      refundId: `5000${outRefundNo}`.slice(0, 32),
+      refundStatus: 'SUCCESS',
+      amount: { refund: refundFen, total: order.amountTotal, currency: 'CNY' },
+    },
+  });
+}
+
+export async function createLedgerWorld(name: string, partitions = 3): Promise<LedgerWorld> {
+  const db = await createIsolatedDatabase(name);
+  const pool = createPool({ url: db.url, connectionLimit: 8 });
+  await migrateUp(pool);
+  const prefix = uniqueName(name);
+  const topics = topicNames(prefix);
+  const created = await createIsolatedTopics(Object.values(topics), partitions);
+  const kafka = createKafka({ brokers: testEnv().kafkaBrokers, clientId: prefix });
+  const producer: Producer = createIdempotentProducer(kafka);
+  await producer.connect();
+  const groupId = `${prefix}-ledger`;
+  const outputs: Outputs = { settled: [], alerts: [], deadLetters: [] };
+  const collector: Consumer = kafka.consumer({ groupId: `${prefix}-collector` });
+  await collector.connect();
+  await collector.subscribe({
+    topics: [topics.orderSettled, topics.alerts, topics.paymentObservationsDlq],
+    fromBeginning: true,
+  });
+  await collector.run({
+    eachMessage: async ({ topic, message }) => {
+      if (topic === topics.orderSettled)
+        outputs.settled.push(decodeMessage(TOPICS.orderSettled, message.value));
+      if (topic === topics.alerts) outputs.alerts.push(decodeMessage(TOPICS.alerts, message.value));
+      if (topic === topics.paymentObservationsDlq) {
+        outputs.deadLetters.push(decodeMessage(TOPICS.paymentObservationsDlq, message.value));
+      }
+    },
+  });
+  const ledgers: LedgerConsumer[] = [];
+  const logger = createLogger({ service: 'points-ledger-test', level: 'silent' });
+
+  return {
+    db,
+    pool,
+    kafka,
+    topics,
+    prefix,
+    groupId,
+    outputs,
+    async startLedger(opts = {}) {
+      const registry = createRegistry('points-ledger', { processMetrics: false });
+      const metrics = createLedgerMetrics(registry, { pool, groupId, topic: topics.paymentObservations });
+      const ledgerProducer = createIdempotentProducer(kafka);
+      await ledgerProducer.connect();
+      const ledger = createLedgerConsumer({
+        pool,
+        logger,
+        kafka,
+        producer: ledgerProducer,
+        metrics,
+        groupId,
+        topics,
+        batchSize: opts.batchSize ?? 50,
+      });
+      await ledger.start();
+      ledgers.push({
+        ...ledger,
+        stop: async () => {
+          await ledger.stop();
+          await ledgerProducer.disconnect();
+        },
+      });
+      return ledgers.at(-1) as LedgerConsumer;
+    },
+    async seedOrder(o = {}) {
+      const order: SeedOrder = {
+        outTradeNo: newOutTradeNo(),
+        userId: `user-${randomUUID().slice(0, 8)}`,
+        amountTotal: 1000,
+        points: 1000,
+        bonusPoints: 100,
+        status: 'pending',
+        timeExpire: new Date(Date.now() + 3_600_000),
+        ...o,
+      };
+      await pool.query(
+        `INSERT INTO payment_orders (out_trade_no, user_id, mchid, appid, trade_type, description, amount_total,
+           points, bonus_points, status, time_expire, next_check_at)
+         VALUES (?, ?, ?, ?, 'NATIVE', 'points recharge', ?, ?, ?, ?, ?, ?)`,
+        [
+          order.outTradeNo,
+          order.userId,
+          MCHID,
+          APPID,
+          order.amountTotal,
+          order.points,
+          order.bonusPoints,
+          order.status,
+          order.timeExpire,
+          new Date(),
+        ],
+      );
+      return order;
+    },
+    async observe(...obs) {
+      for (let i = 0; i < obs.length; i += 500) {
+        await publish(producer, TOPICS.paymentObservations, obs.slice(i, i + 500), {
+          destination: topics.paymentObservations,
+        });
+      }
+    },
+    async publishRaw(key, value) {
+      await producer.send({ topic: topics.paymentObservations, acks: -1, messages: [{ key, value }] });
+    },
+    async waitUntilConsumed(timeoutMs = 60_000) {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        await eventually(
+          'the ledger to consume every observation',
+          async () => {
+            const [ends, committed] = await Promise.all([
+              admin.fetchTopicOffsets(topics.paymentObservations),
+              admin.fetchOffsets({ groupId, topics: [topics.paymentObservations] }),
+            ]);
+            const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, p.offset]));
+            return ends.every((e) => e.high === '0' || done.get(e.partition) === e.high) ? true : undefined;
+          },
+          { timeoutMs, intervalMs: 200 },
+        );
+      } finally {
+        await admin.disconnect();
+      }
+    },
+    async close() {
+      for (const l of ledgers) await l.stop().catch(() => {});
+      await collector.disconnect();
+      await producer.disconnect();
+      await pool.end();
+      await created.remove().catch(() => {});
+      await db.drop();
+    },
+  };
+}
