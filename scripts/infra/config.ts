@@ -31,6 +31,8 @@ function intFromEnv(name: string, fallback: number, min: number, max: number): n
   return n;
 }
 
+// Default ports sit below Linux's ephemeral range (32768–60999), so an outgoing connection's local
+// port can never be holding one of them when a server (re)starts.
 export type Config = {
   mysqlPort: number;
   kafkaPort: number;
@@ -40,9 +42,9 @@ export type Config = {
 
 export function loadConfig(): Config {
   const config = {
-    mysqlPort: intFromEnv('PAYSYNC_MYSQL_PORT', 33306, 1024, 65535),
-    kafkaPort: intFromEnv('PAYSYNC_KAFKA_PORT', 39092, 1024, 65535),
-    kafkaControllerPort: intFromEnv('PAYSYNC_KAFKA_CONTROLLER_PORT', 39093, 1024, 65535),
+    mysqlPort: intFromEnv('PAYSYNC_MYSQL_PORT', 23306, 1024, 65535),
+    kafkaPort: intFromEnv('PAYSYNC_KAFKA_PORT', 29092, 1024, 65535),
+    kafkaControllerPort: intFromEnv('PAYSYNC_KAFKA_CONTROLLER_PORT', 29093, 1024, 65535),
     kafkaPartitions: intFromEnv('PAYSYNC_KAFKA_PARTITIONS', 6, 1, 1000),
   };
   const ports = [config.mysqlPort, config.kafkaPort, config.kafkaControllerPort];
