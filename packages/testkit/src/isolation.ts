@@ -52,7 +52,11 @@ export function testKafka(clientId = uniqueName('test-client')): Kafka {
   return new Kafka({ clientId, brokers: testEnv().kafkaBrokers, logLevel: logLevel.NOTHING });
 }
 
-/** Creates topics (with the given partitions) for one test file and returns a cleanup. */
+/**
+ * Creates topics (with the given partitions) for one test file, waits until every partition has
+ * a leader, and returns a cleanup. Right after a broker restart, metadata can lag the controller
+ * for a moment (UNKNOWN_TOPIC_OR_PARTITION for a topic just created), so the wait polls through it.
+ */
 export async function createIsolatedTopics(
   names: readonly string[],
   partitions = 3,
@@ -61,9 +65,20 @@ export async function createIsolatedTopics(
   await admin.connect();
   try {
     await admin.createTopics({
-      waitForLeaders: true,
+      waitForLeaders: false,
       topics: names.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
     });
+    await eventually(
+      `leaders for ${names.length} new topics`,
+      async () => {
+        const { topics } = await admin.fetchTopicMetadata({ topics: [...names] });
+        const ready = topics.every(
+          (t) => t.partitions.length === partitions && t.partitions.every((p) => p.leader >= 0),
+        );
+        return ready ? true : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
   } finally {
     await admin.disconnect();
   }
