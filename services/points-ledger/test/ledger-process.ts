@@ -73,6 +73,12 @@ export class Supervised {
       }
     }
     const proc = this.current;
+    if (this.stopping) {
+      // stop() came while this process was starting: it must not outlive the test.
+      proc.child.kill('SIGKILL');
+      await proc.exited;
+      return proc;
+    }
     this.watching = proc.exited.then(async () => {
       if (this.stopping || this.current !== proc) return;
       this.restarts += 1;
@@ -94,6 +100,10 @@ export class Supervised {
     this.stopping = true;
     const proc = this.current;
     if (!proc) return null;
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
+      await this.watching.catch(() => {}); // a restart in flight kills what it starts
+      return proc.child.exitCode;
+    }
     proc.child.kill(signal);
     const timer = setTimeout(() => proc.child.kill('SIGKILL'), 30_000);
     const code = await proc.exited;

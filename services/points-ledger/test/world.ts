@@ -227,12 +227,17 @@ export async function createLedgerWorld(name: string, partitions = 3): Promise<L
       }
     },
     async close() {
-      for (const l of ledgers) await l.stop().catch(() => {});
-      await collector.disconnect();
-      await producer.disconnect();
-      await pool.end();
-      await created.remove().catch(() => {});
-      await db.drop();
+      // Every step runs even when an earlier one fails (a broker that just restarted), so nothing
+      // is left open to keep Jest alive.
+      const steps = [
+        ...ledgers.map((l) => () => l.stop()),
+        () => collector.disconnect(),
+        () => producer.disconnect(),
+        () => pool.end(),
+        () => created.remove(),
+        () => db.drop(),
+      ];
+      for (const step of steps) await step().catch(() => {});
     },
   };
 }
