@@ -6,7 +6,13 @@ import { createPool, migrateUp, type Pool, type RowDataPacket, withTransaction }
 import { createIdempotentProducer, createKafka, publish } from '@paysync/kafka';
 
 import { applyObservations } from '@paysync/points-ledger';
-import { createIsolatedDatabase, createIsolatedTopics, eventually, testEnv, uniqueName } from '@paysync/testkit';
+import {
+  createIsolatedDatabase,
+  createIsolatedTopics,
+  eventually,
+  testEnv,
+  uniqueName,
+} from '@paysync/testkit';
 import { peakRssMb, type Scenario } from '../result.ts';
 
 // Settlements per second from Kafka into MariaDB (durable: innodb_flush_log_at_trx_commit=1),
@@ -134,7 +140,12 @@ export const scenario: Scenario = {
         ratio: Math.round(ratio * 100) / 100,
         target: { ratio: 5, value: 2000 },
         pass: ratio >= 5 && rate >= 2000,
-        extra: { orders: ORDERS, seconds: Math.round(span.seconds * 100) / 100, peak_rss_mb: rss, durable: true },
+        extra: {
+          orders: ORDERS,
+          seconds: Math.round(span.seconds * 100) / 100,
+          peak_rss_mb: rss,
+          durable: true,
+        },
       };
     } finally {
       await producer.disconnect().catch(() => {});

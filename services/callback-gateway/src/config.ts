@@ -1,0 +1,199 @@
+import { readFileSync } from 'node:fs';
+import {
+  boolFromEnv,
+  brokerListFromEnv,
+  ConfigError,
+  durationMsFromEnv,
+  intFromEnv,
+  loadConfig,
+  logLevelFromEnv,
+  mysqlUrlFromEnv,
+  nodeEnvFromEnv,
+  portFromEnv,
+} from '@paysync/config';
+import { z } from 'zod';
+
+const list = z
+  .string()
+  .trim()
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
+export const gatewayEnv = z.object({
+  NODE_ENV: nodeEnvFromEnv.optional().describe('production makes every start-up check fatal.'),
+  PAYSYNC_MODE: z
+    .enum(['production', 'development'])
+    .optional()
+    .describe('production (same as NODE_ENV=production) or development. Default development.'),
+  MYSQL_URL: mysqlUrlFromEnv.describe(
+    'MySQL/MariaDB URL of the paysync database (inserts orders, reads them).',
+  ),
+  KAFKA_BROKERS: brokerListFromEnv.describe('Kafka bootstrap brokers, comma-separated host:port.'),
+  KAFKA_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]{1,100}$/)
+    .optional()
+    .describe(
+      'Prefix for every paysync topic (<prefix>.paysync.…), for clusters shared by several environments.',
+    ),
+  GATEWAY_HOST: z.string().default('0.0.0.0').describe('Address the public HTTP server listens on.'),
+  GATEWAY_PORT: portFromEnv
+    .default(8080)
+    .describe('Port of the public HTTP server (callbacks and order API).'),
+  METRICS_HOST: z.string().default('0.0.0.0').describe('Address the ops server listens on.'),
+  METRICS_PORT: portFromEnv.default(9464).describe('Port of /healthz, /readyz and /metrics.'),
+  LOG_LEVEL: logLevelFromEnv.default('info').describe('pino log level.'),
+
+  WECHATPAY_MCHID: z
+    .string()
+    .regex(/^\d{6,32}$/)
+    .describe('Merchant id; notifications for another mchid are refused.'),
+  WECHATPAY_APPID: list
+    .pipe(z.array(z.string().min(1).max(32)).min(1))
+    .describe(
+      'App id(s), comma-separated: the first is used for new orders; notifications for others are refused.',
+    ),
+  WECHATPAY_MERCHANT_SERIAL_NO: z
+    .string()
+    .regex(/^[0-9A-Fa-f]{8,40}$/)
+    .describe('Serial number of the merchant API certificate.'),
+  WECHATPAY_PRIVATE_KEY_FILE: z.string().min(1).describe('Path of the merchant API private key (PEM).'),
+  WECHATPAY_API_V3_KEY_FILE: z.string().min(1).describe('Path of a file holding the 32-byte APIv3 key.'),
+  WECHATPAY_PUBLIC_KEY_ID: z
+    .string()
+    .startsWith('PUB_KEY_ID_')
+    .optional()
+    .describe('WeChat Pay public key id (public-key mode); needs WECHATPAY_PUBLIC_KEY_FILE.'),
+  WECHATPAY_PUBLIC_KEY_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Path of the WeChat Pay public key (PEM).'),
+  WECHATPAY_API_V2_KEY_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Path of the APIv2 key; enables POST /api/payment/wechat/callback/v2 (XML).'),
+  WECHATPAY_BASE_URLS: list
+    .pipe(z.array(z.url()).min(1))
+    .default(['https://api.mch.weixin.qq.com', 'https://api2.mch.weixin.qq.com'])
+    .describe('WeChat Pay API origins, primary first.'),
+  WECHATPAY_ALLOW_INSECURE_HTTP: boolFromEnv
+    .default(false)
+    .describe('Allow http:// WeChat Pay origins (a local sandbox). Refused in production mode.'),
+  WECHATPAY_TIMEOUT: durationMsFromEnv.default(5000).describe('Per-attempt timeout of WeChat Pay calls.'),
+  WECHATPAY_NOTIFY_URL: z
+    .string()
+    .min(1)
+    .describe(
+      'The public notify URL sent with every prepay: https, public host, path /api/payment/wechat/callback.',
+    ),
+
+  GATEWAY_API_TOKEN: z
+    .string()
+    .min(24)
+    .describe('Bearer token of the merchant back end: create and read orders (at least 24 characters).'),
+  GATEWAY_API_READ_TOKEN: z
+    .string()
+    .min(24)
+    .optional()
+    .describe('Optional read-only bearer token: GET /api/payment/orders/:outTradeNo only.'),
+  GATEWAY_MAX_BODY_BYTES: intFromEnv({ min: 1024, max: 1024 * 1024 })
+    .default(64 * 1024)
+    .describe('Largest callback body accepted; larger is 413 without reading it.'),
+  GATEWAY_KAFKA_PUBLISH_TIMEOUT: durationMsFromEnv
+    .pipe(z.number().int().min(100).max(4500))
+    .default(3000)
+    .describe('How long a notification waits for the Kafka acknowledgement before 503 (under WeChat’s 5 s).'),
+  GATEWAY_MAX_IN_FLIGHT: intFromEnv({ min: 1, max: 100_000 })
+    .default(512)
+    .describe('Callbacks handled at once; beyond it 503 at once instead of queueing.'),
+  GATEWAY_API_MAX_IN_FLIGHT: intFromEnv({ min: 1, max: 100_000 })
+    .default(64)
+    .describe('Order API requests handled at once; beyond it 503 at once.'),
+  GATEWAY_FIRST_CHECK_DELAY: durationMsFromEnv
+    .default(60_000)
+    .describe('When the reconciler first queries a new order (next_check_at = created + this).'),
+  GATEWAY_DEFAULT_ORDER_TTL: durationMsFromEnv
+    .default(30 * 60_000)
+    .describe('time_expire of an order created without expires_in_seconds/time_expire.'),
+  GATEWAY_CONFIRM_WAIT: durationMsFromEnv
+    .pipe(z.number().int().min(0).max(10_000))
+    .default(2000)
+    .describe('How long ?confirm=true waits for the ledger to settle a payment WeChat confirmed.'),
+  GATEWAY_CONFIRM_MIN_INTERVAL: durationMsFromEnv
+    .default(2000)
+    .describe('Least time between two ?confirm=true calls for one order (per replica); sooner is 429.'),
+  GATEWAY_DB_POOL_SIZE: intFromEnv({ min: 1, max: 100 }).default(10).describe('MySQL connections.'),
+  GATEWAY_SHUTDOWN_GRACE: durationMsFromEnv
+    .default(10_000)
+    .describe('How long shutdown waits for in-flight requests before closing their connections.'),
+});
+
+export type GatewayEnv = z.output<typeof gatewayEnv>;
+
+/** Secrets read from the files the environment names (Kubernetes Secret volumes). */
+export type GatewaySecrets = {
+  privateKeyPem: string;
+  apiV3Key: string;
+  publicKeyPem: string | undefined;
+  apiV2Key: string | undefined;
+};
+
+export type GatewayConfig = GatewayEnv & { production: boolean; secrets: GatewaySecrets };
+
+function readSecret(
+  variable: string,
+  path: string | undefined,
+  issues: { variable: string; message: string }[],
+) {
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    // The path is not secret; the content never appears.
+    issues.push({
+      variable,
+      message: `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    });
+    return undefined;
+  }
+}
+
+/** True when either NODE_ENV or PAYSYNC_MODE says production. */
+export function isProduction(env: Pick<GatewayEnv, 'NODE_ENV' | 'PAYSYNC_MODE'>): boolean {
+  return env.NODE_ENV === 'production' || env.PAYSYNC_MODE === 'production';
+}
+
+export function loadGatewayConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
+  const parsed = loadConfig('callback-gateway', gatewayEnv, env);
+  const issues: { variable: string; message: string }[] = [];
+  const privateKeyPem = readSecret('WECHATPAY_PRIVATE_KEY_FILE', parsed.WECHATPAY_PRIVATE_KEY_FILE, issues);
+  const apiV3Key = readSecret('WECHATPAY_API_V3_KEY_FILE', parsed.WECHATPAY_API_V3_KEY_FILE, issues);
+  const publicKeyPem = readSecret('WECHATPAY_PUBLIC_KEY_FILE', parsed.WECHATPAY_PUBLIC_KEY_FILE, issues);
+  const apiV2Key = readSecret('WECHATPAY_API_V2_KEY_FILE', parsed.WECHATPAY_API_V2_KEY_FILE, issues);
+  if (apiV3Key !== undefined && Buffer.byteLength(apiV3Key, 'utf8') !== 32) {
+    issues.push({ variable: 'WECHATPAY_API_V3_KEY_FILE', message: 'the APIv3 key must be exactly 32 bytes' });
+  }
+  if ((parsed.WECHATPAY_PUBLIC_KEY_ID === undefined) !== (parsed.WECHATPAY_PUBLIC_KEY_FILE === undefined)) {
+    issues.push({
+      variable: 'WECHATPAY_PUBLIC_KEY_ID',
+      message: 'WECHATPAY_PUBLIC_KEY_ID and WECHATPAY_PUBLIC_KEY_FILE go together',
+    });
+  }
+  const production = isProduction(parsed);
+  if (production && parsed.WECHATPAY_ALLOW_INSECURE_HTTP) {
+    issues.push({
+      variable: 'WECHATPAY_ALLOW_INSECURE_HTTP',
+      message: 'http:// WeChat Pay origins are for a local sandbox only; unset it in production',
+    });
+  }
+  if (issues.length > 0 || privateKeyPem === undefined || apiV3Key === undefined) {
+    throw new ConfigError('callback-gateway', issues);
+  }
+  return { ...parsed, production, secrets: { privateKeyPem, apiV3Key, publicKeyPem, apiV2Key } };
+}

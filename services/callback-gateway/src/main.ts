@@ -1,0 +1,141 @@
+#!/usr/bin/env node
+// callback-gateway composition root: read config, build dependencies, start, stop on SIGTERM.
+import { ConfigError } from '@paysync/config';
+import { topicNames } from '@paysync/contracts';
+import { createPool } from '@paysync/db';
+import { createIdempotentProducer, createKafka } from '@paysync/kafka';
+import {
+  createLogger,
+  createRegistry,
+  createShutdown,
+  exitOnSignals,
+  startOpsServer,
+} from '@paysync/observability';
+import { createApp } from './app.ts';
+import { errorSummary } from './callback.ts';
+import { type GatewayConfig, loadGatewayConfig } from './config.ts';
+import { startHttpServer } from './http/server.ts';
+import { createGatewayMetrics } from './metrics.ts';
+import { createObservationPublisher } from './publisher.ts';
+import { keysLoaded, producerConnected } from './readiness.ts';
+import { enforceNotifyUrl, NotifyUrlRejectedError } from './startup.ts';
+import { createWeChat } from './wechat.ts';
+
+let config: GatewayConfig;
+try {
+  config = loadGatewayConfig();
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  console.error(err.message);
+  process.exit(1);
+}
+
+const logger = createLogger({ service: 'callback-gateway', level: config.LOG_LEVEL });
+const registry = createRegistry('callback-gateway');
+const metrics = createGatewayMetrics(registry);
+try {
+  enforceNotifyUrl(config.WECHATPAY_NOTIFY_URL, { production: config.production, logger, metrics });
+} catch (err) {
+  if (!(err instanceof NotifyUrlRejectedError)) throw err;
+  logger.fatal({ notify_url: err.url, problems: err.check.problems.map((p) => p.code) }, err.message);
+  console.error(err.message);
+  logger.flush();
+  process.exit(1);
+}
+
+const pool = createPool({ url: config.MYSQL_URL, connectionLimit: config.GATEWAY_DB_POOL_SIZE });
+const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'paysync-callback-gateway', logger });
+const topics = topicNames(config.KAFKA_TOPIC_PREFIX);
+const { secrets } = config;
+const wechat = createWeChat(
+  {
+    mchid: config.WECHATPAY_MCHID,
+    merchantSerialNo: config.WECHATPAY_MERCHANT_SERIAL_NO,
+    privateKeyPem: secrets.privateKeyPem,
+    apiV3Key: secrets.apiV3Key,
+    publicKey:
+      config.WECHATPAY_PUBLIC_KEY_ID && secrets.publicKeyPem
+        ? { id: config.WECHATPAY_PUBLIC_KEY_ID, key: secrets.publicKeyPem }
+        : undefined,
+    baseUrls: config.WECHATPAY_BASE_URLS,
+    allowInsecureHttp: config.WECHATPAY_ALLOW_INSECURE_HTTP,
+    timeoutMs: config.WECHATPAY_TIMEOUT,
+  },
+  metrics,
+);
+const publisher = createObservationPublisher({
+  createProducer: () => createIdempotentProducer(kafka),
+  onProducerReset: (err) =>
+    logger.warn(
+      { error: errorSummary(err) },
+      'Kafka write failed: replacing the producer before the next write',
+    ),
+  topic: topics.paymentObservations,
+  timeoutMs: config.GATEWAY_KAFKA_PUBLISH_TIMEOUT,
+  metrics,
+});
+const gateway = createApp({
+  logger,
+  metrics,
+  verifier: wechat.verifier,
+  publisher,
+  pool,
+  wechat: wechat.client,
+  merchant: { mchid: config.WECHATPAY_MCHID, appids: config.WECHATPAY_APPID },
+  apiV2Key: secrets.apiV2Key,
+  notifyUrl: config.WECHATPAY_NOTIFY_URL,
+  tokens: { write: config.GATEWAY_API_TOKEN, read: config.GATEWAY_API_READ_TOKEN },
+  limits: {
+    maxBodyBytes: config.GATEWAY_MAX_BODY_BYTES,
+    maxInFlight: config.GATEWAY_MAX_IN_FLIGHT,
+    apiMaxInFlight: config.GATEWAY_API_MAX_IN_FLIGHT,
+  },
+  orders: {
+    firstCheckDelayMs: config.GATEWAY_FIRST_CHECK_DELAY,
+    defaultTtlMs: config.GATEWAY_DEFAULT_ORDER_TTL,
+    confirmWaitMs: config.GATEWAY_CONFIRM_WAIT,
+    confirmMinIntervalMs: config.GATEWAY_CONFIRM_MIN_INTERVAL,
+  },
+});
+
+const ops = await startOpsServer({
+  registry,
+  host: config.METRICS_HOST,
+  port: config.METRICS_PORT,
+  logger,
+  checks: [
+    { name: 'kafka producer', check: async () => producerConnected(publisher) },
+    { name: 'verification keys', check: async () => keysLoaded(wechat.keyStore) },
+    { name: 'mysql', check: async () => void (await pool.query('SELECT 1')) },
+  ],
+});
+
+const shutdown = createShutdown(logger, { stepTimeoutMs: config.GATEWAY_SHUTDOWN_GRACE + 5000 });
+let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
+shutdown.add({ name: 'mark not ready', run: async () => ops.markShuttingDown() });
+shutdown.add({
+  name: 'stop accepting, finish in-flight requests',
+  run: async () => {
+    gateway.markShuttingDown();
+    await http?.close(config.GATEWAY_SHUTDOWN_GRACE);
+  },
+});
+shutdown.add({ name: 'flush observations, disconnect the producer', run: () => publisher.stop() });
+shutdown.add({ name: 'close WeChat Pay client', run: () => wechat.client.close() });
+shutdown.add({ name: 'close mysql pool', run: () => pool.end() });
+shutdown.add({ name: 'close ops server', run: () => ops.close() });
+shutdown.add({ name: 'flush logs', run: async () => logger.flush() });
+exitOnSignals(shutdown);
+
+try {
+  await publisher.start();
+  await wechat.client.start();
+  http = await startHttpServer(gateway.app, { host: config.GATEWAY_HOST, port: config.GATEWAY_PORT });
+} catch (err) {
+  logger.fatal({ error: errorSummary(err) }, 'callback-gateway could not start');
+  process.exit((await shutdown.run('start-up failed')) || 1);
+}
+logger.info(
+  { url: http.url, ops: ops.url, topic: topics.paymentObservations, production: config.production },
+  'callback-gateway ready',
+);

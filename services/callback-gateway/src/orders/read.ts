@@ -1,0 +1,135 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { PaymentObservation } from '@paysync/contracts';
+import type { Pool } from '@paysync/db';
+import type { Logger } from '@paysync/observability';
+import { OrderNotExistError, outTradeNoSchema, WeChatPayError } from '@paysync/wechatpay';
+import { errorSummary } from '../callback.ts';
+import { PublishFailedError } from '../errors.ts';
+import type { GatewayMetrics } from '../metrics.ts';
+import { PRODUCER, transactionObservation } from '../observation.ts';
+import type { ObservationPublisher } from '../publisher.ts';
+import type { MinIntervalLimiter } from '../rate-limit.ts';
+import type { ApiResult, WeChatOrders } from './create.ts';
+import { findByOutTradeNo, orderView, type StoredOrder } from './store.ts';
+
+export type ReadDeps = {
+  pool: Pool;
+  wechat: WeChatOrders;
+  publisher: ObservationPublisher;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  limiter: MinIntervalLimiter;
+  /** How long to wait for the ledger after WeChat confirmed a payment. */
+  confirmWaitMs: number;
+  pollIntervalMs?: number;
+  clock?: () => number;
+};
+
+export type ConfirmOutcome =
+  | 'settled'
+  | 'pending'
+  | 'unchanged'
+  | 'already_final'
+  | 'wechat_unavailable'
+  | 'publish_failed';
+
+const PAID = new Set(['SUCCESS', 'REFUND']);
+
+async function observe(deps: ReadDeps, order: StoredOrder, now: Date): Promise<PaymentObservation> {
+  try {
+    const tx = await deps.wechat.queryByOutTradeNo(order.outTradeNo);
+    return transactionObservation(tx, { source: 'query', observedAt: now, observationId: randomUUID() });
+  } catch (err) {
+    if (!(err instanceof OrderNotExistError)) throw err;
+    // WeChat has no such order (the prepay never reached it): the ledger expires it after time_expire.
+    return {
+      observationId: randomUUID(),
+      outTradeNo: order.outTradeNo,
+      source: 'query',
+      observedAt: now.toISOString(),
+      producer: PRODUCER,
+      mchid: order.mchid,
+      appid: order.appid,
+      tradeState: 'ORDER_NOT_EXIST',
+    };
+  }
+}
+
+/** Polls the order until it leaves pending or the wait is over. */
+async function waitForLedger(deps: ReadDeps, outTradeNo: string): Promise<StoredOrder | undefined> {
+  const clock = deps.clock ?? Date.now;
+  const deadline = clock() + deps.confirmWaitMs;
+  let current = await findByOutTradeNo(deps.pool, outTradeNo);
+  while (current?.status === 'pending' && clock() < deadline) {
+    await sleep(deps.pollIntervalMs ?? 100);
+    current = await findByOutTradeNo(deps.pool, outTradeNo);
+  }
+  return current;
+}
+
+/**
+ * Reads an order. With `confirm`, the "user came back from the payment page" path WeChat
+ * recommends: query WeChat now, publish what it said (source query), and when it says paid, wait
+ * briefly for the ledger to settle before answering. The gateway itself never changes the order.
+ * WeChat or Kafka trouble does not fail the read: the answer says what could not be confirmed.
+ */
+export async function readOrder(deps: ReadDeps, rawOutTradeNo: string, confirm: boolean): Promise<ApiResult> {
+  const no = outTradeNoSchema.safeParse(rawOutTradeNo);
+  if (!no.success) {
+    return {
+      status: 400,
+      body: {
+        code: 'VALIDATION_FAILED',
+        message: 'out_trade_no is not a valid order number',
+        field: 'out_trade_no',
+      },
+    };
+  }
+  let order = await findByOutTradeNo(deps.pool, no.data);
+  if (!order) return { status: 404, body: { code: 'ORDER_NOT_FOUND', message: 'no such order' } };
+  if (!confirm) return { status: 200, body: orderView(order) };
+
+  const waitMs = deps.limiter.take(order.outTradeNo);
+  if (waitMs > 0) {
+    deps.metrics.confirmations.inc({ outcome: 'rate_limited' });
+    return {
+      status: 429,
+      body: {
+        code: 'CONFIRM_RATE_LIMITED',
+        message: 'this order was confirmed a moment ago; read it without confirm or retry later',
+        retry_after_ms: waitMs,
+      },
+    };
+  }
+
+  let outcome: ConfirmOutcome;
+  let wechatTradeState: string | undefined;
+  if (order.status !== 'pending') {
+    outcome = 'already_final';
+  } else {
+    try {
+      const observation = await observe(deps, order, new Date((deps.clock ?? Date.now)()));
+      wechatTradeState = observation.tradeState;
+      await deps.publisher.publish(observation);
+      if (PAID.has(observation.tradeState)) {
+        order = (await waitForLedger(deps, order.outTradeNo)) ?? order;
+        outcome = order.status === 'pending' ? 'pending' : 'settled';
+      } else {
+        outcome = 'unchanged';
+      }
+    } catch (err) {
+      if (!(err instanceof WeChatPayError) && !(err instanceof PublishFailedError)) throw err;
+      outcome = err instanceof WeChatPayError ? 'wechat_unavailable' : 'publish_failed';
+      deps.logger.warn({ out_trade_no: order.outTradeNo, error: errorSummary(err) }, `confirm: ${outcome}`);
+    }
+  }
+  deps.metrics.confirmations.inc({ outcome });
+  return {
+    status: 200,
+    body: {
+      ...orderView(order),
+      confirmation: { outcome, ...(wechatTradeState ? { wechat_trade_state: wechatTradeState } : {}) },
+    },
+  };
+}

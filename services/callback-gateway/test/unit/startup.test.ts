@@ -1,0 +1,154 @@
+import { execFile } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { ConfigError } from '@paysync/config';
+import { createLogger, createRegistry } from '@paysync/observability';
+import { loadGatewayConfig } from '../../src/config.ts';
+import { createGatewayMetrics } from '../../src/metrics.ts';
+import { CALLBACK_PATH } from '../../src/notify-url.ts';
+import { enforceNotifyUrl, NotifyUrlRejectedError } from '../../src/startup.ts';
+
+const run = promisify(execFile);
+const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+let dir: string;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gw-startup-'));
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  await writeFile(join(dir, 'key.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  await writeFile(join(dir, 'apiv3'), `${'k'.repeat(32)}\n`);
+  await writeFile(join(dir, 'short'), 'too-short');
+  env = {
+    MYSQL_URL: 'mysql://paysync:secret-db-password@127.0.0.1:1/paysync',
+    KAFKA_BROKERS: '127.0.0.1:1',
+    WECHATPAY_MCHID: '1900009191',
+    WECHATPAY_APPID: 'wxd678efh567hg6787,wx0ther',
+    WECHATPAY_MERCHANT_SERIAL_NO: '408B07E79B8269FEC3D5D3E6AB8ED163A6A380DB',
+    WECHATPAY_PRIVATE_KEY_FILE: join(dir, 'key.pem'),
+    WECHATPAY_API_V3_KEY_FILE: join(dir, 'apiv3'),
+    WECHATPAY_NOTIFY_URL: `https://pay.example.com${CALLBACK_PATH}`,
+    GATEWAY_API_TOKEN: randomBytes(24).toString('hex'),
+  };
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function silentMetrics() {
+  return createGatewayMetrics(createRegistry('callback-gateway', { processMetrics: false }));
+}
+
+describe('configuration', () => {
+  it('reads secrets from files and parses lists and durations', () => {
+    const config = loadGatewayConfig({ ...env, GATEWAY_KAFKA_PUBLISH_TIMEOUT: '2500ms' });
+    expect(config.secrets.apiV3Key).toBe('k'.repeat(32));
+    expect(config.secrets.privateKeyPem).toContain('BEGIN PRIVATE KEY');
+    expect(config.WECHATPAY_APPID).toEqual(['wxd678efh567hg6787', 'wx0ther']);
+    expect(config.GATEWAY_KAFKA_PUBLISH_TIMEOUT).toBe(2500);
+    expect(config.production).toBe(false);
+  });
+
+  it('refuses a publish timeout that would not leave room inside WeChat’s 5 s', () => {
+    expect(() => loadGatewayConfig({ ...env, GATEWAY_KAFKA_PUBLISH_TIMEOUT: '5s' })).toThrow(ConfigError);
+  });
+
+  it('refuses an APIv3 key that is not 32 bytes, without showing it', () => {
+    try {
+      loadGatewayConfig({ ...env, WECHATPAY_API_V3_KEY_FILE: join(dir, 'short') });
+      throw new Error('expected a ConfigError');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toContain('WECHATPAY_API_V3_KEY_FILE');
+      expect((err as Error).message).not.toContain('too-short');
+    }
+  });
+
+  it('refuses http WeChat Pay origins in production mode', () => {
+    expect(() =>
+      loadGatewayConfig({ ...env, PAYSYNC_MODE: 'production', WECHATPAY_ALLOW_INSECURE_HTTP: 'true' }),
+    ).toThrow(/WECHATPAY_ALLOW_INSECURE_HTTP/);
+    expect(loadGatewayConfig({ ...env, NODE_ENV: 'production' }).production).toBe(true);
+  });
+
+  it('wants the public key id and file together', () => {
+    expect(() => loadGatewayConfig({ ...env, WECHATPAY_PUBLIC_KEY_ID: 'PUB_KEY_ID_0114' })).toThrow(
+      /WECHATPAY_PUBLIC_KEY_ID/,
+    );
+  });
+});
+
+describe('notify URL at start-up', () => {
+  it('warns loudly and reports 0 on the gauge in development mode', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ service: 't', destination: { write: (l: string) => void lines.push(l) } });
+    const metrics = silentMetrics();
+    const check = enforceNotifyUrl('http://localhost:8080/notify', { production: false, logger, metrics });
+    expect(check.ok).toBe(false);
+    expect((await metrics.notifyUrlValid.get()).values[0]?.value).toBe(0);
+    const line = JSON.parse(lines[0] as string);
+    expect(line.level).toBe('warn');
+    expect(line.msg).toContain('NOTIFY URL UNUSABLE BY WECHAT PAY');
+    expect(line.problems).toEqual(['NOT_HTTPS', 'LOCAL_HOST', 'WRONG_PATH']);
+  });
+
+  it('reports 1 for a usable URL and logs nothing', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ service: 't', destination: { write: (l: string) => void lines.push(l) } });
+    const metrics = silentMetrics();
+    enforceNotifyUrl(`https://pay.example.com${CALLBACK_PATH}`, { production: true, logger, metrics });
+    expect((await metrics.notifyUrlValid.get()).values[0]?.value).toBe(1);
+    expect(lines).toEqual([]);
+  });
+
+  it('throws in production mode with what is wrong and how to fix it', () => {
+    const logger = createLogger({ service: 't', level: 'silent' });
+    expect(() =>
+      enforceNotifyUrl('https://192.168.1.5/api/payment/wechat/callback', {
+        production: true,
+        logger,
+        metrics: silentMetrics(),
+      }),
+    ).toThrow(NotifyUrlRejectedError);
+  });
+
+  it('stops the process before connecting to anything when production meets a localhost notify URL', async () => {
+    const failed = await run(process.execPath, [MAIN], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...env,
+        NODE_ENV: 'production',
+        WECHATPAY_NOTIFY_URL: 'http://localhost:8080/pay/notify',
+      },
+      timeout: 20_000,
+    }).then(
+      () => undefined,
+      (err: { code: number; stderr: string; stdout: string }) => err,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toContain('WECHATPAY_NOTIFY_URL=http://localhost:8080/pay/notify cannot receive');
+    expect(failed?.stderr).toContain('Fix: terminate TLS at the ingress');
+    expect(failed?.stderr).toContain('Refusing to start in production mode');
+    expect(`${failed?.stderr}${failed?.stdout}`).not.toContain('secret-db-password');
+  });
+
+  it('reports every configuration problem by variable and exits 1', async () => {
+    const failed = await run(process.execPath, [MAIN], {
+      env: { PATH: process.env.PATH ?? '', MYSQL_URL: env.MYSQL_URL as string },
+      timeout: 20_000,
+    }).then(
+      () => undefined,
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(failed?.code).toBe(1);
+    for (const v of ['KAFKA_BROKERS', 'WECHATPAY_MCHID', 'WECHATPAY_NOTIFY_URL', 'GATEWAY_API_TOKEN']) {
+      expect(failed?.stderr).toContain(v);
+    }
+  });
+});
