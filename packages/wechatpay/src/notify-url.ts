@@ -10,6 +10,7 @@ export type NotifyUrlProblem = {
     | 'HAS_QUERY'
     | 'HAS_FRAGMENT'
     | 'HAS_CREDENTIALS'
+    | 'TOO_LONG'
     | 'WRONG_PATH';
   message: string;
 };
@@ -29,7 +30,10 @@ function privateIPv4(ip: string): boolean {
     (a === 169 && b === 254) || // link-local
     (a === 172 && b >= 16 && b <= 31) ||
     (a === 192 && b === 168) ||
+    (a === 192 && b === 0) || // 192.0.0.0/24 protocol assignments, 192.0.2.0/24 documentation
     (a === 198 && (b === 18 || b === 19)) || // benchmarking
+    (a === 198 && b === 51) || // 198.51.100.0/24 documentation
+    (a === 203 && b === 0) || // 203.0.113.0/24 documentation
     a >= 224 // multicast and reserved
   );
 }
@@ -63,7 +67,17 @@ export function checkNotifyUrl(raw: string, opts: { expectedPath?: string } = {}
   try {
     url = new URL(raw);
   } catch {
-    return { ok: false, problems: [{ code: 'NOT_A_URL', message: `"${raw}" is not an absolute URL` }] };
+    // The input is not echoed: a mistyped URL may carry credentials.
+    return {
+      ok: false,
+      problems: [{ code: 'NOT_A_URL', message: 'the notify URL is not an absolute https:// URL' }],
+    };
+  }
+  if (raw.length > 256) {
+    problems.push({
+      code: 'TOO_LONG',
+      message: `WeChat Pay accepts notify URLs of at most 256 characters; this one has ${raw.length}`,
+    });
   }
   if (url.protocol !== 'https:') {
     problems.push({

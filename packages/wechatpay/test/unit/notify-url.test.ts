@@ -10,7 +10,7 @@ describe('checkNotifyUrl', () => {
       ok: true,
       problems: [],
     });
-    expect(codes(`https://203.0.113.10:8443${PATH}`)).toEqual([]);
+    expect(codes(`https://101.32.10.20:8443${PATH}`)).toEqual([]);
   });
 
   it.each([
@@ -31,6 +31,8 @@ describe('checkNotifyUrl', () => {
     [`https://user:pw@pay.example.com${PATH}`, ['HAS_CREDENTIALS']],
     ['https://pay.example.com/notify', ['WRONG_PATH']],
     ['pay.example.com/notify', ['NOT_A_URL']],
+    [`https://203.0.113.10${PATH}`, ['PRIVATE_ADDRESS']], // documentation range
+    [`https://pay.example.com${PATH}/${'x'.repeat(250)}`, ['TOO_LONG', 'WRONG_PATH']],
   ])('rejects %s', (url, expected) => {
     expect(codes(url)).toEqual(expected);
   });
