@@ -95,7 +95,8 @@ step() {
 
 run_tests() {
   prepare
-  step "typecheck + unit tests" npx turbo run typecheck test:unit --env-mode=loose --continue
+  # Two at a time: on a 2-core machine more parallel tsc/jest processes only thrash.
+  step "typecheck + unit tests" npx turbo run typecheck test:unit --env-mode=loose --concurrency=2 --continue
   step "typecheck scripts" npx tsc -p scripts/tsconfig.json
   step "lint (biome)" npx biome check --error-on-warnings .
   step "integration tests" npx turbo run test:integration --env-mode=loose --concurrency=1 --continue

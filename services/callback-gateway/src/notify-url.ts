@@ -15,6 +15,7 @@ const FIXES: Record<NotifyUrlProblem['code'], string> = {
   HAS_QUERY: 'remove everything from "?" on',
   HAS_FRAGMENT: 'remove everything from "#" on',
   HAS_CREDENTIALS: 'remove user:password@ — the callback needs no login',
+  TOO_LONG: 'shorten the URL to at most 256 characters (a shorter host or path)',
   WRONG_PATH: `set the path to ${CALLBACK_PATH} and route it through the ingress unchanged`,
 };
 

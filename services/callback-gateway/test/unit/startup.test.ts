@@ -126,7 +126,7 @@ describe('notify URL at start-up', () => {
         NODE_ENV: 'production',
         WECHATPAY_NOTIFY_URL: 'http://localhost:8080/pay/notify',
       },
-      timeout: 20_000,
+      timeout: 60_000,
     }).then(
       () => undefined,
       (err: { code: number; stderr: string; stdout: string }) => err,
@@ -136,12 +136,12 @@ describe('notify URL at start-up', () => {
     expect(failed?.stderr).toContain('Fix: terminate TLS at the ingress');
     expect(failed?.stderr).toContain('Refusing to start in production mode');
     expect(`${failed?.stderr}${failed?.stdout}`).not.toContain('secret-db-password');
-  });
+  }, 90_000); // a cold Node start of the whole service on a busy 2-core CI machine
 
   it('reports every configuration problem by variable and exits 1', async () => {
     const failed = await run(process.execPath, [MAIN], {
       env: { PATH: process.env.PATH ?? '', MYSQL_URL: env.MYSQL_URL as string },
-      timeout: 20_000,
+      timeout: 60_000,
     }).then(
       () => undefined,
       (err: { code: number; stderr: string }) => err,
@@ -150,5 +150,5 @@ describe('notify URL at start-up', () => {
     for (const v of ['KAFKA_BROKERS', 'WECHATPAY_MCHID', 'WECHATPAY_NOTIFY_URL', 'GATEWAY_API_TOKEN']) {
       expect(failed?.stderr).toContain(v);
     }
-  });
+  }, 90_000);
 });
