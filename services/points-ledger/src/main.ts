@@ -27,6 +27,7 @@ const metrics = createLedgerMetrics(registry, {
   admin,
   groupId: config.LEDGER_GROUP_ID,
   topic: topics.paymentObservations,
+  dlqTopic: topics.paymentObservationsDlq,
 });
 const shutdown = createShutdown(logger);
 

@@ -6,13 +6,16 @@ export const ORDER_STATUSES = ['pending', 'paid', 'failed', 'cancelled', 'refund
 
 export type LedgerMetrics = ReturnType<typeof createLedgerMetrics>;
 
+/** The consumer group that operators' DLQ handling (payctl dlq) commits as it resolves dead letters. */
+export const DLQ_HANDLED_GROUP = 'paysync-dlq-handled';
+
 /**
  * The ledger's metrics. Order-state gauges and consumer lag are computed when Prometheus scrapes,
  * from MySQL and the broker, so they describe the system and not this process's memory.
  */
 export function createLedgerMetrics(
   registry: Registry,
-  sources: { pool: Pool; admin?: Admin; groupId: string; topic: string },
+  sources: { pool: Pool; admin?: Admin; groupId: string; topic: string; dlqTopic?: string },
 ) {
   const observations = new Counter({
     name: 'paysync_ledger_observations_total',
@@ -75,6 +78,42 @@ export function createLedgerMetrics(
       this.set(row?.oldest ? Math.max(0, (Date.now() - row.oldest.getTime()) / 1000) : 0);
     },
   });
+  new Gauge({
+    name: 'paysync_ledger_oldest_pending_past_expiry_seconds',
+    help: 'How long the pending order longest past its time_expire has been so, read from MySQL at scrape time (0 when none).',
+    registers: [registry],
+    async collect() {
+      const [[row]] = await sources.pool.query<(RowDataPacket & { overdue: number | null })[]>(
+        `SELECT TIMESTAMPDIFF(MICROSECOND, MIN(time_expire), NOW(3)) / 1e6 AS overdue
+           FROM payment_orders WHERE status = 'pending' AND time_expire < NOW(3)`,
+      );
+      this.set(Math.max(0, Number(row?.overdue ?? 0)));
+    },
+  });
+  if (sources.admin && sources.dlqTopic) {
+    const { admin, dlqTopic } = sources;
+    new Gauge({
+      name: 'paysync_ledger_dlq_messages',
+      help: `Dead letters not yet handled by operators (DLQ end offset minus the ${DLQ_HANDLED_GROUP} group's offset), per partition, read from the broker at scrape time.`,
+      labelNames: ['partition'] as const,
+      registers: [registry],
+      async collect() {
+        const [ends, handled] = await Promise.all([
+          admin.fetchTopicOffsets(dlqTopic),
+          admin.fetchOffsets({ groupId: DLQ_HANDLED_GROUP, topics: [dlqTopic] }),
+        ]);
+        const done = new Map(
+          (handled[0]?.partitions ?? [])
+            .filter((p) => p.offset !== '-1')
+            .map((p) => [p.partition, BigInt(p.offset)]),
+        );
+        for (const end of ends) {
+          const waiting = BigInt(end.high) - (done.get(end.partition) ?? BigInt(end.low));
+          this.set({ partition: String(end.partition) }, Number(waiting > 0n ? waiting : 0n));
+        }
+      },
+    });
+  }
   if (sources.admin) {
     const admin = sources.admin;
     new Gauge({

@@ -49,7 +49,7 @@ export async function exportedMetrics(): Promise<ExportedMetrics> {
       brokers: ['127.0.0.1:1'],
       logLevel: logLevel.NOTHING,
     }).admin();
-    createLedgerMetrics(ledger, { pool, admin, groupId: 'g', topic: 't' });
+    createLedgerMetrics(ledger, { pool, admin, groupId: 'g', topic: 't', dlqTopic: 't.dlq' });
     addRegistry(out, 'points-ledger', ledger);
     const alerting = createRegistry('alerting', { processMetrics: false });
     createAlertingMetrics(alerting, { pool, channels: ['email'] });

@@ -20,7 +20,8 @@ const alerts = rules.filter((r) => r.alert);
 const testFiles = readdirSync(RULE_TESTS_DIR).filter((f) => f.endsWith('.test.yaml'));
 
 /** Metrics the rules need that no service exports yet (asked of their owners). */
-const AWAITED = new Set(['paysync_ledger_oldest_pending_past_expiry_seconds', 'paysync_ledger_dlq_messages']);
+/** Metrics a rule may name before a service exports them (none: every rule's metrics exist). */
+const AWAITED = new Set<string>();
 
 describe('Prometheus rules', () => {
   it('pass promtool check rules', async () => {

@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createRegistry } from '@paysync/observability';
+import { createLedgerMetrics } from '../../src/index.ts';
+import { createLedgerWorld, type LedgerWorld, observation } from '../world.ts';
+
+let world: LedgerWorld;
+
+beforeAll(async () => {
+  world = await createLedgerWorld('ledger_metrics');
+  await world.startLedger();
+});
+
+afterAll(async () => {
+  await world?.close();
+});
+
+function sample(text: string, name: string, labels = ''): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}`) || l.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+describe('ledger metrics computed at scrape time', () => {
+  it('report orders by status, pending ages, consumer lag and unhandled dead letters from MySQL and Kafka', async () => {
+    const paid = await world.seedOrder();
+    await world.seedOrder(); // pending, not expired
+    await world.seedOrder({ timeExpire: new Date(Date.now() - 120_000) }); // pending past expiry
+    await world.observe(observation(paid));
+    const ghost = { ...paid, outTradeNo: 'RCGHOSTMETRICS000001' };
+    await world.observe(observation(ghost)); // unknown order → one dead letter
+    await world.waitUntilConsumed();
+
+    const admin = world.kafka.admin();
+    await admin.connect();
+    try {
+      const registry = createRegistry('points-ledger', { processMetrics: false });
+      createLedgerMetrics(registry, {
+        pool: world.pool,
+        admin,
+        groupId: world.groupId,
+        topic: world.topics.paymentObservations,
+        dlqTopic: world.topics.paymentObservationsDlq,
+      });
+      const text = await registry.metrics();
+      expect(sample(text, 'paysync_ledger_orders', 'status="paid"')).toBe(1);
+      expect(sample(text, 'paysync_ledger_orders', 'status="pending"')).toBe(2);
+      expect(sample(text, 'paysync_ledger_orders', 'status="expired"')).toBe(0);
+      expect(sample(text, 'paysync_ledger_oldest_pending_order_age_seconds')).toBeGreaterThan(0);
+      expect(sample(text, 'paysync_ledger_oldest_pending_past_expiry_seconds')).toBeGreaterThanOrEqual(120);
+      const lag = text.split('\n').filter((l) => l.startsWith('paysync_ledger_consumer_lag{'));
+      expect(lag.length).toBeGreaterThan(0);
+      expect(lag.every((l) => l.endsWith(' 0'))).toBe(true);
+      const dlq = text
+        .split('\n')
+        .filter((l) => l.startsWith('paysync_ledger_dlq_messages{'))
+        .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+      expect(dlq).toBe(1);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+});
