@@ -12,6 +12,8 @@ export const DEBIAN_PACKAGES = {
   prometheus: '/usr/bin/promtool',
   'prometheus-alertmanager': '/usr/bin/amtool',
   'prometheus-pushgateway': '/usr/bin/prometheus-pushgateway',
+  // etcd for the real kube-apiserver the chart and operator tests run against (scripts/k8s).
+  'etcd-server': '/usr/bin/etcd',
   // On this kind of machine Java 17 and Maven come with the image; installed only if they are not.
   'openjdk-17-jdk-headless': '/usr/bin/java',
   maven: '/usr/bin/mvn',
@@ -26,6 +28,7 @@ const DISTRIBUTION_DAEMONS = [
   '/usr/bin/prometheus-alertmanager',
   '/usr/bin/prometheus-pushgateway',
   '/usr/bin/prometheus-node-exporter',
+  '/usr/bin/etcd',
 ];
 
 const POLICY_RC_D = '/usr/sbin/policy-rc.d';

@@ -1,0 +1,96 @@
+import { loadOrders, type RangeCursor, type SyncOrder, selectOrdersCreatedBetween } from '@paysync/reconcile';
+import { load, syncEnv } from '../config.ts';
+import { UsageError } from '../errors.ts';
+import { json } from '../format.ts';
+import type { Io } from '../io.ts';
+import { operatorSync, renderOperatorSync } from '../operator-sync.ts';
+import { actorOf, duration, positiveInt, reasonFor, statusArg, timeArg } from '../options.ts';
+import type { Resources } from '../resources.ts';
+
+export type SyncFlags = {
+  dryRun?: boolean;
+  reason?: string;
+  actor?: string;
+  qps?: string;
+  concurrency?: string;
+  wait?: string;
+  json?: boolean;
+};
+
+function settings(io: Io, flags: SyncFlags) {
+  const env = load(syncEnv, io.env);
+  return {
+    dryRun: flags.dryRun ?? false,
+    actor: actorOf(io, flags.actor),
+    reason: reasonFor(flags.dryRun ?? false, flags.reason),
+    qps: flags.qps ? positiveInt('--qps', flags.qps, 1000) : env.PAYCTL_QPS,
+    concurrency: flags.concurrency
+      ? positiveInt('--concurrency', flags.concurrency, 64)
+      : env.PAYCTL_CONCURRENCY,
+    waitMs: flags.wait ? duration('--wait', flags.wait) : env.PAYCTL_LEDGER_WAIT,
+    json: flags.json ?? false,
+  };
+}
+
+async function run(
+  res: Resources,
+  io: Io,
+  orders: SyncOrder[],
+  action: 'sync' | 'repair',
+  flags: SyncFlags,
+  extra: object,
+) {
+  const s = settings(io, flags);
+  const report = await operatorSync(res, io, orders, { action, ...s });
+  if (s.json) json(io, { ...extra, ...report });
+  else io.out(renderOperatorSync(io, report));
+  const failed = report.notSynced.length > 0 || report.rows.some((r) => r.error !== null);
+  return failed ? 1 : 0;
+}
+
+/** payctl sync <out_trade_no…>: sync these orders now (any status). */
+export async function syncCommand(
+  res: Resources,
+  io: Io,
+  outTradeNos: string[],
+  flags: SyncFlags,
+): Promise<number> {
+  settings(io, flags); // refuse a missing --reason before touching anything
+  const found = await loadOrders(res.pool(), outTradeNos);
+  const unknown = outTradeNos.filter((n) => !found.has(n));
+  for (const n of unknown) io.err(`payctl: ${n} is not in the database (skipped)\n`);
+  const code = await run(res, io, [...found.values()], 'sync', flags, { unknown });
+  return unknown.length > 0 ? 1 : code;
+}
+
+export type RepairFlags = SyncFlags & { status?: string; from?: string; to?: string; limit?: string };
+
+/** payctl repair --status pending --from … --to …: sync every order in that status created in [from, to). */
+export async function repairCommand(res: Resources, io: Io, flags: RepairFlags): Promise<number> {
+  settings(io, flags);
+  if (!flags.from || !flags.to)
+    throw new UsageError('repair needs --from and --to (the orders’ creation time range)');
+  const status = statusArg(flags.status ?? 'pending');
+  const from = timeArg('--from', flags.from);
+  const to = timeArg('--to', flags.to);
+  if (from >= to) throw new UsageError('--from must be before --to');
+  const limit = flags.limit ? positiveInt('--limit', flags.limit, 1_000_000) : 10_000;
+  const orders: SyncOrder[] = [];
+  let after: RangeCursor | undefined;
+  while (orders.length < limit) {
+    const size = Math.min(1000, limit - orders.length);
+    const page = await selectOrdersCreatedBetween(res.pool(), { status, from, to, after, limit: size });
+    orders.push(...page);
+    const last = page.at(-1);
+    if (!last || page.length < size) break;
+    after = { createdAt: last.createdAt, id: last.id };
+  }
+  if (!flags.json) {
+    io.err(
+      `payctl: ${orders.length} ${status} order(s) created in [${from.toISOString()}, ${to.toISOString()})${orders.length === limit ? ` (limit ${limit} reached)` : ''}\n`,
+    );
+  }
+  return run(res, io, orders, 'repair', flags, {
+    selection: { status, from: from.toISOString(), to: to.toISOString(), limit, selected: orders.length },
+  });
+}

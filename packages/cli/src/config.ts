@@ -1,0 +1,59 @@
+import {
+  brokerListFromEnv,
+  durationMsFromEnv,
+  intFromEnv,
+  loadConfig,
+  mysqlUrlFromEnv,
+} from '@paysync/config';
+import { wechatPayEnvShape } from '@paysync/reconcile';
+import { z } from 'zod';
+
+// payctl reads the same variables as the services (one Secret/ConfigMap serves all), and only
+// those a command needs: `migrate` runs without WeChat Pay keys, `check-notify-url` without a database.
+
+export const dbEnv = z.object({
+  MYSQL_URL: mysqlUrlFromEnv.describe('MySQL/MariaDB URL of the paysync database.'),
+});
+
+export const kafkaEnv = z.object({
+  KAFKA_BROKERS: brokerListFromEnv.describe('Kafka bootstrap brokers, comma-separated host:port.'),
+  KAFKA_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]{1,100}$/)
+    .optional()
+    .describe('Prefix of every paysync topic, as the services use it.'),
+});
+
+export const wechatEnv = z.object(wechatPayEnvShape);
+
+export const syncEnv = z.object({
+  PAYCTL_QPS: intFromEnv({ min: 1, max: 1000 })
+    .default(20)
+    .describe('WeChat Pay calls per second of sync/repair (leave room for the sweep); --qps overrides.'),
+  PAYCTL_CONCURRENCY: intFromEnv({ min: 1, max: 64 })
+    .default(4)
+    .describe('Orders synced at once; --concurrency overrides.'),
+  PAYCTL_LEDGER_WAIT: durationMsFromEnv
+    .default(15_000)
+    .describe(
+      'How long sync/repair/replay wait for the ledger to apply what they published (for the audit after-state).',
+    ),
+});
+
+export const notifyEnv = z.object({
+  WECHATPAY_NOTIFY_URL: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('The notify URL check-notify-url checks by default.'),
+});
+
+export function load<S extends z.ZodObject<z.ZodRawShape>>(
+  schema: S,
+  env: Record<string, string | undefined>,
+): z.output<S> {
+  return loadConfig('payctl', schema, env);
+}
+
+/** Every variable payctl reads, for the README. */
+export const ALL_ENV = [dbEnv, kafkaEnv, wechatEnv, syncEnv, notifyEnv];

@@ -1,0 +1,176 @@
+import { ConfigError } from '@paysync/config';
+import { ReconcileError } from '@paysync/reconcile';
+import { WeChatPayError } from '@paysync/wechatpay';
+import { Command, CommanderError } from 'commander';
+import { dlqListCommand, dlqRetryCommand } from './commands/dlq.ts';
+import { migrateCommand } from './commands/migrate.ts';
+import { checkNotifyUrlCommand } from './commands/notify-url.ts';
+import { orderCommand } from './commands/order.ts';
+import { replayCommand } from './commands/replay.ts';
+import { repairCommand, syncCommand } from './commands/sync.ts';
+import { CommandFailedError, UsageError } from './errors.ts';
+import { type Io, processIo } from './io.ts';
+import { Resources } from './resources.ts';
+
+const EXAMPLES = `
+Examples:
+  payctl order RECHARGE_ORDER_20260501_0001
+  payctl sync RECHARGE_ORDER_20260501_0001 --reason "INC-1234 user paid, still pending"
+  payctl repair --status pending --from 2026-05-01T00:00:00+08:00 --to 2026-05-02T00:00:00+08:00 --dry-run
+  payctl repair --status pending --from 24h --to now --reason "INC-1234 notify URL was localhost"
+  payctl replay RECHARGE_ORDER_20260501_0001 --reason "downstream missed order-settled"
+  payctl check-notify-url https://pay.example.com/api/payment/wechat/callback
+  payctl dlq list && payctl dlq retry 0:17 --reason "order row restored"
+
+Exit codes: 0 done; 1 the command ran but did not (fully) succeed, or found a problem; 2 usage or configuration.
+Configuration comes from the environment (MYSQL_URL, KAFKA_BROKERS, WECHATPAY_*): see packages/cli/README.md.`;
+
+type Globals = { json?: boolean; actor?: string };
+
+/**
+ * Runs payctl with `argv` (the arguments after the program name) and returns the exit code.
+ * Everything it prints goes through `io`, so tests run it in-process.
+ */
+export async function runPayctl(argv: readonly string[], io: Io = processIo()): Promise<number> {
+  const res = new Resources(io);
+  let code = 0;
+  const set = (c: number) => {
+    code = c;
+  };
+  const program = new Command('payctl')
+    .description(
+      'paysync operator tool: inspect, sync, repair and replay orders (audited); notify URL; migrations; DLQ',
+    )
+    .option('--json', 'machine-readable output on stdout')
+    .option('--actor <name>', 'who is acting, for the audit log (default: $USER)')
+    .addHelpText('after', EXAMPLES)
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .showHelpAfterError('(payctl --help lists the commands)');
+  const globals = (cmd: Command) => cmd.optsWithGlobals() as Globals & Record<string, unknown>;
+
+  program
+    .command('order')
+    .description(
+      'our state, journal and ledger entries beside WeChat Pay’s live state, differences highlighted',
+    )
+    .argument('<out_trade_no>')
+    .option('--no-wechat', 'do not query WeChat Pay')
+    .action(async (no: string, _o, cmd: Command) => {
+      const g = globals(cmd);
+      set(await orderCommand(res, io, no, { json: Boolean(g.json), wechat: g.wechat !== false }));
+    });
+
+  const syncOptions = (c: Command) =>
+    c
+      .option('--dry-run', 'query WeChat and print what would change and why; change nothing')
+      .option(
+        '--reason <text>',
+        'why (required unless --dry-run; goes into the audit log and every observation)',
+      )
+      .option('--qps <n>', 'WeChat Pay calls per second (default $PAYCTL_QPS or 20)')
+      .option('--concurrency <n>', 'orders at once (default $PAYCTL_CONCURRENCY or 4)')
+      .option(
+        '--wait <duration>',
+        'how long to wait for the ledger before recording the after-state (default 15s)',
+      );
+
+  syncOptions(
+    program
+      .command('sync')
+      .description(
+        'query these orders at WeChat Pay and publish what it says (closing pending orders past expiry)',
+      )
+      .argument('<out_trade_no...>'),
+  ).action(async (nos: string[], _o, cmd: Command) => {
+    set(await syncCommand(res, io, nos, globals(cmd)));
+  });
+
+  syncOptions(
+    program
+      .command('repair')
+      .description('sync every order in a status created in a time range')
+      .option('--status <status>', 'order status to select', 'pending')
+      .option('--from <time>', 'created at or after (RFC 3339, "now", or a duration ago such as 24h)')
+      .option('--to <time>', 'created before')
+      .option('--limit <n>', 'at most this many orders (default 10000)'),
+  ).action(async (_o, cmd: Command) => {
+    set(await repairCommand(res, io, globals(cmd)));
+  });
+
+  program
+    .command('replay')
+    .description('publish the order’s last journaled observation again (resends order-settled)')
+    .argument('<out_trade_no>')
+    .option('--reapply', 'publish it as a new manual observation, so the ledger decides again')
+    .option('--dry-run', 'print what would be published')
+    .option('--reason <text>', 'why (required unless --dry-run)')
+    .option('--wait <duration>', 'how long to wait for the ledger (with --reapply)')
+    .action(async (no: string, _o, cmd: Command) => {
+      set(await replayCommand(res, io, no, globals(cmd)));
+    });
+
+  program
+    .command('check-notify-url')
+    .description('check the notify URL against WeChat Pay’s rules and probe it as WeChat would')
+    .argument('[url]', 'default: $WECHATPAY_NOTIFY_URL')
+    .option('--probe-url <url>', 'send the probe here instead (same route through another address)')
+    .option('--timeout <duration>', 'probe timeout', '5s')
+    .option('--allow-insecure', 'skip WeChat’s rules (a local sandbox on http://127.0.0.1)')
+    .action(async (url: string | undefined, _o, cmd: Command) => {
+      set(await checkNotifyUrlCommand(io, url, globals(cmd)));
+    });
+
+  program
+    .command('migrate')
+    .description('apply pending database migrations (or list them with --status)')
+    .option('--status', 'only list applied and pending migrations')
+    .action(async (_o, cmd: Command) => {
+      set(await migrateCommand(res, io, globals(cmd)));
+    });
+
+  const dlq = program.command('dlq').description('observations the ledger could not apply');
+  dlq
+    .command('list')
+    .description('list dead-lettered observations')
+    .option('--limit <n>', 'show the last n (default 100)')
+    .action(async (_o, cmd: Command) => {
+      set(await dlqListCommand(res, io, globals(cmd)));
+    });
+  dlq
+    .command('retry')
+    .description('publish dead-lettered observations again (same observation id: applied at most once)')
+    .argument('[id...]', 'entries as partition:offset (see dlq list)')
+    .option('--all', 'every retriable entry')
+    .option('--dry-run', 'print what would be published')
+    .option('--reason <text>', 'why (required unless --dry-run)')
+    .action(async (ids: string[], _o, cmd: Command) => {
+      set(await dlqRetryCommand(res, io, ids, globals(cmd)));
+    });
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (err) {
+    code = exitCodeFor(err, io);
+  } finally {
+    await res.close();
+  }
+  return code;
+}
+
+function exitCodeFor(err: unknown, io: Io): number {
+  if (err instanceof CommanderError) {
+    // Help and version end here too (exit code 0); commander already printed the message.
+    return err.exitCode === 0 ? 0 : 2;
+  }
+  if (err instanceof UsageError || err instanceof ConfigError) {
+    io.err(`payctl: ${err.message}\n`);
+    return 2;
+  }
+  if (err instanceof CommandFailedError || err instanceof ReconcileError || err instanceof WeChatPayError) {
+    io.err(`payctl: ${err.message}\n`);
+    return 1;
+  }
+  io.err(`payctl: unexpected error: ${err instanceof Error ? err.message : String(err)}\n`);
+  return 1;
+}

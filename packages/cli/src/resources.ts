@@ -1,0 +1,76 @@
+import { type TopicNames, topicNames } from '@paysync/contracts';
+import { createPool, type Pool } from '@paysync/db';
+import { createIdempotentProducer, createKafka } from '@paysync/kafka';
+import {
+  createKafkaPublisher,
+  createWeChatClient,
+  loadWeChatPaySecrets,
+  type Publisher,
+} from '@paysync/reconcile';
+import type { WeChatPayClient } from '@paysync/wechatpay';
+import type { Kafka, Producer } from 'kafkajs';
+import { dbEnv, kafkaEnv, load, wechatEnv } from './config.ts';
+import type { Io } from './io.ts';
+
+/**
+ * What a command needs, created on first use from the environment and closed when payctl exits:
+ * a command that does not touch Kafka never needs KAFKA_BROKERS.
+ */
+export class Resources {
+  readonly #io: Io;
+  #pool: Pool | undefined;
+  #kafka: Kafka | undefined;
+  #producer: Producer | undefined;
+  #publisher: Publisher | undefined;
+  #wechat: WeChatPayClient | undefined;
+
+  constructor(io: Io) {
+    this.#io = io;
+  }
+
+  pool(): Pool {
+    this.#pool ??= createPool({ url: load(dbEnv, this.#io.env).MYSQL_URL, connectionLimit: 4 });
+    return this.#pool;
+  }
+
+  topics(): TopicNames {
+    return topicNames(load(kafkaEnv, this.#io.env).KAFKA_TOPIC_PREFIX);
+  }
+
+  kafka(): Kafka {
+    this.#kafka ??= createKafka({
+      brokers: load(kafkaEnv, this.#io.env).KAFKA_BROKERS,
+      clientId: 'paysync-payctl',
+    });
+    return this.#kafka;
+  }
+
+  async publisher(): Promise<Publisher> {
+    if (!this.#publisher) {
+      const producer = createIdempotentProducer(this.kafka());
+      await producer.connect();
+      this.#producer = producer;
+      this.#publisher = createKafkaPublisher({ producer, topics: this.topics() });
+    }
+    return this.#publisher;
+  }
+
+  async wechat(): Promise<WeChatPayClient> {
+    if (!this.#wechat) {
+      const env = load(wechatEnv, this.#io.env);
+      const client = createWeChatClient(env, loadWeChatPaySecrets('payctl', env), {
+        userAgent: 'paysync-payctl/0.1 (node)',
+      });
+      await client.start();
+      this.#wechat = client;
+    }
+    return this.#wechat;
+  }
+
+  async close(): Promise<void> {
+    await this.#publisher?.idle().catch(() => {});
+    await this.#producer?.disconnect().catch(() => {});
+    await this.#wechat?.close().catch(() => {});
+    await this.#pool?.end().catch(() => {});
+  }
+}

@@ -1,0 +1,81 @@
+// Order sync shared by the reconciler sweep, the PaymentRepair operator and payctl.
+export {
+  type AlertInput,
+  missedNotificationAlert,
+  needsAttentionAlert,
+  notifyUrlUnhealthyAlert,
+  wechatUnavailableAlert,
+} from './alerts.ts';
+export { type AuditRecord, completeAudit, insertAudit, type OrderSnapshot, orderSnapshots } from './audit.ts';
+export {
+  type BackoffPolicy,
+  DEFAULT_BACKOFF,
+  delayAfterCheck,
+  nextCheckAt,
+  type ScheduleKind,
+} from './backoff.ts';
+export { Batcher } from './batcher.ts';
+export {
+  InvalidShardError,
+  PublishFailedError,
+  ReasonRequiredError,
+  ReconcileError,
+  StoreFailedError,
+} from './errors.ts';
+export { type JournalEntry, journalEntries, orderJournal, waitForJournal } from './journal.ts';
+export { type AdvisoryLock, scopedLockName, tryAdvisoryLock } from './lock.ts';
+export { loadOrders, type RangeCursor, selectOrdersCreatedBetween } from './lookup.ts';
+export {
+  CALLBACK_PATH,
+  type NotifyProbeOptions,
+  type NotifyProbeResult,
+  probeNotifyUrl,
+} from './notify-probe.ts';
+export { notExistObservation, type ObservationOrigin, queryObservation } from './observation.ts';
+export { type Prediction, predictEffect } from './predict.ts';
+export { createKafkaPublisher, type KafkaPublisherOptions, type Publisher } from './publisher.ts';
+export {
+  AdaptiveRateLimiter,
+  type RateLimiterOptions,
+  type RateLimiterStats,
+} from './rate-limiter.ts';
+export {
+  parseShard,
+  type Shard,
+  shardLabel,
+  shardOf,
+  shardPredicate,
+  sweepLockName,
+  WHOLE,
+} from './shard.ts';
+export {
+  type ClaimedPage,
+  claimDueOrders,
+  countDueOrders,
+  dueOrdersSql,
+  ORDER_COLUMNS,
+  releaseClaims,
+  type ScheduleUpdate,
+  type SyncOrder,
+  writeSchedules,
+} from './store.ts';
+export { syncOrder } from './sync.ts';
+export { type SyncManyReport, syncMany } from './sync-many.ts';
+export {
+  type CallPacer,
+  DEFAULT_SYNC_POLICY,
+  SYNC_OUTCOMES,
+  type SyncDeps,
+  type SyncOutcome,
+  type SyncPolicy,
+  type SyncResult,
+  type WeChatOrders,
+} from './sync-types.ts';
+export {
+  createWeChatClient,
+  loadWeChatPaySecrets,
+  type WeChatPayEnv,
+  type WeChatPaySecrets,
+  wechatPayEnvShape,
+} from './wechat-config.ts';
+export { arrayFeed, type Feed, runWorkers } from './workers.ts';

@@ -1,0 +1,19 @@
+export { loadReconcilerConfig, type ReconcilerConfig, reconcilerEnv, syncPolicyOf } from './config.ts';
+export { CARRIED_GAUGES, CUMULATIVE_METRICS, SWEEP_STATUSES, SweepMetrics } from './metrics.ts';
+export {
+  loadOperatorConfig,
+  operatorEnv,
+  PAYMENT_REPAIR,
+  paymentRepairSpec,
+  runOperator,
+} from './operator/index.ts';
+export { previousValues, pushRunMetrics } from './pushgateway.ts';
+export {
+  exitCodeOf,
+  PRODUCER,
+  runSweepJob,
+  type SweepJobConfig,
+  type SweepJobDeps,
+  type SweepJobResult,
+} from './run.ts';
+export { runSweep, type SweepDeps, type SweepOptions, type SweepReport, type SweepStatus } from './sweep.ts';

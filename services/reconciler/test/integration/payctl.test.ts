@@ -1,0 +1,327 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { type Io, runPayctl } from '@paysync/cli';
+import { TOPICS } from '@paysync/contracts';
+import type { RowDataPacket } from '@paysync/db';
+import { publish } from '@paysync/kafka';
+import { checkInvariants, eventually, type WeChatPaidOrder } from '@paysync/testkit';
+import { createReconcilerWorld, newOutTradeNo, type ReconcilerWorld } from '../world.ts';
+
+// payctl against the whole system: the sandbox, real Kafka and MariaDB, and the points-ledger.
+let world: ReconcilerWorld;
+let env: Record<string, string>;
+beforeAll(async () => {
+  world = await createReconcilerWorld('rec_payctl', {
+    sandbox: { faults: { notifyUnreachable: 'refused' } },
+  });
+  env = await world.processEnv();
+});
+afterAll(async () => {
+  await world?.close();
+});
+beforeEach(async () => {
+  await world.reset();
+  world.sandbox.setFaults({ notifyUnreachable: 'refused' });
+});
+
+async function payctl(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: Io = { out: (t) => out.push(t), err: (t) => err.push(t), env, interactive: false, color: false };
+  const code = await runPayctl(argv, io);
+  return { code, out: out.join(''), err: err.join('') };
+}
+
+/** Every row of every table an operator action could touch, in a stable order. */
+async function snapshot(): Promise<string> {
+  const tables = {
+    payment_orders: 'id',
+    order_observations: 'id',
+    operator_audit_log: 'id',
+    point_transactions: 'id',
+    point_accounts: 'user_id',
+    alert_deliveries: 'id',
+  };
+  const dump: Record<string, unknown> = {};
+  for (const [table, key] of Object.entries(tables)) {
+    const [rows] = await world.pool.query<RowDataPacket[]>(`SELECT * FROM ${table} ORDER BY ${key}`);
+    dump[table] = rows;
+  }
+  return JSON.stringify(dump);
+}
+
+async function observationOffsets(): Promise<string> {
+  const admin = world.kafka.admin();
+  await admin.connect();
+  try {
+    return JSON.stringify(await admin.fetchTopicOffsets(world.topics.paymentObservations));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** 10 orders: 6 paid at WeChat (never notified), 2 unpaid past our expiry, 2 unpaid and payable. */
+async function incidentOrders() {
+  const open = await world.createOrders(8);
+  const expired = await world.createOrders(2, { dbTimeExpire: new Date(Date.now() - 60_000) });
+  const paid: WeChatPaidOrder[] = open.slice(0, 6).map((o) => world.pay(o));
+  return { paid, expired, open: open.slice(6) };
+}
+
+describe('payctl repair', () => {
+  it('--dry-run prints what would change and why, and changes nothing anywhere', async () => {
+    const { expired } = await incidentOrders();
+    const before = await snapshot();
+    const offsets = await observationOffsets();
+
+    const text = await payctl(
+      'repair',
+      '--status',
+      'pending',
+      '--from',
+      '1h',
+      '--to',
+      'now',
+      '--dry-run',
+      '--actor',
+      'alice',
+    );
+    expect(text.code).toBe(0);
+    expect(text.out).toMatch(/^DRY RUN: WeChat was queried; nothing was closed, published or written\./);
+    expect(text.out.match(/→ paid/g)).toHaveLength(6);
+    expect(text.out.match(/would close, publish/g)).toHaveLength(2);
+
+    const asJson = await payctl(
+      '--json',
+      'repair',
+      '--from',
+      '1h',
+      '--to',
+      'now',
+      '--dry-run',
+      '--actor',
+      'alice',
+    );
+    const report = JSON.parse(asJson.out) as {
+      rows: { wouldBecome: string; before: string }[];
+      selection: { selected: number };
+    };
+    expect(report.selection.selected).toBe(10);
+    const becomes = report.rows.map((r) => r.wouldBecome).sort();
+    expect(becomes).toEqual([
+      'expired',
+      'expired',
+      'paid',
+      'paid',
+      'paid',
+      'paid',
+      'paid',
+      'paid',
+      'pending',
+      'pending',
+    ]);
+
+    expect(await snapshot()).toBe(before);
+    expect(await observationOffsets()).toBe(offsets);
+    for (const o of expired) expect(world.sandbox.order(o.outTradeNo).trade_state).toBe('NOTPAY');
+  });
+
+  it('without --dry-run repairs every order, closes the expired ones, and leaves an audit record for each', async () => {
+    const { paid, expired, open } = await incidentOrders();
+    const refused = await payctl('repair', '--from', '1h', '--to', 'now', '--actor', 'alice');
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(/--reason is required/);
+
+    const r = await payctl(
+      'repair',
+      '--status',
+      'pending',
+      '--from',
+      '1h',
+      '--to',
+      'now',
+      '--actor',
+      'alice',
+      '--reason',
+      'INC-1234 notify URL was localhost',
+      '--wait',
+      '30s',
+    );
+    expect(r.code).toBe(0);
+    expect(r.out.match(/→ paid/g)).toHaveLength(6);
+    expect(r.out.match(/→ expired/g)).toHaveLength(2);
+    expect(await world.statuses()).toEqual({ paid: 6, expired: 2, pending: 2 });
+    for (const o of expired) expect(world.sandbox.order(o.outTradeNo).trade_state).toBe('CLOSED');
+    expect((await checkInvariants(world.pool, { paidAtWeChat: paid })).violations).toEqual([]);
+
+    const [audit] = await world.pool.query<RowDataPacket[]>('SELECT * FROM operator_audit_log ORDER BY id');
+    expect(audit).toHaveLength(10);
+    const parse = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
+    expect(new Set(audit.map((a) => a.correlation_id)).size).toBe(1);
+    for (const a of audit) {
+      expect(a).toMatchObject({
+        actor: 'alice',
+        tool: 'payctl',
+        action: 'repair',
+        dry_run: 0,
+        reason: 'INC-1234 notify URL was localhost',
+      });
+      expect(parse(a.before_state)).toMatchObject({ status: 'pending' });
+    }
+    const afterOf = (no: string) => parse(audit.find((a) => a.out_trade_no === no)!.after_state);
+    expect(afterOf(paid[0]!.outTradeNo)).toMatchObject({
+      order: { status: 'paid' },
+      wechat_state: 'SUCCESS',
+      outcome: 'paid',
+      ledger: [{ outcome: 'settled', status_before: 'pending', status_after: 'paid' }],
+    });
+    expect(afterOf(expired[0]!.outTradeNo)).toMatchObject({
+      order: { status: 'expired' },
+      closed_at_wechat: true,
+      outcome: 'closed',
+    });
+    expect(afterOf(open[0]!.outTradeNo)).toMatchObject({
+      order: { status: 'pending' },
+      wechat_state: 'NOTPAY',
+    });
+    // The observations carry who and why.
+    const [journal] = await world.pool.query<RowDataPacket[]>(
+      'SELECT payload FROM order_observations WHERE out_trade_no = ?',
+      [paid[0]!.outTradeNo],
+    );
+    expect(parse(journal[0]!.payload)).toMatchObject({
+      producer: 'payctl',
+      actor: 'alice',
+      reason: 'INC-1234 notify URL was localhost',
+    });
+  });
+});
+
+describe('payctl order, sync and replay', () => {
+  it('shows the difference, syncs the order, and replays its last observation (order-settled resent, nothing changed)', async () => {
+    const [order] = await world.createOrders(1);
+    const paidAt = world.pay(order!);
+
+    const before = await payctl('--json', 'order', order!.outTradeNo);
+    expect(before.code).toBe(0);
+    const view = JSON.parse(before.out) as { differences: { field: string }[]; wechat: { state: string } };
+    expect(view.wechat.state).toBe('SUCCESS');
+    expect(view.differences.map((d) => d.field)).toEqual(['status']);
+    const text = await payctl('order', order!.outTradeNo);
+    expect(text.out).toMatch(/status: ours pending, WeChat SUCCESS — paid at WeChat but not here/);
+
+    const synced = await payctl(
+      'sync',
+      order!.outTradeNo,
+      '--actor',
+      'bob',
+      '--reason',
+      'user complaint #77',
+    );
+    expect(synced.code).toBe(0);
+    expect((await world.order(order!.outTradeNo))!.status).toBe('paid');
+
+    const after = JSON.parse((await payctl('--json', 'order', order!.outTradeNo)).out) as {
+      differences: unknown[];
+      journal: { tradeState: string; outcome: string }[];
+      ledger: { entry_type: string }[];
+    };
+    expect(after.differences).toEqual([]);
+    expect(after.journal.map((j) => [j.tradeState, j.outcome])).toEqual([['SUCCESS', 'settled']]);
+    expect(after.ledger.map((l) => l.entry_type)).toEqual(['recharge']);
+
+    await eventually('the first order-settled', async () =>
+      world.settled.find((s) => s.outTradeNo === order!.outTradeNo),
+    );
+    const dbBefore = await snapshot();
+    const replayed = await payctl(
+      'replay',
+      order!.outTradeNo,
+      '--actor',
+      'bob',
+      '--reason',
+      'shop missed the event',
+    );
+    expect(replayed.code).toBe(0);
+    await eventually('order-settled to be published again', async () =>
+      world.settled.filter((s) => s.outTradeNo === order!.outTradeNo).length === 2 ? true : undefined,
+    );
+    const [audit] = await world.pool.query<RowDataPacket[]>(
+      "SELECT * FROM operator_audit_log WHERE action = 'replay'",
+    );
+    expect(audit).toHaveLength(1);
+    // Only the audit log changed: the ledger treated the repeat as one.
+    const [entries] = await world.pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM point_transactions');
+    expect(Number(entries[0]!.n)).toBe(1);
+    expect(JSON.parse(await snapshot()).payment_orders).toEqual(JSON.parse(dbBefore).payment_orders);
+    expect((await checkInvariants(world.pool, { paidAtWeChat: [paidAt] })).violations).toEqual([]);
+  });
+
+  it('says so when an order is not in the database (exit 1)', async () => {
+    const r = await payctl('sync', 'RCNOTHERE000001', '--actor', 'bob', '--reason', 'check');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/RCNOTHERE000001 is not in the database/);
+  });
+});
+
+describe('payctl dlq', () => {
+  it('lists an observation the ledger could not apply and retries it once the order exists', async () => {
+    const outTradeNo = newOutTradeNo('D');
+    const m = world.sandbox.merchant!;
+    await publish(
+      world.producer,
+      TOPICS.paymentObservations,
+      [
+        {
+          observationId: randomUUID(),
+          outTradeNo,
+          source: 'notification',
+          observedAt: new Date().toISOString(),
+          producer: 'test',
+          mchid: m.mchid,
+          appid: m.appid,
+          tradeState: 'SUCCESS',
+          transactionId: `4200${Date.now()}`,
+          amount: { total: 1000, currency: 'CNY' },
+          successTime: new Date().toISOString(),
+        },
+      ],
+      { destination: world.topics.paymentObservations },
+    );
+    await world.waitUntilConsumed();
+
+    const listed = await payctl('--json', 'dlq', 'list');
+    expect(listed.code).toBe(0);
+    const { entries } = JSON.parse(listed.out) as {
+      entries: { id: string; reason: string; outTradeNo: string; retriable: boolean }[];
+    };
+    const entry = entries.find((e) => e.outTradeNo === outTradeNo)!;
+    expect(entry).toMatchObject({ reason: 'unknown_order', retriable: true });
+
+    // The order row is restored; the dead-lettered payment can now be applied.
+    await world.pool.query(
+      `INSERT INTO payment_orders (out_trade_no, user_id, mchid, appid, trade_type, description, amount_total, points,
+         status, time_expire, next_check_at) VALUES (?, 'user-dlq', ?, ?, 'NATIVE', 'points recharge', 1000, 1000, 'pending', ?, ?)`,
+      [outTradeNo, m.mchid, m.appid, new Date(Date.now() + 3_600_000), new Date(Date.now() + 60_000)],
+    );
+    const dry = await payctl('dlq', 'retry', entry.id, '--dry-run', '--actor', 'carol');
+    expect(dry.out).toMatch(/would publish again/);
+    const retried = await payctl(
+      'dlq',
+      'retry',
+      entry.id,
+      '--actor',
+      'carol',
+      '--reason',
+      'order row restored',
+    );
+    expect(retried.code).toBe(0);
+    await world.waitUntilConsumed();
+    expect((await world.order(outTradeNo))!.status).toBe('paid');
+    const [audit] = await world.pool.query<RowDataPacket[]>(
+      "SELECT * FROM operator_audit_log WHERE action = 'dlq_retry'",
+    );
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ actor: 'carol', out_trade_no: outTradeNo });
+  });
+});
