@@ -38,6 +38,12 @@ export function run(
       reject(new InfraError('SPAWN_FAILED', `could not run ${cmd}: ${err.message}`)),
     );
     child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
+    // A command that exits without reading its input (a client refused by a server still starting)
+    // closes the pipe first: that EPIPE is not an error of ours, the exit code tells what happened.
+    child.stdin?.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE')
+        reject(new InfraError('SPAWN_FAILED', `could not write to ${cmd}: ${err.message}`));
+    });
     child.stdin?.end(options.input ?? '');
   });
 }
