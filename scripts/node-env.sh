@@ -7,8 +7,10 @@
 # which then runs on the Node.js found first on PATH.
 
 PAYSYNC_NODE_VERSION="${PAYSYNC_NODE_VERSION:-24.21.0}"
-PAYSYNC_ROOT="${PAYSYNC_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
-PAYSYNC_CACHE="${PAYSYNC_CACHE:-$PAYSYNC_ROOT/.cache}"
+# Always this checkout's, never inherited: a shell that sourced another checkout's copy must not
+# make this one run against that checkout's cache and servers.
+PAYSYNC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PAYSYNC_CACHE="$PAYSYNC_ROOT/.cache"
 export PAYSYNC_ROOT PAYSYNC_CACHE
 
 paysync_node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }

@@ -5,7 +5,7 @@ import { InfraError } from './errors.ts';
 
 /** The checkout this script belongs to, and its git-ignored cache. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const CACHE = resolve(process.env.PAYSYNC_CACHE ?? join(ROOT, '.cache'));
+export const CACHE = join(ROOT, '.cache');
 
 /**
  * The Kafka topics of DESIGN.md. packages/contracts exports the same names (TOPICS); scripts may not
