@@ -9,14 +9,10 @@ import { CHART_DIR } from '../../scripts/k8s/helm.ts';
 import type { KubeObject } from './kube.ts';
 
 /**
- * The Prometheus operator's CRDs (ServiceMonitor, PodMonitor, PrometheusRule), kept beside the
- * checkout in shared/k8s-crds (PAYSYNC_SHARED_DIR overrides where shared/ is).
+ * The Prometheus operator's CRDs (ServiceMonitor, PodMonitor, PrometheusRule), vendored for the
+ * tests in test/k8s/crds (see its README): the chart renders these kinds but does not own them.
  */
-export const MONITORING_CRD_DIR = join(
-  resolve(process.env.PAYSYNC_SHARED_DIR ?? join(ROOT, '..', 'shared')),
-  'k8s-crds',
-  'monitoring.coreos.com',
-);
+export const MONITORING_CRD_DIR = join(ROOT, 'test', 'k8s', 'crds', 'monitoring.coreos.com');
 export const SCHEMA_DIR = join(ROOT, 'test', 'k8s', 'schemas');
 
 /** How long a test may wait for kube-apiserver to be built on a cold machine (see scripts/k8s/README.md). */
@@ -33,7 +29,7 @@ export function paymentRepairCrd(): KubeObject {
 }
 
 export function monitoringCrds(): KubeObject[] {
-  if (!existsSync(MONITORING_CRD_DIR)) throw new Error(`${MONITORING_CRD_DIR} is missing (shared/k8s-crds)`);
+  if (!existsSync(MONITORING_CRD_DIR)) throw new Error(`${MONITORING_CRD_DIR} is missing`);
   return readdirSync(MONITORING_CRD_DIR)
     .filter((f) => f.endsWith('.yaml'))
     .sort()
