@@ -1,7 +1,7 @@
 // What the Kubernetes tests share: the test cluster, the CRDs to install, where things are.
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { ROOT } from '../../scripts/infra/config.ts';
 import { type Cluster, startCluster } from '../../scripts/k8s/cluster.ts';
