@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The top-level commands: root `npm test`, `npm start`, `npm run bench`, `npm run infra -- <cmd>`.
+# The top-level commands: root `npm test`, `npm start`, `npm run demo`, `npm run bench`,
+# `npm run infra -- <cmd>`.
 #
 #   scripts/paysync.sh test          install deps if needed, start the local servers, run the checks
-#   scripts/paysync.sh start|bench   (later issues) the local service stack / the benchmarks
+#   scripts/paysync.sh start         the whole stack locally against the WeChat Pay sandbox
+#   scripts/paysync.sh demo          a scripted stream of orders against it, ending with the invariants
+#   scripts/paysync.sh bench [name]  the benchmark scenarios (bench/results/<scenario>.json)
 #   scripts/paysync.sh infra <cmd>   scripts/infra.ts <cmd> with Node 24 on PATH
 #
 # Environment: PAYSYNC_KEEP_INFRA=1 leaves servers that `test` started running afterwards;
@@ -15,7 +18,7 @@ cd "$PAYSYNC_ROOT"
 
 export TURBO_TELEMETRY_DISABLED=1 TURBO_NO_UPDATE_NOTIFIER=1 DO_NOT_TRACK=1
 
-say() { printf 'paysync: %s\n' "$*" >&2; }
+say() { printf 'paysync: %s\n' "$*" >&2 || true; }
 infra() { node scripts/infra.ts "$@"; }
 
 # npm ci only when node_modules is missing or package-lock.json (or the Node version) changed since
@@ -132,14 +135,18 @@ case "$cmd" in
     # The stack runs in the background so that this shell passes SIGINT/SIGTERM on to it and waits
     # for its clean stop (a shell waiting on a foreground command runs its traps only after it ended);
     # then the EXIT trap stops the servers `prepare` started.
-    node "scripts/$cmd.ts" "$@" &
+    # (kafkajs schedules a negative timeout on Node 24: a harmless warning, not printed for these two)
+    node --disable-warning=TimeoutNegativeWarning "scripts/$cmd.ts" "$@" &
     stack_pid=$!
-    trap 'kill -TERM "$stack_pid" 2>/dev/null || true' INT TERM
+    trap 'kill -TERM "$stack_pid" 2>/dev/null || true' INT TERM HUP
     stack_code=0
     while :; do
       wait "$stack_pid" && stack_code=0 || stack_code=$?
       kill -0 "$stack_pid" 2>/dev/null || break
     done
+    # When the terminal is gone (npm killed, window closed), writing to it fails: the EXIT trap must
+    # still get to stop the servers, so output goes nowhere from here on.
+    printf '\n' >&2 2>/dev/null || exec >/dev/null 2>&1
     exit "$stack_code"
     ;;
   bench)
@@ -151,7 +158,7 @@ case "$cmd" in
     infra "$@"
     ;;
   *)
-    echo "usage: scripts/paysync.sh <test|start|bench|infra <up|down|status|env|tools>>" >&2
+    echo "usage: scripts/paysync.sh <test|start|demo|bench [scenario]|infra <up|down|status|env|tools>>" >&2
     exit 2
     ;;
 esac
