@@ -144,37 +144,32 @@ describe('points-ledger under faults', () => {
     await expectSettledExactlyOnce(world, orders, refunded);
   }, 600_000);
 
-  it('loses nothing when the Kafka broker restarts during the stream', async () => {
-    const { world, orders, refunded, stream, env } = await setup('kafka', 500);
-    const ledger = new Supervised('ledger', env);
-    processes.push(ledger);
-    await ledger.start();
-    const publishing = publishSlowly(world, stream, 20, 40);
-    await eventually('ledger progress', async () => ((await journalCount(world)) > 200 ? true : undefined), {
-      timeoutMs: 60_000,
-    });
-    await infraCommand('down', 'kafka');
-    await new Promise((r) => setTimeout(r, 2000));
-    await infraCommand('up');
-    await publishing;
-    await expectSettledExactlyOnce(world, orders, refunded);
-  }, 600_000);
-
-  it('loses nothing when MariaDB restarts during the stream', async () => {
-    const { world, orders, refunded, stream, env } = await setup('mariadb', 500);
-    const ledger = new Supervised('ledger', env);
-    processes.push(ledger);
-    await ledger.start();
-    const publishing = publishSlowly(world, stream, 20, 40);
-    await eventually('ledger progress', async () => ((await journalCount(world)) > 200 ? true : undefined), {
-      timeoutMs: 60_000,
-    });
-    await infraCommand('down', 'mariadb');
-    await new Promise((r) => setTimeout(r, 2000));
-    await infraCommand('up');
-    await publishing;
-    await expectSettledExactlyOnce(world, orders, refunded);
-  }, 600_000);
+  it.each([
+    ['the Kafka broker', 'kafka'],
+    ['MariaDB', 'mariadb'],
+  ])(
+    'loses nothing when %s restarts during the stream',
+    async (_name, server) => {
+      const { world, orders, refunded, stream, env } = await setup(server, 500);
+      const ledger = new Supervised('ledger', env);
+      processes.push(ledger);
+      await ledger.start();
+      const publishing = publishSlowly(world, stream, 20, 40);
+      await eventually(
+        'ledger progress',
+        async () => ((await journalCount(world)) > 200 ? true : undefined),
+        {
+          timeoutMs: 60_000,
+        },
+      );
+      await infraCommand('down', server);
+      await new Promise((r) => setTimeout(r, 2000));
+      await infraCommand('up');
+      await publishing;
+      await expectSettledExactlyOnce(world, orders, refunded);
+    },
+    600_000,
+  );
 
   it('settles once with two ledger processes in one group through rebalances', async () => {
     const { world, orders, refunded, stream, env } = await setup('rebalance', 500);
