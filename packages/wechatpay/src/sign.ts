@@ -61,9 +61,13 @@ export function rsaVerify(
   try {
     if (typeof signatureB64 !== 'string' || signatureB64.length === 0 || !BASE64.test(signatureB64))
       return false;
+    const signature = Buffer.from(signatureB64, 'base64');
+    // Only the canonical encoding: base64 with other unused bits in its last character decodes to
+    // the same bytes, and a header WeChat did not send must not verify.
+    if (signature.toString('base64') !== signatureB64) return false;
     const data = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
     const key = toPublicKey(publicKey);
-    return verify('sha256', data, key, Buffer.from(signatureB64, 'base64'));
+    return verify('sha256', data, key, signature);
   } catch {
     return false;
   }

@@ -197,3 +197,18 @@ describe('Authorization header', () => {
     }
   });
 });
+
+describe('rsaVerify and base64 spellings', () => {
+  it('accepts only the canonical base64 of a signature, not another spelling of the same bytes', () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const signature = rsaSign(privateKey, 'message');
+    expect(rsaVerify(publicKey, 'message', signature)).toBe(true);
+    // 256 bytes end in "xy==": the second-to-last data character carries 4 unused bits.
+    const last = signature.length - 3;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const value = alphabet.indexOf(signature[last] as string);
+    const sameBytes = `${signature.slice(0, last)}${alphabet[value ^ 1]}${signature.slice(last + 1)}`;
+    expect(Buffer.from(sameBytes, 'base64')).toEqual(Buffer.from(signature, 'base64'));
+    expect(rsaVerify(publicKey, 'message', sameBytes)).toBe(false);
+  });
+});
