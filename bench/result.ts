@@ -57,3 +57,17 @@ export async function peakRssMb(pid: number = process.pid): Promise<number> {
   const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN);
   return Math.round((kb / 1024) * 10) / 10;
 }
+
+/**
+ * CPU time (user + system) a live process has used so far, in ms, from /proc/<pid>/stat. CPU per
+ * request is steadier than requests per second on a shared 2-core machine: it does not depend on
+ * what else runs.
+ */
+export async function processCpuMs(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start at ") "; utime and stime are 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+}

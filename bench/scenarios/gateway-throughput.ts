@@ -16,7 +16,7 @@ import { createIsolatedTopics, testKafka, uniqueName } from '@paysync/testkit';
 import { buildNotificationBody, buildSignedHeaders, encryptResource } from '@paysync/wechatpay';
 import { startSandbox } from '@paysync/wechatpay-sandbox';
 import { Pool } from 'undici';
-import { peakRssMb, percentile, type Scenario } from '../result.ts';
+import { peakRssMb, percentile, processCpuMs, type Scenario } from '../result.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const CALLBACK = '/api/payment/wechat/callback';
@@ -74,7 +74,14 @@ async function stop(proc: ChildProcess): Promise<number | null> {
   return code;
 }
 
-type Tally = { ok: number; seconds: number; statuses: Record<number, number> };
+/** 2xx answers, measured seconds, statuses; CPU of the server and of this (load-generating) process. */
+type Tally = {
+  ok: number;
+  seconds: number;
+  statuses: Record<number, number>;
+  cpuMs: number;
+  loadCpuMs: number;
+};
 
 /**
  * Closed loop: `CONNECTIONS` requests outstanding at all times, for `ms`; counts the 2xx answers
@@ -108,11 +115,22 @@ async function closedLoop(url: string, notifications: Notification[], ms: number
  * Maximum throughput of each target: a warm-up each, then alternating measurement windows, so a
  * neighbour's burst of CPU use on a shared machine lands on both targets rather than on one.
  */
-async function maxThroughputs(targets: { url: string }[], notifications: Notification[]): Promise<Tally[]> {
-  const tallies: Tally[] = targets.map(() => ({ ok: 0, seconds: 0, statuses: {} }));
+async function maxThroughputs(
+  targets: { url: string; pid: number }[],
+  notifications: Notification[],
+): Promise<Tally[]> {
+  const tallies: Tally[] = targets.map(() => ({ ok: 0, seconds: 0, statuses: {}, cpuMs: 0, loadCpuMs: 0 }));
   for (const t of targets) await closedLoop(t.url, notifications, WARMUP_MS);
   for (let round = 0; round < ROUNDS; round += 1) {
-    for (const [k, t] of targets.entries()) await closedLoop(t.url, notifications, WINDOW_MS, tallies[k]);
+    for (const [k, t] of targets.entries()) {
+      const tally = tallies[k] as Tally;
+      const cpuBefore = await processCpuMs(t.pid);
+      const loadBefore = process.cpuUsage();
+      await closedLoop(t.url, notifications, WINDOW_MS, tally);
+      const load = process.cpuUsage(loadBefore);
+      tally.loadCpuMs += (load.user + load.system) / 1000;
+      tally.cpuMs += (await processCpuMs(t.pid)) - cpuBefore;
+    }
   }
   return tallies;
 }
@@ -271,10 +289,13 @@ async function run() {
       60_000,
     );
 
-    const [base, gw] = (await maxThroughputs([{ url: baseUrl }, { url: gatewayUrl }], notifications)) as [
-      Tally,
-      Tally,
-    ];
+    const [base, gw] = (await maxThroughputs(
+      [
+        { url: baseUrl, pid: baseline.pid as number },
+        { url: gatewayUrl, pid: gateway.pid as number },
+      ],
+      notifications,
+    )) as [Tally, Tally];
     await stop(baseline);
     const max = { perSecond: gw.ok / gw.seconds, statuses: gw.statuses };
     const baseRate = base.ok / base.seconds;
@@ -308,6 +329,9 @@ async function run() {
         latency_samples: half.latencies.length,
         latency_failures: half.failed,
         peak_rss_mb: rss,
+        gateway_cpu_us_per_notification: Math.round((gw.cpuMs * 1000) / Math.max(1, gw.ok)),
+        baseline_cpu_us_per_request: Math.round((base.cpuMs * 1000) / Math.max(1, base.ok)),
+        load_generator_cpu_us_per_request: Math.round((base.loadCpuMs * 1000) / Math.max(1, base.ok)),
         connections: CONNECTIONS,
         measure_s_each: (ROUNDS * WINDOW_MS) / 1000,
         gateway_statuses: JSON.stringify(max.statuses),

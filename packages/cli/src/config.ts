@@ -5,7 +5,7 @@ import {
   loadConfig,
   mysqlUrlFromEnv,
 } from '@paysync/config';
-import { wechatPayEnvShape } from '@paysync/reconcile';
+import { wechatPayEnvShape } from '@paysync/wechatpay';
 import { z } from 'zod';
 
 // payctl reads the same variables as the services (one Secret/ConfigMap serves all), and only

@@ -1,13 +1,8 @@
 import { type TopicNames, topicNames } from '@paysync/contracts';
 import { createPool, type Pool } from '@paysync/db';
 import { createIdempotentProducer, createKafka } from '@paysync/kafka';
-import {
-  createKafkaPublisher,
-  createWeChatClient,
-  loadWeChatPaySecrets,
-  type Publisher,
-} from '@paysync/reconcile';
-import type { WeChatPayClient } from '@paysync/wechatpay';
+import { createKafkaPublisher, type Publisher } from '@paysync/reconcile';
+import { createWeChatClient, loadWeChatPaySecrets, type WeChatPayClient } from '@paysync/wechatpay';
 import type { Kafka, Producer } from 'kafkajs';
 import { dbEnv, kafkaEnv, load, wechatEnv } from './config.ts';
 import type { Io } from './io.ts';

@@ -71,11 +71,4 @@ export {
   type SyncResult,
   type WeChatOrders,
 } from './sync-types.ts';
-export {
-  createWeChatClient,
-  loadWeChatPaySecrets,
-  type WeChatPayEnv,
-  type WeChatPaySecrets,
-  wechatPayEnvShape,
-} from './wechat-config.ts';
 export { arrayFeed, type Feed, runWorkers } from './workers.ts';

@@ -21,6 +21,7 @@ import {
 } from './prepay.ts';
 import type { RawResponse, ResponseVerifier } from './responses.ts';
 import { parseJson, parseTransaction, parseWith, type WeChatTransaction } from './schemas.ts';
+import { toPrivateKey } from './sign.ts';
 import { type ClientStats, type PreparedRequest, Transport, type TransportOptions } from './transport.ts';
 import { type Clock, type VerificationKeySource, verifySignedMessage } from './verify-message.ts';
 
@@ -53,14 +54,15 @@ export class WeChatPayClient {
   /** The store the client built itself, if it did (call start() to load certificates). */
   readonly keyStore: VerificationKeyStore | undefined;
   readonly #transport: Transport;
-  readonly #privateKey: KeyObject | string;
+  readonly #privateKey: KeyObject;
   readonly #apiV3Key: Buffer | undefined;
   readonly #clock: Clock;
 
   constructor(options: WeChatPayClientOptions) {
     if (!options.mchid) throw new InvalidConfigError('mchid is required');
     this.mchid = options.mchid;
-    this.#privateKey = options.privateKey;
+    // Parsed once: a PEM string would otherwise be parsed again for every signed request.
+    this.#privateKey = toPrivateKey(options.privateKey);
     this.#apiV3Key = options.apiV3Key === undefined ? undefined : apiV3KeyBytes(options.apiV3Key);
     this.#clock = options.clock ?? Date.now;
     if (options.keys) {
@@ -100,6 +102,7 @@ export class WeChatPayClient {
     };
     this.#transport = new Transport({
       ...options,
+      privateKey: this.#privateKey,
       verifier,
       ...(options.publicKey ? { wechatpaySerial: options.publicKey.id } : {}),
     });

@@ -1,5 +1,5 @@
 // Primitives: signing, verification, AES-256-GCM, Authorization.
-export { aesGcmDecrypt, aesGcmEncrypt, apiV3KeyBytes } from './aead.ts';
+export { type ApiV3Key, aesGcmDecrypt, aesGcmEncrypt, apiV3KeyBytes, apiV3SecretKey } from './aead.ts';
 export {
   type AuthorizationFields,
   buildAuthorization,
@@ -36,6 +36,19 @@ export {
   WECHATPAY_HEADERS,
   WECHATPAY_SIGNATURE_TYPE,
 } from './constants.ts';
+// Configuration from the environment (the WECHATPAY_* variables every component reads).
+export {
+  type CreateWeChatClientOptions,
+  createWeChatClient,
+  loadWeChatPaySecrets,
+  readSecretFile,
+  readWeChatPaySecrets,
+  type WeChatPayEnv,
+  type WeChatPayKeyFiles,
+  type WeChatPaySecrets,
+  wechatPayEnvShape,
+  wechatPayPublicKey,
+} from './env.ts';
 export {
   type ApiErrorInfo,
   BadSignatureError,

@@ -1,4 +1,5 @@
-import { aesGcmDecrypt, apiV3KeyBytes } from './aead.ts';
+import type { KeyObject } from 'node:crypto';
+import { type ApiV3Key, aesGcmDecrypt, apiV3SecretKey } from './aead.ts';
 import { MalformedError } from './errors.ts';
 import {
   type NotificationEnvelope,
@@ -21,7 +22,7 @@ import {
 export interface NotificationVerifierOptions {
   keys: VerificationKeySource;
   /** The merchant's 32-byte APIv3 key. */
-  apiV3Key: string | Buffer;
+  apiV3Key: ApiV3Key;
   clock?: Clock;
   windowSeconds?: number;
 }
@@ -46,13 +47,13 @@ export type DecryptedNotification =
  */
 export class NotificationVerifier {
   readonly #keys: VerificationKeySource;
-  readonly #apiV3Key: Buffer;
+  readonly #apiV3Key: KeyObject;
   readonly #clock: Clock | undefined;
   readonly #windowSeconds: number | undefined;
 
   constructor(options: NotificationVerifierOptions) {
     this.#keys = options.keys;
-    this.#apiV3Key = apiV3KeyBytes(options.apiV3Key);
+    this.#apiV3Key = apiV3SecretKey(options.apiV3Key);
     this.#clock = options.clock;
     this.#windowSeconds = options.windowSeconds;
   }

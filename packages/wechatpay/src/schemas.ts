@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { z } from 'zod';
 import { MalformedError } from './errors.ts';
 
@@ -132,12 +133,12 @@ export function parseWith<T>(schema: z.ZodType<T>, value: unknown, what: string)
   return result.data;
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-/** JSON.parse that throws MalformedError instead of SyntaxError. */
+/** JSON.parse that throws MalformedError instead of SyntaxError; bytes must be valid UTF-8. */
 export function parseJson(text: string | Buffer, what: string): unknown {
+  if (typeof text !== 'string' && !isUtf8(text)) throw new MalformedError(`${what} is not valid UTF-8`);
   try {
-    return JSON.parse(typeof text === 'string' ? text : strictUtf8.decode(text));
+    // A leading BOM stays in the text and fails JSON.parse, as with a strict decoder that keeps it.
+    return JSON.parse(typeof text === 'string' ? text : text.toString('utf8'));
   } catch {
     throw new MalformedError(`${what} is not valid JSON`);
   }

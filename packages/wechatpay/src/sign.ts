@@ -66,7 +66,8 @@ export function rsaVerify(
     // the same bytes, and a header WeChat did not send must not verify.
     if (signature.toString('base64') !== signatureB64) return false;
     const data = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
-    const key = toPublicKey(publicKey);
+    // A KeyObject goes to verify() as it is (a private key verifies with its public half).
+    const key = typeof publicKey === 'string' ? toPublicKey(publicKey) : publicKey;
     return verify('sha256', data, key, signature);
   } catch {
     return false;

@@ -200,7 +200,7 @@ export class Transport {
       ...(o.wechatpaySerial ? { [WECHATPAY_HEADERS.serial.toLowerCase()]: o.wechatpaySerial } : {}),
     };
     const total = (o.retries ?? 2) + 1;
-    let lastError: WeChatPayError = new NetworkError();
+    let lastError: WeChatPayError | undefined;
     for (let attempt = 0; attempt < total; attempt++) {
       if (attempt > 0) {
         this.#stats.retries++;
@@ -239,8 +239,10 @@ export class Transport {
       }
       return { ...raw, attempts: attempt + 1 };
     }
-    this.#attemptsOf.set(lastError, total);
-    throw lastError;
+    // The loop ran at least once (total >= 1), and every path that did not return set lastError.
+    const failure = lastError ?? new NetworkError();
+    this.#attemptsOf.set(failure, total);
+    throw failure;
   }
 
   async #send(baseUrl: string, req: PreparedRequest, headers: Record<string, string>): Promise<RawResponse> {

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import {
-  boolFromEnv,
   brokerListFromEnv,
   ConfigError,
+  type ConfigIssue,
   durationMsFromEnv,
   intFromEnv,
   loadConfig,
@@ -11,6 +10,12 @@ import {
   nodeEnvFromEnv,
   portFromEnv,
 } from '@paysync/config';
+import {
+  readSecretFile,
+  readWeChatPaySecrets,
+  type WeChatPaySecrets,
+  wechatPayEnvShape,
+} from '@paysync/wechatpay';
 import { z } from 'zod';
 
 const list = z
@@ -48,44 +53,23 @@ export const gatewayEnv = z.object({
   METRICS_PORT: portFromEnv.default(9464).describe('Port of /healthz, /readyz and /metrics.'),
   LOG_LEVEL: logLevelFromEnv.default('info').describe('pino log level.'),
 
-  WECHATPAY_MCHID: z
-    .string()
-    .regex(/^\d{6,32}$/)
-    .describe('Merchant id; notifications for another mchid are refused.'),
+  ...wechatPayEnvShape,
+  WECHATPAY_MCHID: wechatPayEnvShape.WECHATPAY_MCHID.describe(
+    'Merchant id; notifications for another mchid are refused.',
+  ),
   WECHATPAY_APPID: list
     .pipe(z.array(z.string().min(1).max(32)).min(1))
     .describe(
       'App id(s), comma-separated: the first is used for new orders; notifications for others are refused.',
     ),
-  WECHATPAY_MERCHANT_SERIAL_NO: z
-    .string()
-    .regex(/^[0-9A-Fa-f]{8,40}$/)
-    .describe('Serial number of the merchant API certificate.'),
-  WECHATPAY_PRIVATE_KEY_FILE: z.string().min(1).describe('Path of the merchant API private key (PEM).'),
-  WECHATPAY_API_V3_KEY_FILE: z.string().min(1).describe('Path of a file holding the 32-byte APIv3 key.'),
-  WECHATPAY_PUBLIC_KEY_ID: z
-    .string()
-    .startsWith('PUB_KEY_ID_')
-    .optional()
-    .describe('WeChat Pay public key id (public-key mode); needs WECHATPAY_PUBLIC_KEY_FILE.'),
-  WECHATPAY_PUBLIC_KEY_FILE: z
-    .string()
-    .min(1)
-    .optional()
-    .describe('Path of the WeChat Pay public key (PEM).'),
   WECHATPAY_API_V2_KEY_FILE: z
     .string()
     .min(1)
     .optional()
     .describe('Path of the APIv2 key; enables POST /api/payment/wechat/callback/v2 (XML).'),
-  WECHATPAY_BASE_URLS: list
-    .pipe(z.array(z.url()).min(1))
-    .default(['https://api.mch.weixin.qq.com', 'https://api2.mch.weixin.qq.com'])
-    .describe('WeChat Pay API origins, primary first.'),
-  WECHATPAY_ALLOW_INSECURE_HTTP: boolFromEnv
-    .default(false)
-    .describe('Allow http:// WeChat Pay origins (a local sandbox). Refused in production mode.'),
-  WECHATPAY_TIMEOUT: durationMsFromEnv.default(5000).describe('Per-attempt timeout of WeChat Pay calls.'),
+  WECHATPAY_ALLOW_INSECURE_HTTP: wechatPayEnvShape.WECHATPAY_ALLOW_INSECURE_HTTP.describe(
+    'Allow http:// WeChat Pay origins (a local sandbox). Refused in production mode.',
+  ),
   WECHATPAY_NOTIFY_URL: z
     .string()
     .min(1)
@@ -137,53 +121,27 @@ export const gatewayEnv = z.object({
 export type GatewayEnv = z.output<typeof gatewayEnv>;
 
 /** Secrets read from the files the environment names (Kubernetes Secret volumes). */
-export type GatewaySecrets = {
-  privateKeyPem: string;
-  apiV3Key: string;
-  publicKeyPem: string | undefined;
-  apiV2Key: string | undefined;
-};
+export type GatewaySecrets = WeChatPaySecrets & { apiV2Key: string | undefined };
 
 export type GatewayConfig = GatewayEnv & { production: boolean; secrets: GatewaySecrets };
-
-function readSecret(
-  variable: string,
-  path: string | undefined,
-  issues: { variable: string; message: string }[],
-) {
-  if (path === undefined) return undefined;
-  try {
-    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
-  } catch (err) {
-    // The path is not secret; the content never appears.
-    issues.push({
-      variable,
-      message: `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-    });
-    return undefined;
-  }
-}
 
 /** True when either NODE_ENV or PAYSYNC_MODE says production. */
 export function isProduction(env: Pick<GatewayEnv, 'NODE_ENV' | 'PAYSYNC_MODE'>): boolean {
   return env.NODE_ENV === 'production' || env.PAYSYNC_MODE === 'production';
 }
 
+/** Reads and checks the environment and the key files it names; every problem reported at once. */
 export function loadGatewayConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
   const parsed = loadConfig('callback-gateway', gatewayEnv, env);
-  const issues: { variable: string; message: string }[] = [];
-  const privateKeyPem = readSecret('WECHATPAY_PRIVATE_KEY_FILE', parsed.WECHATPAY_PRIVATE_KEY_FILE, issues);
-  const apiV3Key = readSecret('WECHATPAY_API_V3_KEY_FILE', parsed.WECHATPAY_API_V3_KEY_FILE, issues);
-  const publicKeyPem = readSecret('WECHATPAY_PUBLIC_KEY_FILE', parsed.WECHATPAY_PUBLIC_KEY_FILE, issues);
-  const apiV2Key = readSecret('WECHATPAY_API_V2_KEY_FILE', parsed.WECHATPAY_API_V2_KEY_FILE, issues);
-  if (apiV3Key !== undefined && Buffer.byteLength(apiV3Key, 'utf8') !== 32) {
-    issues.push({ variable: 'WECHATPAY_API_V3_KEY_FILE', message: 'the APIv3 key must be exactly 32 bytes' });
-  }
-  if ((parsed.WECHATPAY_PUBLIC_KEY_ID === undefined) !== (parsed.WECHATPAY_PUBLIC_KEY_FILE === undefined)) {
-    issues.push({
-      variable: 'WECHATPAY_PUBLIC_KEY_ID',
-      message: 'WECHATPAY_PUBLIC_KEY_ID and WECHATPAY_PUBLIC_KEY_FILE go together',
-    });
+  const issues: ConfigIssue[] = [];
+  const shared = readWeChatPaySecrets(parsed, issues);
+  const apiV2Key =
+    parsed.WECHATPAY_API_V2_KEY_FILE === undefined
+      ? undefined
+      : readSecretFile('WECHATPAY_API_V2_KEY_FILE', parsed.WECHATPAY_API_V2_KEY_FILE, issues);
+  if (apiV2Key === '') {
+    // An empty key would let anyone sign an APIv2 notification.
+    issues.push({ variable: 'WECHATPAY_API_V2_KEY_FILE', message: 'the APIv2 key file is empty' });
   }
   const production = isProduction(parsed);
   if (production && parsed.WECHATPAY_ALLOW_INSECURE_HTTP) {
@@ -192,8 +150,6 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
       message: 'http:// WeChat Pay origins are for a local sandbox only; unset it in production',
     });
   }
-  if (issues.length > 0 || privateKeyPem === undefined || apiV3Key === undefined) {
-    throw new ConfigError('callback-gateway', issues);
-  }
-  return { ...parsed, production, secrets: { privateKeyPem, apiV3Key, publicKeyPem, apiV2Key } };
+  if (issues.length > 0 || shared === undefined) throw new ConfigError('callback-gateway', issues);
+  return { ...parsed, production, secrets: { ...shared, apiV2Key } };
 }

@@ -47,22 +47,7 @@ const pool = createPool({ url: config.MYSQL_URL, connectionLimit: config.GATEWAY
 const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'paysync-callback-gateway', logger });
 const topics = topicNames(config.KAFKA_TOPIC_PREFIX);
 const { secrets } = config;
-const wechat = createWeChat(
-  {
-    mchid: config.WECHATPAY_MCHID,
-    merchantSerialNo: config.WECHATPAY_MERCHANT_SERIAL_NO,
-    privateKeyPem: secrets.privateKeyPem,
-    apiV3Key: secrets.apiV3Key,
-    publicKey:
-      config.WECHATPAY_PUBLIC_KEY_ID && secrets.publicKeyPem
-        ? { id: config.WECHATPAY_PUBLIC_KEY_ID, key: secrets.publicKeyPem }
-        : undefined,
-    baseUrls: config.WECHATPAY_BASE_URLS,
-    allowInsecureHttp: config.WECHATPAY_ALLOW_INSECURE_HTTP,
-    timeoutMs: config.WECHATPAY_TIMEOUT,
-  },
-  metrics,
-);
+const wechat = createWeChat({ env: config, secrets }, metrics);
 const publisher = createObservationPublisher({
   createProducer: () => createIdempotentProducer(kafka),
   onProducerReset: (err) =>

@@ -1,20 +1,18 @@
 import {
+  createWeChatClient,
   NotificationVerifier,
-  type PublicKeyConfig,
   VerificationKeyStore,
-  WeChatPayClient,
+  type WeChatPayClient,
+  type WeChatPayEnv,
+  type WeChatPaySecrets,
+  wechatPayPublicKey,
 } from '@paysync/wechatpay';
 import type { GatewayMetrics } from './metrics.ts';
 
 export type WeChatSetup = {
-  mchid: string;
-  merchantSerialNo: string;
-  privateKeyPem: string;
-  apiV3Key: string;
-  publicKey?: PublicKeyConfig | undefined;
-  baseUrls?: string[];
-  allowInsecureHttp?: boolean;
-  timeoutMs?: number;
+  /** The WECHATPAY_* settings (timeout, retries, breaker, origins, public-key mode). */
+  env: WeChatPayEnv;
+  secrets: WeChatPaySecrets;
   unknownSerialCooldownMs?: number;
 };
 
@@ -30,29 +28,23 @@ export type WeChat = {
  * configured, so notifications verify in either mode and during a migration between them.
  */
 export function createWeChat(setup: WeChatSetup, metrics: GatewayMetrics): WeChat {
+  const { env, secrets } = setup;
+  const publicKey = wechatPayPublicKey(env, secrets);
   let client: WeChatPayClient | undefined;
   const keyStore = new VerificationKeyStore({
     download: () => (client as WeChatPayClient).downloadCertificates(),
-    publicKeys: setup.publicKey ? [setup.publicKey] : [],
+    publicKeys: publicKey ? [publicKey] : [],
     ...(setup.unknownSerialCooldownMs !== undefined
       ? { unknownSerialCooldownMs: setup.unknownSerialCooldownMs }
       : {}),
     onEvent: (e) => metrics.keyRefreshes.inc({ reason: e.reason, outcome: e.outcome }),
   });
-  client = new WeChatPayClient({
-    mchid: setup.mchid,
-    merchantSerialNo: setup.merchantSerialNo,
-    privateKey: setup.privateKeyPem,
-    apiV3Key: setup.apiV3Key,
+  client = createWeChatClient(env, secrets, {
     keys: keyStore,
-    ...(setup.publicKey ? { publicKey: setup.publicKey } : {}),
-    ...(setup.baseUrls ? { baseUrls: setup.baseUrls } : {}),
-    ...(setup.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
-    ...(setup.timeoutMs ? { timeoutMs: setup.timeoutMs } : {}),
     onEvent: (e) => {
       if (e.type === 'call') metrics.wechatCalls.inc({ operation: e.operation, outcome: e.outcome });
     },
   });
-  const verifier = new NotificationVerifier({ keys: keyStore, apiV3Key: setup.apiV3Key });
+  const verifier = new NotificationVerifier({ keys: keyStore, apiV3Key: secrets.apiV3Key });
   return { client, keyStore, verifier };
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { loadConfig } from '@paysync/config';
 import {
   decodeMessage,
   type PaymentObservation,
@@ -19,6 +20,7 @@ import {
   testEnv,
   uniqueName,
 } from '@paysync/testkit';
+import { wechatPayEnvShape } from '@paysync/wechatpay';
 import {
   type Sandbox,
   type SandboxOptions,
@@ -27,6 +29,7 @@ import {
 } from '@paysync/wechatpay-sandbox';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { Pool as HttpPool } from 'undici';
+import { z } from 'zod';
 import {
   CALLBACK_PATH,
   createApp,
@@ -151,13 +154,21 @@ export async function createGatewayWorld(name: string, opts: WorldOptions = {}):
     });
   const wechat = createWeChat(
     {
-      mchid: merchant.mchid,
-      merchantSerialNo: merchant.certificateSerial,
-      privateKeyPem: merchant.privateKeyPem,
-      apiV3Key: merchant.apiV3Key,
-      baseUrls: [sandbox.url],
-      allowInsecureHttp: true,
-      timeoutMs: 3000,
+      // Parsed like the gateway's own environment; the keys are handed over below, not read from files.
+      env: loadConfig('callback-gateway', z.object(wechatPayEnvShape), {
+        WECHATPAY_MCHID: merchant.mchid,
+        WECHATPAY_MERCHANT_SERIAL_NO: merchant.certificateSerial,
+        WECHATPAY_PRIVATE_KEY_FILE: '(in memory)',
+        WECHATPAY_API_V3_KEY_FILE: '(in memory)',
+        WECHATPAY_BASE_URLS: sandbox.url,
+        WECHATPAY_ALLOW_INSECURE_HTTP: 'true',
+        WECHATPAY_TIMEOUT: '3s',
+      }),
+      secrets: {
+        privateKeyPem: merchant.privateKeyPem,
+        apiV3Key: merchant.apiV3Key,
+        publicKeyPem: undefined,
+      },
     },
     metrics,
   );

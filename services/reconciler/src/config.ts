@@ -2,6 +2,7 @@ import {
   boolFromEnv,
   brokerListFromEnv,
   ConfigError,
+  type ConfigIssue,
   durationMsFromEnv,
   intFromEnv,
   loadConfig,
@@ -9,15 +10,8 @@ import {
   mysqlUrlFromEnv,
   nodeEnvFromEnv,
 } from '@paysync/config';
-import {
-  type BackoffPolicy,
-  loadWeChatPaySecrets,
-  parseShard,
-  type Shard,
-  type SyncPolicy,
-  type WeChatPaySecrets,
-  wechatPayEnvShape,
-} from '@paysync/reconcile';
+import { type BackoffPolicy, parseShard, type Shard, type SyncPolicy } from '@paysync/reconcile';
+import { readWeChatPaySecrets, type WeChatPaySecrets, wechatPayEnvShape } from '@paysync/wechatpay';
 import { z } from 'zod';
 
 const durationList = z
@@ -156,7 +150,7 @@ export function loadReconcilerConfig(
 ): ReconcilerConfig {
   const parsed = loadConfig('reconciler', reconcilerEnv, env);
   const production = parsed.NODE_ENV === 'production' || parsed.PAYSYNC_MODE === 'production';
-  const issues: { variable: string; message: string }[] = [];
+  const issues: ConfigIssue[] = [];
   let shard: Shard = { index: 0, count: 1 };
   try {
     shard = parseShard(overrides.shard ?? parsed.RECONCILER_SHARD);
@@ -190,7 +184,7 @@ export function loadReconcilerConfig(
       message: 'must be longer than RECONCILER_TIME_BUDGET, or a slow page could be claimed by the next run',
     });
   }
-  if (issues.length > 0) throw new ConfigError('reconciler', issues);
-  const secrets = loadWeChatPaySecrets('reconciler', parsed);
+  const secrets = readWeChatPaySecrets(parsed, issues);
+  if (issues.length > 0 || secrets === undefined) throw new ConfigError('reconciler', issues);
   return { ...parsed, production, shard, policy: syncPolicyOf(parsed), secrets };
 }

@@ -6,7 +6,8 @@ import { topicNames } from '@paysync/contracts';
 import { createPool } from '@paysync/db';
 import { createIdempotentProducer, createKafka } from '@paysync/kafka';
 import { createLogger } from '@paysync/observability';
-import { AdaptiveRateLimiter, createKafkaPublisher, createWeChatClient } from '@paysync/reconcile';
+import { AdaptiveRateLimiter, createKafkaPublisher } from '@paysync/reconcile';
+import { createWeChatClient } from '@paysync/wechatpay';
 import { loadReconcilerConfig, type ReconcilerConfig } from './config.ts';
 import { runSweepJob } from './run.ts';
 

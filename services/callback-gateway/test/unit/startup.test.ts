@@ -77,6 +77,44 @@ describe('configuration', () => {
     expect(loadGatewayConfig({ ...env, NODE_ENV: 'production' }).production).toBe(true);
   });
 
+  it('reports the shared key-file problems and its own at once, without showing a key', async () => {
+    await writeFile(join(dir, 'not-a-key.pem'), 'SECRET-NOT-A-PEM');
+    await writeFile(join(dir, 'empty-v2'), '');
+    try {
+      loadGatewayConfig({
+        ...env,
+        PAYSYNC_MODE: 'production',
+        WECHATPAY_ALLOW_INSECURE_HTTP: 'true',
+        WECHATPAY_PRIVATE_KEY_FILE: join(dir, 'not-a-key.pem'),
+        WECHATPAY_API_V3_KEY_FILE: join(dir, 'short'),
+        WECHATPAY_API_V2_KEY_FILE: join(dir, 'empty-v2'),
+      });
+      throw new Error('expected a ConfigError');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toMatch(/^callback-gateway: invalid configuration/);
+      expect((err as ConfigError).issues.map((i) => i.variable)).toEqual([
+        'WECHATPAY_PRIVATE_KEY_FILE',
+        'WECHATPAY_API_V3_KEY_FILE',
+        'WECHATPAY_API_V2_KEY_FILE',
+        'WECHATPAY_ALLOW_INSECURE_HTTP',
+      ]);
+      expect((err as Error).message).not.toContain('SECRET-NOT-A-PEM');
+      expect((err as Error).message).not.toContain('too-short');
+    }
+  });
+
+  it('reads the optional APIv2 key and names an unreadable one by its path', async () => {
+    await writeFile(join(dir, 'apiv2'), 'v2-key\n');
+    expect(
+      loadGatewayConfig({ ...env, WECHATPAY_API_V2_KEY_FILE: join(dir, 'apiv2') }).secrets.apiV2Key,
+    ).toBe('v2-key');
+    expect(loadGatewayConfig(env).secrets.apiV2Key).toBeUndefined();
+    expect(() => loadGatewayConfig({ ...env, WECHATPAY_API_V2_KEY_FILE: join(dir, 'missing') })).toThrow(
+      /WECHATPAY_API_V2_KEY_FILE: cannot read .*missing \(ENOENT\)/,
+    );
+  });
+
   it('wants the public key id and file together', () => {
     expect(() => loadGatewayConfig({ ...env, WECHATPAY_PUBLIC_KEY_ID: 'PUB_KEY_ID_0114' })).toThrow(
       /WECHATPAY_PUBLIC_KEY_ID/,

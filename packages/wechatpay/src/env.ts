@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { boolFromEnv, ConfigError, durationMsFromEnv, intFromEnv } from '@paysync/config';
-import { type ClientEvent, toPrivateKey, WeChatPayClient } from '@paysync/wechatpay';
+import { boolFromEnv, ConfigError, type ConfigIssue, durationMsFromEnv, intFromEnv } from '@paysync/config';
 import { z } from 'zod';
+import { WeChatPayClient } from './client.ts';
+import type { PublicKeyConfig } from './key-store.ts';
+import { toPrivateKey } from './sign.ts';
+import type { ClientEvent } from './transport.ts';
+import type { VerificationKeySource } from './verify-message.ts';
 
 const list = z
   .string()
@@ -14,8 +18,9 @@ const list = z
   );
 
 /**
- * The WeChat Pay client's environment variables — the same names the callback-gateway reads, so one
- * Secret/ConfigMap serves every component. Spread into a service's env schema.
+ * The WeChat Pay client's environment variables, one set of names for every component (gateway,
+ * reconciler, operator, payctl), so one Secret/ConfigMap serves them all. Spread into a process's
+ * env schema; a later key in the object literal overrides a field (e.g. its description).
  */
 export const wechatPayEnvShape = {
   WECHATPAY_MCHID: z
@@ -65,13 +70,25 @@ export const wechatPayEnvShape = {
 const wechatPayEnv = z.object(wechatPayEnvShape);
 export type WeChatPayEnv = z.output<typeof wechatPayEnv>;
 
+/** The variables that name the key files. */
+export type WeChatPayKeyFiles = Pick<
+  WeChatPayEnv,
+  | 'WECHATPAY_PRIVATE_KEY_FILE'
+  | 'WECHATPAY_API_V3_KEY_FILE'
+  | 'WECHATPAY_PUBLIC_KEY_ID'
+  | 'WECHATPAY_PUBLIC_KEY_FILE'
+>;
+
 export type WeChatPaySecrets = { privateKeyPem: string; apiV3Key: string; publicKeyPem: string | undefined };
 
-function readSecret(variable: string, path: string, issues: { variable: string; message: string }[]) {
+/**
+ * Reads a secret file (one trailing newline dropped). A failure becomes an issue naming the
+ * variable and the path — the path is not secret; the content never appears in a message.
+ */
+export function readSecretFile(variable: string, path: string, issues: ConfigIssue[]): string | undefined {
   try {
     return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
   } catch (err) {
-    // The path is not secret; the content never appears in a message.
     issues.push({
       variable,
       message: `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
@@ -80,15 +97,22 @@ function readSecret(variable: string, path: string, issues: { variable: string; 
   }
 }
 
-/** Reads the key files the environment names; every problem at once, never a key's content. */
-export function loadWeChatPaySecrets(component: string, env: WeChatPayEnv): WeChatPaySecrets {
-  const issues: { variable: string; message: string }[] = [];
-  const privateKeyPem = readSecret('WECHATPAY_PRIVATE_KEY_FILE', env.WECHATPAY_PRIVATE_KEY_FILE, issues);
-  const apiV3Key = readSecret('WECHATPAY_API_V3_KEY_FILE', env.WECHATPAY_API_V3_KEY_FILE, issues);
+/**
+ * Reads and checks the key files the environment names, appending every problem to `issues`
+ * (never a key's content). Returns the secrets only when they all are usable; for a process that
+ * has checks of its own to report in the same ConfigError.
+ */
+export function readWeChatPaySecrets(
+  env: WeChatPayKeyFiles,
+  issues: ConfigIssue[],
+): WeChatPaySecrets | undefined {
+  const before = issues.length;
+  const privateKeyPem = readSecretFile('WECHATPAY_PRIVATE_KEY_FILE', env.WECHATPAY_PRIVATE_KEY_FILE, issues);
+  const apiV3Key = readSecretFile('WECHATPAY_API_V3_KEY_FILE', env.WECHATPAY_API_V3_KEY_FILE, issues);
   const publicKeyPem =
     env.WECHATPAY_PUBLIC_KEY_FILE === undefined
       ? undefined
-      : readSecret('WECHATPAY_PUBLIC_KEY_FILE', env.WECHATPAY_PUBLIC_KEY_FILE, issues);
+      : readSecretFile('WECHATPAY_PUBLIC_KEY_FILE', env.WECHATPAY_PUBLIC_KEY_FILE, issues);
   if (privateKeyPem !== undefined) {
     try {
       toPrivateKey(privateKeyPem);
@@ -108,27 +132,52 @@ export function loadWeChatPaySecrets(component: string, env: WeChatPayEnv): WeCh
       message: 'WECHATPAY_PUBLIC_KEY_ID and WECHATPAY_PUBLIC_KEY_FILE go together',
     });
   }
-  if (issues.length > 0 || privateKeyPem === undefined || apiV3Key === undefined) {
-    throw new ConfigError(component, issues);
-  }
+  if (issues.length > before || privateKeyPem === undefined || apiV3Key === undefined) return undefined;
   return { privateKeyPem, apiV3Key, publicKeyPem };
 }
+
+/**
+ * Reads the key files the environment names; throws a ConfigError for `component` with every
+ * problem at once, never a key's content.
+ */
+export function loadWeChatPaySecrets(component: string, env: WeChatPayKeyFiles): WeChatPaySecrets {
+  const issues: ConfigIssue[] = [];
+  const secrets = readWeChatPaySecrets(env, issues);
+  if (secrets === undefined) throw new ConfigError(component, issues);
+  return secrets;
+}
+
+/** The WeChat Pay public key (public-key mode) the environment configures, if any. */
+export function wechatPayPublicKey(
+  env: Pick<WeChatPayEnv, 'WECHATPAY_PUBLIC_KEY_ID'>,
+  secrets: Pick<WeChatPaySecrets, 'publicKeyPem'>,
+): PublicKeyConfig | undefined {
+  return env.WECHATPAY_PUBLIC_KEY_ID && secrets.publicKeyPem
+    ? { id: env.WECHATPAY_PUBLIC_KEY_ID, key: secrets.publicKeyPem }
+    : undefined;
+}
+
+export type CreateWeChatClientOptions = {
+  onEvent?: (event: ClientEvent) => void;
+  userAgent?: string;
+  /** A key source shared with a notification verifier; otherwise the client builds its own store. */
+  keys?: VerificationKeySource;
+};
 
 /** A WeChat Pay client from the environment (call `start()` to load platform certificates). */
 export function createWeChatClient(
   env: WeChatPayEnv,
   secrets: WeChatPaySecrets,
-  opts: { onEvent?: (event: ClientEvent) => void; userAgent?: string } = {},
+  opts: CreateWeChatClientOptions = {},
 ): WeChatPayClient {
+  const publicKey = wechatPayPublicKey(env, secrets);
   return new WeChatPayClient({
     mchid: env.WECHATPAY_MCHID,
     merchantSerialNo: env.WECHATPAY_MERCHANT_SERIAL_NO,
     // Parsed once: a PEM string would be parsed again for every signed request.
     privateKey: toPrivateKey(secrets.privateKeyPem),
     apiV3Key: secrets.apiV3Key,
-    ...(env.WECHATPAY_PUBLIC_KEY_ID && secrets.publicKeyPem
-      ? { publicKey: { id: env.WECHATPAY_PUBLIC_KEY_ID, key: secrets.publicKeyPem } }
-      : {}),
+    ...(publicKey ? { publicKey } : {}),
     baseUrls: env.WECHATPAY_BASE_URLS,
     allowInsecureHttp: env.WECHATPAY_ALLOW_INSECURE_HTTP,
     timeoutMs: env.WECHATPAY_TIMEOUT,
@@ -138,6 +187,7 @@ export function createWeChatClient(
       errorThresholdPercentage: env.WECHATPAY_BREAKER_ERROR_PERCENT,
       resetTimeoutMs: env.WECHATPAY_BREAKER_RESET,
     },
+    ...(opts.keys ? { keys: opts.keys } : {}),
     ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
     ...(opts.userAgent ? { userAgent: opts.userAgent } : {}),
   });
