@@ -1,4 +1,4 @@
-import { checkNotifyUrl, type NotifyUrlCheck } from '@paysync/wechatpay';
+import { checkNotifyUrl, NOTIFY_PROBE_USER_AGENT, type NotifyUrlCheck } from '@paysync/wechatpay';
 
 /** The gateway's callback route: the path of the notify URL registered with WeChat Pay. */
 export const CALLBACK_PATH = '/api/payment/wechat/callback';
@@ -68,7 +68,7 @@ export async function probeNotifyUrl(
       headers: {
         'content-type': 'application/json',
         accept: 'application/json',
-        'user-agent': 'paysync-notify-probe',
+        'user-agent': NOTIFY_PROBE_USER_AGENT,
       },
       body: '{}',
       redirect: 'manual',

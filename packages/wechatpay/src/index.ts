@@ -97,7 +97,12 @@ export {
   NotificationVerifier,
   type NotificationVerifierOptions,
 } from './notifications.ts';
-export { checkNotifyUrl, type NotifyUrlCheck, type NotifyUrlProblem } from './notify-url.ts';
+export {
+  checkNotifyUrl,
+  NOTIFY_PROBE_USER_AGENT,
+  type NotifyUrlCheck,
+  type NotifyUrlProblem,
+} from './notify-url.ts';
 export {
   type JsapiPrepayInput,
   type NativePrepayInput,

@@ -1,6 +1,13 @@
 import { isIP } from 'node:net';
 
 /** Why a notify URL cannot work: WeChat Pay must reach it from the internet, over https. */
+/**
+ * The User-Agent of paysync's own notify-URL probe (an unsigned POST the gateway must refuse with
+ * its FAIL body). The gateway logs such a refusal as a probe rather than a warning; the answer is
+ * the same 400 as for any unsigned request, so sending this header gains a caller nothing.
+ */
+export const NOTIFY_PROBE_USER_AGENT = 'paysync-notify-probe';
+
 export type NotifyUrlProblem = {
   code:
     | 'NOT_A_URL'

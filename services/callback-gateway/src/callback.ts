@@ -3,6 +3,8 @@ import type { Logger } from '@paysync/observability';
 import {
   type HeaderInput,
   headerLookup,
+  MissingHeaderError,
+  NOTIFY_PROBE_USER_AGENT,
   type NotificationVerifier,
   SIGNATURE_PROBE_PREFIX,
   StaleTimestampError,
@@ -119,8 +121,12 @@ export async function receiveV3Notification(
     log.status = failure.status;
     if (err instanceof WeChatPayError && SIGNATURE_REASONS[err.code]) {
       const probe = header(WECHATPAY_HEADERS.signature)?.startsWith(SIGNATURE_PROBE_PREFIX);
+      // paysync's notify-URL probe (reconciler, payctl): unsigned on purpose, answered like any
+      // unsigned request, logged as what it is instead of a warning every sweep.
+      const ownProbe = err instanceof MissingHeaderError && header('user-agent') === NOTIFY_PROBE_USER_AGENT;
+      if (ownProbe) log.outcome = 'notify_probe';
       deps.metrics.signatureFailures.inc({
-        reason: probe ? 'probe' : (SIGNATURE_REASONS[err.code] as string),
+        reason: probe || ownProbe ? 'probe' : (SIGNATURE_REASONS[err.code] as string),
       });
       if (err instanceof StaleTimestampError) deps.metrics.clockSkewAbs.observe(Math.abs(err.skewSeconds));
     }
@@ -143,7 +149,8 @@ export function finish(
   const result = log.status < 300 ? 'acknowledged' : log.status < 500 ? 'rejected' : 'failed';
   deps.metrics.notifications.inc({ api: log.api, outcome: log.outcome });
   deps.metrics.notificationDuration.observe({ api: log.api, result }, seconds);
-  const level = log.status < 400 ? 'info' : log.status < 500 ? 'warn' : 'error';
+  const level =
+    log.status < 400 || log.outcome === 'notify_probe' ? 'info' : log.status < 500 ? 'warn' : 'error';
   deps.logger[level](log, 'notification');
 }
 

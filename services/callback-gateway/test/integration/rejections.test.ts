@@ -1,6 +1,11 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { buildSignedHeaders, SIGNATURE_PROBE_PREFIX, type WeChatPayClient } from '@paysync/wechatpay';
+import {
+  buildSignedHeaders,
+  NOTIFY_PROBE_USER_AGENT,
+  SIGNATURE_PROBE_PREFIX,
+  type WeChatPayClient,
+} from '@paysync/wechatpay';
 import { generateTestMerchant, type TestMerchant } from '@paysync/wechatpay-sandbox';
 import { type Captured, capturePayment, merchantClient, startCapture } from '../capture.ts';
 import { createGatewayWorld, type GatewayWorld } from '../world.ts';
@@ -181,6 +186,39 @@ describe('notifications the gateway refuses', () => {
     expect(leaked).toBe(0);
     const failures = await world.metrics.signatureFailures.get();
     expect(failures.values.find((v) => v.labels.reason === 'probe')?.value).toBe(1);
+  });
+
+  it('refuses paysync’s own unsigned notify-URL probe like any unsigned request, logging it at info', async () => {
+    const lines = (outcome: string) =>
+      world.logs
+        .map((l) => JSON.parse(l) as { level: string; outcome?: string })
+        .filter((l) => l.outcome === outcome);
+    const probesBefore = lines('notify_probe').length;
+    const strangersBefore = lines('missing_header').length;
+    const probeCount = async () =>
+      (await world.metrics.signatureFailures.get()).values.find((v) => v.labels.reason === 'probe')?.value ??
+      0;
+    const countBefore = await probeCount();
+    const leaked = await observationsFrom(async () => {
+      const probe = await world.post(CALLBACK, '{}', {
+        'content-type': 'application/json',
+        'user-agent': NOTIFY_PROBE_USER_AGENT,
+      });
+      expect(probe.status).toBe(401);
+      expect(JSON.parse(probe.text)).toMatchObject({ code: 'FAIL' });
+      const stranger = await world.post(CALLBACK, '{}', { 'content-type': 'application/json' });
+      expect(stranger.status).toBe(401);
+    });
+    expect(leaked).toBe(0);
+    const probes = lines('notify_probe').slice(probesBefore);
+    expect(probes.map((l) => l.level)).toEqual(['info']);
+    // The same request without the probe's User-Agent is still a warning.
+    expect(
+      lines('missing_header')
+        .slice(strangersBefore)
+        .map((l) => l.level),
+    ).toEqual(['warn']);
+    expect((await probeCount()) - countBefore).toBe(1);
   });
 
   it('refuses a correctly signed notification whose resource does not decrypt', async () => {
