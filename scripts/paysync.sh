@@ -97,11 +97,33 @@ prepare() {
 # Every step runs even when an earlier one failed (and turbo --continue runs every package), so one
 # run reports everything that is wrong; the exit code is non-zero when anything failed.
 FAILED_STEPS=()
+FAILED_LOGS=()
+STEP_NO=0
 step() {
-  local name="$1"
+  local name="$1" log
   shift
+  STEP_NO=$((STEP_NO + 1))
+  log="$PAYSYNC_CACHE/logs/test-step-$STEP_NO.log"
+  mkdir -p "$PAYSYNC_CACHE/logs"
   say "▶ $name: $*"
-  if ! "$@"; then FAILED_STEPS+=("$name"); fi
+  if ! "$@" 2>&1 | tee "$log"; then
+    FAILED_STEPS+=("$name")
+    FAILED_LOGS+=("$log")
+  fi
+}
+
+# The end of a long run is what a CI summary shows: repeat there which tests failed and why (the
+# failing tests' names and the first lines of each failure), from the failed steps' logs.
+failure_digest() {
+  local log
+  say "what failed (full logs: ${FAILED_LOGS[*]#"$PAYSYNC_ROOT"/}):"
+  for log in "${FAILED_LOGS[@]}"; do
+    # Jest's "●" blocks (test name, then the assertion and the code around it), tsc/biome errors,
+    # turbo's failed-task lines; ANSI colours stripped.
+    sed -e 's/\x1b\[[0-9;]*m//g' "$log" |
+      awk '/●/ { n = 14 } /error TS|✖|ERROR|Failed:/ { print; next } n > 0 { print; n-- }' |
+      head -n 150 >&2
+  done
 }
 
 run_tests() {
@@ -114,6 +136,7 @@ run_tests() {
   # Fault suites restart the shared MariaDB and Kafka: they run last, alone, one package at a time.
   step "fault tests" npx turbo run test:faults --env-mode=loose --concurrency=1 --continue
   if [ "${#FAILED_STEPS[@]}" -gt 0 ]; then
+    failure_digest
     say "FAILED: ${FAILED_STEPS[*]}"
     return 1
   fi

@@ -181,7 +181,7 @@ describe('a dry-run PaymentRepair', () => {
         const e = await eventsOf('dry-run');
         return e.length >= 2 ? e : undefined;
       },
-      { timeoutMs: 10_000 },
+      { timeoutMs: 30_000 },
     );
     expect(events.map((e) => e.reason).sort()).toEqual(['Started', 'Succeeded']);
     for (const e of events) {
