@@ -2,7 +2,7 @@ import { ConfigError } from '@paysync/config';
 import { ReconcileError } from '@paysync/reconcile';
 import { WeChatPayError } from '@paysync/wechatpay';
 import { Command, CommanderError } from 'commander';
-import { dlqListCommand, dlqRetryCommand } from './commands/dlq.ts';
+import { dlqListCommand, dlqResolveCommand, dlqRetryCommand } from './commands/dlq.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { checkNotifyUrlCommand } from './commands/notify-url.ts';
 import { orderCommand } from './commands/order.ts';
@@ -20,7 +20,8 @@ Examples:
   payctl repair --status pending --from 24h --to now --reason "INC-1234 notify URL was localhost"
   payctl replay RECHARGE_ORDER_20260501_0001 --reason "downstream missed order-settled"
   payctl check-notify-url https://pay.example.com/api/payment/wechat/callback
-  payctl dlq list && payctl dlq retry 0:17 --reason "order row restored"
+  payctl dlq list && payctl dlq retry 0:17 --resolve --reason "order row restored"
+  payctl dlq resolve 0:18 0:19 --reason "INC-1234 test payments, refunded"
 
 Exit codes: 0 done; 1 the command ran but did not (fully) succeed, or found a problem; 2 usage or configuration.
 Configuration comes from the environment (MYSQL_URL, KAFKA_BROKERS, WECHATPAY_*): see packages/cli/README.md.`;
@@ -134,6 +135,7 @@ export async function runPayctl(argv: readonly string[], io: Io = processIo()): 
     .command('list')
     .description('list dead-lettered observations')
     .option('--limit <n>', 'show the last n (default 100)')
+    .option('--unhandled', 'only the entries not yet marked handled (dlq resolve)')
     .action(async (_o, cmd: Command) => {
       set(await dlqListCommand(res, io, globals(cmd)));
     });
@@ -142,10 +144,23 @@ export async function runPayctl(argv: readonly string[], io: Io = processIo()): 
     .description('publish dead-lettered observations again (same observation id: applied at most once)')
     .argument('[id...]', 'entries as partition:offset (see dlq list)')
     .option('--all', 'every retriable entry')
+    .option('--resolve', 'then mark the entries published handled (as dlq resolve does)')
     .option('--dry-run', 'print what would be published')
     .option('--reason <text>', 'why (required unless --dry-run)')
     .action(async (ids: string[], _o, cmd: Command) => {
       set(await dlqRetryCommand(res, io, ids, globals(cmd)));
+    });
+  dlq
+    .command('resolve')
+    .description(
+      'mark dead letters handled (clears the PaysyncDlqNotEmpty alert); a partition is handled up to an offset, so earlier unhandled entries must be named too',
+    )
+    .argument('[id...]', 'entries as partition:offset (see dlq list)')
+    .option('--all', 'every entry in the DLQ')
+    .option('--dry-run', 'print what would be marked handled')
+    .option('--reason <text>', 'why (required unless --dry-run)')
+    .action(async (ids: string[], _o, cmd: Command) => {
+      set(await dlqResolveCommand(res, io, ids, globals(cmd)));
     });
 
   try {

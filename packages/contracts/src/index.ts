@@ -40,4 +40,12 @@ export {
   paymentObservation,
   refundObservation,
 } from './messages.ts';
-export { ALL_TOPICS, TOPICS, type TopicKey, type TopicName, type TopicNames, topicNames } from './topics.ts';
+export {
+  ALL_TOPICS,
+  DLQ_HANDLED_GROUP,
+  TOPICS,
+  type TopicKey,
+  type TopicName,
+  type TopicNames,
+  topicNames,
+} from './topics.ts';

@@ -9,6 +9,14 @@ export const TOPICS = {
   paymentObservationsDlq: 'paysync.payment-observations.dlq.v1',
 } as const;
 
+/**
+ * The consumer group whose committed offset on the DLQ topic marks how far operators have handled
+ * the dead letters (`payctl dlq resolve`, `payctl dlq retry --resolve`): every entry below it, per
+ * partition, is handled. Nobody consumes with it; the ledger's `paysync_ledger_dlq_messages` gauge is
+ * the DLQ's end offset minus this group's offset.
+ */
+export const DLQ_HANDLED_GROUP = 'paysync-dlq-handled';
+
 export type TopicKey = keyof typeof TOPICS;
 export type TopicName = (typeof TOPICS)[TopicKey];
 

@@ -1,6 +1,6 @@
 export { type LedgerConfig, ledgerEnv, loadLedgerConfig } from './config.ts';
 export { createLedgerConsumer, type LedgerConsumer, type LedgerConsumerOptions } from './consumer.ts';
-export { createLedgerMetrics, DLQ_HANDLED_GROUP, type LedgerMetrics } from './metrics.ts';
+export { createLedgerMetrics, type LedgerMetrics } from './metrics.ts';
 export { type PipelineDeps, processRecords, type RawRecord } from './pipeline.ts';
 export { type Applied, applyObservations, type Incoming } from './settle.ts';
 export { type Decision, decide, type LedgerOrder, type Outcome, reversalPoints } from './state-machine.ts';

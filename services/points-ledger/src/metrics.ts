@@ -1,3 +1,4 @@
+import { DLQ_HANDLED_GROUP } from '@paysync/contracts';
 import type { Pool, RowDataPacket } from '@paysync/db';
 import { Counter, Gauge, Histogram, LATENCY_BUCKETS_SECONDS, type Registry } from '@paysync/observability';
 import type { Admin } from 'kafkajs';
@@ -5,9 +6,6 @@ import type { Admin } from 'kafkajs';
 export const ORDER_STATUSES = ['pending', 'paid', 'failed', 'cancelled', 'refunded', 'expired'] as const;
 
 export type LedgerMetrics = ReturnType<typeof createLedgerMetrics>;
-
-/** The consumer group that operators' DLQ handling (payctl dlq) commits as it resolves dead letters. */
-export const DLQ_HANDLED_GROUP = 'paysync-dlq-handled';
 
 /**
  * The ledger's metrics. Order-state gauges and consumer lag are computed when Prometheus scrapes,
@@ -108,7 +106,10 @@ export function createLedgerMetrics(
             .map((p) => [p.partition, BigInt(p.offset)]),
         );
         for (const end of ends) {
-          const waiting = BigInt(end.high) - (done.get(end.partition) ?? BigInt(end.low));
+          // No commit, or one below what retention kept: nothing left in the topic counts as handled.
+          const low = BigInt(end.low);
+          const committed = done.get(end.partition) ?? low;
+          const waiting = BigInt(end.high) - (committed > low ? committed : low);
           this.set({ partition: String(end.partition) }, Number(waiting > 0n ? waiting : 0n));
         }
       },

@@ -38,6 +38,21 @@ describe('payctl command line', () => {
     expect(c.err()).toMatch(/--from: expected a time/);
   });
 
+  it('refuses dlq resolve without entries, without a reason, or with both entries and --all (exit 2)', async () => {
+    const none = capture({ USER: 'alice' });
+    expect(await runPayctl(['dlq', 'resolve', '--reason', 'handled'], none.io)).toBe(2);
+    expect(none.err()).toMatch(/name the entries to resolve/);
+    const noReason = capture({ USER: 'alice' });
+    expect(await runPayctl(['dlq', 'resolve', '0:1'], noReason.io)).toBe(2);
+    expect(noReason.err()).toMatch(/--reason is required/);
+    const both = capture({ USER: 'alice' });
+    expect(await runPayctl(['dlq', 'resolve', '0:1', '--all', '--reason', 'x'], both.io)).toBe(2);
+    expect(both.err()).toMatch(/not both/);
+    const bad = capture({ USER: 'alice' });
+    expect(await runPayctl(['dlq', 'retry', 'RC123', '--resolve', '--reason', 'x'], bad.io)).toBe(2);
+    expect(bad.err()).toMatch(/not a DLQ entry id \(partition:offset\): RC123/);
+  });
+
   it('checks the incident’s notify URL without a network call and exits 1, as JSON too', async () => {
     const c = capture();
     expect(

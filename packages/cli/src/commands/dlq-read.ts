@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DLQ_HANDLED_GROUP, type PaymentObservation, TOPICS, tryDecodeMessage } from '@paysync/contracts';
+import type { Admin, Kafka } from 'kafkajs';
+import { CommandFailedError } from '../errors.ts';
+
+export type DlqEntry = {
+  id: string;
+  partition: number;
+  offset: string;
+  reason: string;
+  reasonDetail: string;
+  outTradeNo: string | null;
+  failedAt: string;
+  original: { topic: string; partition: number; offset: string };
+  /** The original message is a valid observation: it can be published again. */
+  retriable: boolean;
+  /** Below its partition's handled offset (DLQ_HANDLED_GROUP): an operator has dealt with it. */
+  handled: boolean;
+  observation: PaymentObservation | undefined;
+};
+
+/**
+ * One DLQ partition: the offsets the broker keeps (`low` to `high`, exclusive) and `handled`, the
+ * committed offset of DLQ_HANDLED_GROUP — every message below it is handled. No commit (or one
+ * below `low`, whose messages retention removed) counts as `low`: nothing in the topic is handled.
+ * This is what the ledger's paysync_ledger_dlq_messages gauge reads: `high - handled`.
+ */
+export type DlqPartition = { partition: number; low: bigint; high: bigint; handled: bigint };
+
+export type DlqSnapshot = {
+  topic: string;
+  entries: DlqEntry[];
+  partitions: DlqPartition[];
+  /** Messages in the topic that are not dead letters by the contract (ids): never listed or retried. */
+  unreadable: string[];
+};
+
+export async function fetchDlqPartitions(admin: Admin, topic: string): Promise<DlqPartition[]> {
+  const [ends, committed] = await Promise.all([
+    admin.fetchTopicOffsets(topic),
+    admin.fetchOffsets({ groupId: DLQ_HANDLED_GROUP, topics: [topic] }),
+  ]);
+  const done = new Map(
+    (committed[0]?.partitions ?? [])
+      .filter((p) => p.offset !== '-1')
+      .map((p) => [p.partition, BigInt(p.offset)]),
+  );
+  return ends
+    .map((e) => {
+      const low = BigInt(e.low);
+      const handled = done.get(e.partition) ?? low;
+      return { partition: e.partition, low, high: BigInt(e.high), handled: handled > low ? handled : low };
+    })
+    .sort((a, b) => a.partition - b.partition);
+}
+
+/**
+ * Reads the whole DLQ topic (a throwaway consumer group, from the beginning to the high watermark
+ * seen at the start) and marks each entry handled or not by DLQ_HANDLED_GROUP's offsets.
+ */
+export async function readDlq(kafka: Kafka, topic: string, timeoutMs = 30_000): Promise<DlqSnapshot> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const partitions = await fetchDlqPartitions(admin, topic);
+    const handledBelow = new Map(partitions.map((p) => [p.partition, p.handled]));
+    const last = new Map(partitions.filter((p) => p.high > p.low).map((p) => [p.partition, p.high - 1n]));
+    const entries: DlqEntry[] = [];
+    const unreadable: string[] = [];
+    if (last.size === 0) return { topic, entries, partitions, unreadable };
+    const groupId = `payctl-dlq-${randomUUID()}`;
+    const consumer = kafka.consumer({ groupId });
+    let finished = () => {};
+    const done = new Promise<void>((r) => {
+      finished = r;
+    });
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachMessage: async ({ partition, message }) => {
+          const end = last.get(partition);
+          // Past the end seen at the start: arrived while reading, left for the next run.
+          if (end === undefined || BigInt(message.offset) > end) return;
+          const id = `${partition}:${message.offset}`;
+          const d = tryDecodeMessage(TOPICS.paymentObservationsDlq, message.value);
+          if (d.ok) {
+            const original = tryDecodeMessage(TOPICS.paymentObservations, d.message.originalValue);
+            entries.push({
+              id,
+              partition,
+              offset: message.offset,
+              reason: d.message.reason,
+              reasonDetail: d.message.reasonDetail,
+              outTradeNo: d.message.outTradeNo ?? null,
+              failedAt: d.message.failedAt,
+              original: {
+                topic: d.message.originalTopic,
+                partition: d.message.originalPartition,
+                offset: d.message.originalOffset,
+              },
+              retriable: original.ok,
+              handled: BigInt(message.offset) < (handledBelow.get(partition) ?? 0n),
+              observation: original.ok ? original.message : undefined,
+            });
+          } else unreadable.push(id);
+          if (BigInt(message.offset) >= end) last.delete(partition);
+          if (last.size === 0) finished();
+        },
+      });
+      const timer = new AbortController();
+      const timedOut = await Promise.race([
+        done.then(() => false),
+        sleep(timeoutMs, true, { signal: timer.signal }).catch(() => false),
+      ]);
+      timer.abort();
+      if (timedOut) throw new CommandFailedError(`could not read ${topic} to its end within ${timeoutMs} ms`);
+    } finally {
+      await consumer.disconnect().catch(() => {});
+      await admin.deleteGroups([groupId]).catch(() => {});
+    }
+    entries.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
+    return { topic, entries, partitions, unreadable };
+  } finally {
+    await admin.disconnect();
+  }
+}
