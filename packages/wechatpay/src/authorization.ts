@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { WECHATPAY_SIGNATURE_TYPE } from './constants.ts';
 import { BadSignatureError, MalformedError } from './errors.ts';
-import { randomNonce, requestSignString, rsaSign, rsaVerify } from './sign.ts';
+import { randomNonce, requestSignString, rsaSign, rsaSignAsync, rsaVerify } from './sign.ts';
 
 export interface AuthorizationFields {
   mchid: string;
@@ -87,6 +87,15 @@ export function signRequest(input: SignRequestInput): string {
   const nonce = input.nonce ?? randomNonce();
   const message = requestSignString(input.method, input.pathWithQuery, timestamp, nonce, input.body ?? '');
   const signature = rsaSign(input.privateKey, message);
+  return buildAuthorization({ mchid: input.mchid, serialNo: input.serialNo, nonce, timestamp, signature });
+}
+
+/** signRequest with the RSA operation on libuv's threadpool (see rsaSignAsync). */
+export async function signRequestAsync(input: SignRequestInput): Promise<string> {
+  const timestamp = input.timestamp ?? Math.floor(Date.now() / 1000);
+  const nonce = input.nonce ?? randomNonce();
+  const message = requestSignString(input.method, input.pathWithQuery, timestamp, nonce, input.body ?? '');
+  const signature = await rsaSignAsync(input.privateKey, message);
   return buildAuthorization({ mchid: input.mchid, serialNo: input.serialNo, nonce, timestamp, signature });
 }
 

@@ -7,6 +7,7 @@ export {
   parseAuthorization,
   type SignRequestInput,
   signRequest,
+  signRequestAsync,
   verifyRequestSignature,
 } from './authorization.ts';
 export { type BreakerOptions, type BreakerState, countsAsBreakerFailure } from './breaker.ts';
@@ -132,6 +133,7 @@ export {
   randomNonce,
   requestSignString,
   rsaSign,
+  rsaSignAsync,
   rsaVerify,
   toPrivateKey,
   toPublicKey,

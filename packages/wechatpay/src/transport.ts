@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type CircuitBreaker from 'opossum';
 import { Agent, type Dispatcher, request } from 'undici';
-import { signRequest } from './authorization.ts';
+import { signRequestAsync } from './authorization.ts';
 import { type BreakerOptions, type BreakerState, breakerState, createBreaker } from './breaker.ts';
 import { BACKUP_BASE_URL, PRIMARY_BASE_URL, WECHATPAY_HEADERS } from './constants.ts';
 import {
@@ -182,7 +182,7 @@ export class Transport {
   async #attempts(req: PreparedRequest): Promise<RawResponse & { attempts: number }> {
     const o = this.#options;
     const timestamp = Math.floor((o.clock ?? Date.now)() / 1000);
-    const authorization = signRequest({
+    const authorization = await signRequestAsync({
       mchid: o.mchid,
       serialNo: o.merchantSerialNo,
       privateKey: o.privateKey,

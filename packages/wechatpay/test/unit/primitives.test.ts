@@ -14,6 +14,7 @@ import {
   rsaSign,
   rsaVerify,
   signRequest,
+  signRequestAsync,
   verifyRequestSignature,
   WECHATPAY_SIGNATURE_TYPE,
   WeChatPayError,
@@ -59,6 +60,33 @@ describe('request signing', () => {
       `WECHATPAY2-SHA256-RSA2048 mchid="1900007291",nonce_str="593BEC0C930BF1AFEB40B4A08C8FB242",` +
         `signature="${DOC_EXAMPLE.signature}",timestamp="1554208460",serial_no="408B07E79B8269FEC3D5D3E6AB8ED163A6A380DB"`,
     );
+  });
+
+  it('signs off the event loop to the same documented header (RSASSA-PKCS1-v1_5 is deterministic)', async () => {
+    const input = {
+      mchid: DOC_EXAMPLE.mchid,
+      serialNo: DOC_EXAMPLE.serialNo,
+      privateKey: DOC_EXAMPLE.privateKeyPem,
+      method: 'GET',
+      pathWithQuery: DOC_EXAMPLE.path,
+      timestamp: DOC_EXAMPLE.timestamp,
+      nonce: DOC_EXAMPLE.nonce,
+    };
+    const header = await signRequestAsync(input);
+    expect(header).toContain(`signature="${DOC_EXAMPLE.signature}"`);
+    expect(header).toBe(signRequest(input));
+  });
+
+  it('refuses to sign asynchronously with a public key', async () => {
+    await expect(
+      signRequestAsync({
+        mchid: '1',
+        serialNo: 'A',
+        privateKey: publicKey,
+        method: 'GET',
+        pathWithQuery: '/',
+      }),
+    ).rejects.toBeInstanceOf(InvalidKeyError);
   });
 });
 
