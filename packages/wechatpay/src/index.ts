@@ -135,6 +135,7 @@ export {
   rsaSign,
   rsaSignAsync,
   rsaVerify,
+  rsaVerifyAsync,
   toPrivateKey,
   toPublicKey,
 } from './sign.ts';

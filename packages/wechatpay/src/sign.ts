@@ -68,6 +68,21 @@ export function rsaSignAsync(privateKey: KeyObject | string, message: string | B
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
+/** The signature bytes of a canonical base64 string, or undefined for anything else. */
+function signatureBytes(signatureB64: string): Buffer | undefined {
+  if (typeof signatureB64 !== 'string' || signatureB64.length === 0 || !BASE64.test(signatureB64))
+    return undefined;
+  const signature = Buffer.from(signatureB64, 'base64');
+  // Only the canonical encoding: base64 with other unused bits in its last character decodes to
+  // the same bytes, and a header WeChat did not send must not verify.
+  return signature.toString('base64') === signatureB64 ? signature : undefined;
+}
+
+function verifyKey(publicKey: KeyObject | string): KeyObject {
+  // A KeyObject goes to verify() as it is (a private key verifies with its public half).
+  return typeof publicKey === 'string' ? toPublicKey(publicKey) : publicKey;
+}
+
 /** True only for a valid signature in canonical base64. Never throws: junk input is `false`. */
 export function rsaVerify(
   publicKey: KeyObject | string,
@@ -75,18 +90,34 @@ export function rsaVerify(
   signatureB64: string,
 ): boolean {
   try {
-    if (typeof signatureB64 !== 'string' || signatureB64.length === 0 || !BASE64.test(signatureB64))
-      return false;
-    const signature = Buffer.from(signatureB64, 'base64');
-    // Only the canonical encoding: base64 with other unused bits in its last character decodes to
-    // the same bytes, and a header WeChat did not send must not verify.
-    if (signature.toString('base64') !== signatureB64) return false;
+    const signature = signatureBytes(signatureB64);
+    if (signature === undefined) return false;
     const data = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
-    // A KeyObject goes to verify() as it is (a private key verifies with its public half).
-    const key = typeof publicKey === 'string' ? toPublicKey(publicKey) : publicKey;
-    return verify('sha256', data, key, signature);
+    return verify('sha256', data, verifyKey(publicKey), signature);
   } catch {
     return false;
+  }
+}
+
+/**
+ * rsaVerify on libuv's threadpool (crypto.verify's callback form), for servers that verify every
+ * request: the RSA operation runs beside the event loop. Never rejects: junk input is `false`.
+ */
+export function rsaVerifyAsync(
+  publicKey: KeyObject | string,
+  message: string | Buffer,
+  signatureB64: string,
+): Promise<boolean> {
+  try {
+    const signature = signatureBytes(signatureB64);
+    if (signature === undefined) return Promise.resolve(false);
+    const data = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
+    const key = verifyKey(publicKey);
+    return new Promise((resolve) => {
+      verify('sha256', data, key, signature, (err, ok) => resolve(!err && ok));
+    });
+  } catch {
+    return Promise.resolve(false);
   }
 }
 

@@ -9,7 +9,7 @@ import {
   UnsupportedSignatureTypeError,
 } from './errors.ts';
 import { type HeaderInput, headerLookup } from './headers.ts';
-import { messageSignString, rsaVerify } from './sign.ts';
+import { messageSignString, rsaVerifyAsync } from './sign.ts';
 
 /** Where verification keys come from: platform certificates, WeChat Pay public keys, or both. */
 export interface VerificationKeySource {
@@ -83,7 +83,7 @@ export async function verifySignedMessage(
 
   const key = await options.keys.getKey(serial);
   if (!key) throw new UnknownSerialError(serial);
-  if (!rsaVerify(key, messageSignString(timestampText, nonce, body), signature))
+  if (!(await rsaVerifyAsync(key, messageSignString(timestampText, nonce, body), signature)))
     throw new BadSignatureError();
 
   return { serial, timestamp, nonce, requestId: get(WECHATPAY_HEADERS.requestId) };

@@ -13,6 +13,7 @@ import {
   requestSignString,
   rsaSign,
   rsaVerify,
+  rsaVerifyAsync,
   signRequest,
   signRequestAsync,
   verifyRequestSignature,
@@ -143,6 +144,19 @@ describe('message signatures', () => {
 
   it('refuses to sign with an unreadable key', () => {
     expect(() => rsaSign('garbage', 'x')).toThrow(InvalidKeyError);
+  });
+
+  it('gives the same answers verifying on the threadpool, junk included, and never rejects', async () => {
+    const sig = rsaSign(privateKey, 'hello');
+    expect(await rsaVerifyAsync(publicKey, 'hello', sig)).toBe(true);
+    expect(await rsaVerifyAsync(privateKey, 'hello', sig)).toBe(true);
+    expect(await rsaVerifyAsync(publicKey, 'hellO', sig)).toBe(false);
+    const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
+    expect(await rsaVerifyAsync(other, 'hello', sig)).toBe(false);
+    for (const junk of ['', '!!!', 'WECHATPAY/SIGNTEST/abc', 'abc', sig.slice(1), `${sig} `, `${sig}A`]) {
+      expect(await rsaVerifyAsync(publicKey, 'hello', junk)).toBe(false);
+    }
+    expect(await rsaVerifyAsync('not a key', 'hello', sig)).toBe(false);
   });
 });
 
