@@ -44,7 +44,8 @@ const fmt = (n: number | undefined) =>
 console.log('\nscenario               value            baseline              ratio   target        pass');
 for (const r of results) {
   const target = Object.entries(r.target)
-    .map(([k, v]) => `${k}≥${fmt(v)}`)
+    // Upper bounds (latencies, times) are named max_… or …_ms; everything else is a floor.
+    .map(([k, v]) => `${k}${/^max_|_ms$/.test(k) ? '<' : '≥'}${fmt(v)}`)
     .join(' ');
   console.log(
     `${r.scenario.padEnd(22)} ${`${fmt(r.value)} ${r.unit}`.padEnd(16)} ${(r.baseline ? `${fmt(r.baseline.value)} (${r.baseline.name})` : '').padEnd(21)} ${fmt(r.ratio).padEnd(7)} ${target.padEnd(13)} ${r.pass ? 'yes' : 'NO'}`,

@@ -42,8 +42,8 @@ export const durationMsFromEnv = z
     return Math.round(Number(amount) * (UNIT_MS[unit as string] ?? 1));
   });
 
-/** A comma-separated list of `host:port` pairs. */
-export const brokerListFromEnv = z
+/** A comma-separated list: items trimmed, empty items dropped (`a, b,` is `['a', 'b']`). */
+export const listFromEnv = z
   .string()
   .trim()
   .transform((v) =>
@@ -51,12 +51,14 @@ export const brokerListFromEnv = z
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean),
-  )
-  .pipe(
-    z
-      .array(z.string().regex(/^[^\s:/]+:\d{1,5}$/, { message: 'expected host:port' }))
-      .min(1, { message: 'expected at least one host:port' }),
   );
+
+/** A comma-separated list of `host:port` pairs. */
+export const brokerListFromEnv = listFromEnv.pipe(
+  z
+    .array(z.string().regex(/^[^\s:/]+:\d{1,5}$/, { message: 'expected host:port' }))
+    .min(1, { message: 'expected at least one host:port' }),
+);
 
 /** A mysql:// URL. Its password is never echoed in error messages. */
 export const mysqlUrlFromEnv = z

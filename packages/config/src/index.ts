@@ -4,6 +4,7 @@ export {
   brokerListFromEnv,
   durationMsFromEnv,
   intFromEnv,
+  listFromEnv,
   logLevelFromEnv,
   mysqlUrlFromEnv,
   nodeEnvFromEnv,

@@ -4,17 +4,20 @@ type Pending<T> = { items: T[]; resolve: () => void; reject: (err: unknown) => v
  * Groups concurrent writes: while one flush is in flight, new items wait and go out together in
  * the next one. Each caller's promise settles when its own items were flushed. Items added in one
  * call stay contiguous and in order (a flush may split a long call only at maxBatch boundaries,
- * and flushes run one after another).
+ * and flushes run one after another). With `lingerMs`, the first item of an idle batcher waits
+ * that long for company: fewer, larger writes for callers that can afford the delay (a sweep).
  */
 export class Batcher<T> {
   readonly #flush: (items: T[]) => Promise<void>;
   readonly #maxBatch: number;
+  readonly #lingerMs: number;
   #queue: Pending<T>[] = [];
   #running: Promise<void> | undefined;
 
-  constructor(flush: (items: T[]) => Promise<void>, opts: { maxBatch?: number } = {}) {
+  constructor(flush: (items: T[]) => Promise<void>, opts: { maxBatch?: number; lingerMs?: number } = {}) {
     this.#flush = flush;
     this.#maxBatch = opts.maxBatch ?? 500;
+    this.#lingerMs = opts.lingerMs ?? 0;
   }
 
   add(items: readonly T[]): Promise<void> {
@@ -34,6 +37,7 @@ export class Batcher<T> {
   }
 
   async #drain(): Promise<void> {
+    if (this.#lingerMs > 0) await new Promise((resolve) => setTimeout(resolve, this.#lingerMs));
     while (this.#queue.length > 0) {
       const group: Pending<T>[] = [];
       let size = 0;

@@ -18,6 +18,8 @@ export type KafkaPublisherOptions = {
   topics: Pick<TopicNames, 'paymentObservations' | 'alerts'>;
   /** Messages per Kafka request (default 500). */
   maxBatch?: number;
+  /** How long the first observation of a batch waits for others (default 0: write at once). */
+  lingerMs?: number;
   timeoutMs?: number;
 };
 
@@ -38,7 +40,7 @@ export function createKafkaPublisher(opts: KafkaPublisherOptions): Publisher {
         throw new PublishFailedError(`${items.length} observation(s)`, { cause: err });
       }
     },
-    { maxBatch: opts.maxBatch ?? 500 },
+    { maxBatch: opts.maxBatch ?? 500, lingerMs: opts.lingerMs ?? 0 },
   );
   const alerts = new Batcher<AlertInput>(
     async (items) => {

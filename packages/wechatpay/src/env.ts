@@ -1,21 +1,18 @@
 import { readFileSync } from 'node:fs';
-import { boolFromEnv, ConfigError, type ConfigIssue, durationMsFromEnv, intFromEnv } from '@paysync/config';
+import {
+  boolFromEnv,
+  ConfigError,
+  type ConfigIssue,
+  durationMsFromEnv,
+  intFromEnv,
+  listFromEnv,
+} from '@paysync/config';
 import { z } from 'zod';
 import { WeChatPayClient } from './client.ts';
 import type { PublicKeyConfig } from './key-store.ts';
 import { toPrivateKey } from './sign.ts';
 import type { ClientEvent } from './transport.ts';
 import type { VerificationKeySource } from './verify-message.ts';
-
-const list = z
-  .string()
-  .trim()
-  .transform((v) =>
-    v
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-  );
 
 /**
  * The WeChat Pay client's environment variables, one set of names for every component (gateway,
@@ -43,7 +40,7 @@ export const wechatPayEnvShape = {
     .min(1)
     .optional()
     .describe('Path of the WeChat Pay public key (PEM).'),
-  WECHATPAY_BASE_URLS: list
+  WECHATPAY_BASE_URLS: listFromEnv
     .pipe(z.array(z.url()).min(1))
     .default(['https://api.mch.weixin.qq.com', 'https://api2.mch.weixin.qq.com'])
     .describe('WeChat Pay API origins, primary first.'),

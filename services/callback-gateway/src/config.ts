@@ -4,6 +4,7 @@ import {
   type ConfigIssue,
   durationMsFromEnv,
   intFromEnv,
+  listFromEnv,
   loadConfig,
   logLevelFromEnv,
   mysqlUrlFromEnv,
@@ -17,16 +18,6 @@ import {
   wechatPayEnvShape,
 } from '@paysync/wechatpay';
 import { z } from 'zod';
-
-const list = z
-  .string()
-  .trim()
-  .transform((v) =>
-    v
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-  );
 
 export const gatewayEnv = z.object({
   NODE_ENV: nodeEnvFromEnv.optional().describe('production makes every start-up check fatal.'),
@@ -57,7 +48,7 @@ export const gatewayEnv = z.object({
   WECHATPAY_MCHID: wechatPayEnvShape.WECHATPAY_MCHID.describe(
     'Merchant id; notifications for another mchid are refused.',
   ),
-  WECHATPAY_APPID: list
+  WECHATPAY_APPID: listFromEnv
     .pipe(z.array(z.string().min(1).max(32)).min(1))
     .describe(
       'App id(s), comma-separated: the first is used for new orders; notifications for others are refused.',

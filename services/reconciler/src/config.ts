@@ -5,6 +5,7 @@ import {
   type ConfigIssue,
   durationMsFromEnv,
   intFromEnv,
+  listFromEnv,
   loadConfig,
   logLevelFromEnv,
   mysqlUrlFromEnv,
@@ -14,16 +15,9 @@ import { type BackoffPolicy, parseShard, type Shard, type SyncPolicy } from '@pa
 import { readWeChatPaySecrets, type WeChatPaySecrets, wechatPayEnvShape } from '@paysync/wechatpay';
 import { z } from 'zod';
 
-const durationList = z
-  .string()
-  .trim()
-  .transform((v) =>
-    v
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-  )
-  .pipe(z.array(durationMsFromEnv).min(1, { message: 'expected a comma-separated list such as 1m,2m,5m' }));
+const durationList = listFromEnv.pipe(
+  z.array(durationMsFromEnv).min(1, { message: 'expected a comma-separated list such as 1m,2m,5m' }),
+);
 
 export const reconcilerEnv = z.object({
   NODE_ENV: nodeEnvFromEnv

@@ -22,6 +22,9 @@ import {
   writeSchedules,
 } from '@paysync/reconcile';
 
+/** How long a sweep's Kafka and MySQL writes wait to be joined by others (see Batcher). */
+export const SWEEP_WRITE_LINGER_MS = 10;
+
 export type SweepOptions = {
   shard: Shard;
   pageSize: number;
@@ -190,6 +193,7 @@ export async function runSweep(deps: SweepDeps, options: SweepOptions): Promise<
 
   const schedules = new Batcher<ScheduleUpdate>((items) => writeSchedules(deps.pool, items), {
     maxBatch: 250,
+    lingerMs: SWEEP_WRITE_LINGER_MS,
   });
   const count = (result: SyncResult) => {
     report.checked += 1;

@@ -6,6 +6,7 @@ import {
   ConfigError,
   describeEnv,
   durationMsFromEnv,
+  listFromEnv,
   loadConfig,
   mysqlUrlFromEnv,
   portFromEnv,
@@ -17,6 +18,13 @@ const schema = z.object({
   PORT: portFromEnv.default(8080).describe('HTTP port'),
   DRY_RUN: boolFromEnv.default(false),
   TIMEOUT: durationMsFromEnv.default(5000),
+});
+
+describe('listFromEnv', () => {
+  it('splits on commas, trims each item and drops empty ones', () => {
+    expect(listFromEnv.parse(' a, b ,,c, ')).toEqual(['a', 'b', 'c']);
+    expect(listFromEnv.parse('  ')).toEqual([]);
+  });
 });
 
 describe('loadConfig', () => {

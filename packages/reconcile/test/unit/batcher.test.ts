@@ -19,6 +19,31 @@ describe('batcher', () => {
     expect(flushed).toEqual([[1], [2, 3, 4, 5]]);
   });
 
+  it('with lingerMs, lets the first item wait for the ones that follow and writes them together', async () => {
+    const flushed: number[][] = [];
+    const batcher = new Batcher<number>(
+      async (items) => {
+        flushed.push(items);
+      },
+      { lingerMs: 20 },
+    );
+    const first = batcher.add([1]);
+    // Added a few event-loop turns later, well inside the linger: still the same write.
+    await new Promise((r) => setImmediate(r));
+    const second = batcher.add([2]);
+    await Promise.all([first, second]);
+    expect(flushed).toEqual([[1, 2]]);
+    // Without a linger the first item goes out alone.
+    const eager: number[][] = [];
+    const now = new Batcher<number>(async (items) => {
+      eager.push(items);
+    });
+    const a = now.add([1]);
+    await new Promise((r) => setImmediate(r));
+    await Promise.all([a, now.add([2])]);
+    expect(eager).toEqual([[1], [2]]);
+  });
+
   it('splits at maxBatch without reordering', async () => {
     const flushed: number[][] = [];
     const batcher = new Batcher<number>(
