@@ -1,5 +1,6 @@
 import { DLQ_HANDLED_GROUP } from '@paysync/contracts';
 import type { Pool, RowDataPacket } from '@paysync/db';
+import { fetchDlqPartitions, unhandledCount } from '@paysync/kafka';
 import { Counter, Gauge, Histogram, LATENCY_BUCKETS_SECONDS, type Registry } from '@paysync/observability';
 import type { Admin } from 'kafkajs';
 
@@ -96,21 +97,8 @@ export function createLedgerMetrics(
       labelNames: ['partition'] as const,
       registers: [registry],
       async collect() {
-        const [ends, handled] = await Promise.all([
-          admin.fetchTopicOffsets(dlqTopic),
-          admin.fetchOffsets({ groupId: DLQ_HANDLED_GROUP, topics: [dlqTopic] }),
-        ]);
-        const done = new Map(
-          (handled[0]?.partitions ?? [])
-            .filter((p) => p.offset !== '-1')
-            .map((p) => [p.partition, BigInt(p.offset)]),
-        );
-        for (const end of ends) {
-          // No commit, or one below what retention kept: nothing left in the topic counts as handled.
-          const low = BigInt(end.low);
-          const committed = done.get(end.partition) ?? low;
-          const waiting = BigInt(end.high) - (committed > low ? committed : low);
-          this.set({ partition: String(end.partition) }, Number(waiting > 0n ? waiting : 0n));
+        for (const p of await fetchDlqPartitions(admin, dlqTopic)) {
+          this.set({ partition: String(p.partition) }, unhandledCount(p));
         }
       },
     });

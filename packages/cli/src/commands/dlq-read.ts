@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DLQ_HANDLED_GROUP, type PaymentObservation, TOPICS, tryDecodeMessage } from '@paysync/contracts';
-import type { Admin, Kafka } from 'kafkajs';
+import { type PaymentObservation, TOPICS, tryDecodeMessage } from '@paysync/contracts';
+import { type DlqPartition, fetchDlqPartitions } from '@paysync/kafka';
+import type { Kafka } from 'kafkajs';
 import { CommandFailedError } from '../errors.ts';
 
 export type DlqEntry = {
@@ -20,14 +21,6 @@ export type DlqEntry = {
   observation: PaymentObservation | undefined;
 };
 
-/**
- * One DLQ partition: the offsets the broker keeps (`low` to `high`, exclusive) and `handled`, the
- * committed offset of DLQ_HANDLED_GROUP — every message below it is handled. No commit (or one
- * below `low`, whose messages retention removed) counts as `low`: nothing in the topic is handled.
- * This is what the ledger's paysync_ledger_dlq_messages gauge reads: `high - handled`.
- */
-export type DlqPartition = { partition: number; low: bigint; high: bigint; handled: bigint };
-
 export type DlqSnapshot = {
   topic: string;
   entries: DlqEntry[];
@@ -35,25 +28,6 @@ export type DlqSnapshot = {
   /** Messages in the topic that are not dead letters by the contract (ids): never listed or retried. */
   unreadable: string[];
 };
-
-export async function fetchDlqPartitions(admin: Admin, topic: string): Promise<DlqPartition[]> {
-  const [ends, committed] = await Promise.all([
-    admin.fetchTopicOffsets(topic),
-    admin.fetchOffsets({ groupId: DLQ_HANDLED_GROUP, topics: [topic] }),
-  ]);
-  const done = new Map(
-    (committed[0]?.partitions ?? [])
-      .filter((p) => p.offset !== '-1')
-      .map((p) => [p.partition, BigInt(p.offset)]),
-  );
-  return ends
-    .map((e) => {
-      const low = BigInt(e.low);
-      const handled = done.get(e.partition) ?? low;
-      return { partition: e.partition, low, high: BigInt(e.high), handled: handled > low ? handled : low };
-    })
-    .sort((a, b) => a.partition - b.partition);
-}
 
 /**
  * Reads the whole DLQ topic (a throwaway consumer group, from the beginning to the high watermark

@@ -1,9 +1,10 @@
 import { DLQ_HANDLED_GROUP, outTradeNo } from '@paysync/contracts';
 import type { Pool } from '@paysync/db';
+import { fetchDlqPartitions } from '@paysync/kafka';
 import { completeAudit, insertAudit } from '@paysync/reconcile';
 import type { Kafka } from 'kafkajs';
 import { CommandFailedError } from '../errors.ts';
-import { type DlqEntry, type DlqSnapshot, fetchDlqPartitions } from './dlq-read.ts';
+import type { DlqEntry, DlqSnapshot } from './dlq-read.ts';
 
 /** A partition's handled offset moving forward: every message below `to` becomes handled. */
 export type HandledMove = { partition: number; from: bigint; to: bigint };
