@@ -81,22 +81,24 @@ export interface SignRequestInput {
   nonce?: string;
 }
 
-/** Builds a complete Authorization header value for one request. */
-export function signRequest(input: SignRequestInput): string {
+/** The header's fields and the string to sign, with timestamp and nonce defaulted. */
+function requestToSign(input: SignRequestInput) {
   const timestamp = input.timestamp ?? Math.floor(Date.now() / 1000);
   const nonce = input.nonce ?? randomNonce();
   const message = requestSignString(input.method, input.pathWithQuery, timestamp, nonce, input.body ?? '');
-  const signature = rsaSign(input.privateKey, message);
-  return buildAuthorization({ mchid: input.mchid, serialNo: input.serialNo, nonce, timestamp, signature });
+  return { mchid: input.mchid, serialNo: input.serialNo, nonce, timestamp, message };
+}
+
+/** Builds a complete Authorization header value for one request. */
+export function signRequest(input: SignRequestInput): string {
+  const { message, ...fields } = requestToSign(input);
+  return buildAuthorization({ ...fields, signature: rsaSign(input.privateKey, message) });
 }
 
 /** signRequest with the RSA operation on libuv's threadpool (see rsaSignAsync). */
 export async function signRequestAsync(input: SignRequestInput): Promise<string> {
-  const timestamp = input.timestamp ?? Math.floor(Date.now() / 1000);
-  const nonce = input.nonce ?? randomNonce();
-  const message = requestSignString(input.method, input.pathWithQuery, timestamp, nonce, input.body ?? '');
-  const signature = await rsaSignAsync(input.privateKey, message);
-  return buildAuthorization({ mchid: input.mchid, serialNo: input.serialNo, nonce, timestamp, signature });
+  const { message, ...fields } = requestToSign(input);
+  return buildAuthorization({ ...fields, signature: await rsaSignAsync(input.privateKey, message) });
 }
 
 /**

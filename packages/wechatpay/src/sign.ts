@@ -44,10 +44,13 @@ export function toPublicKey(key: KeyObject | string): KeyObject {
   }
 }
 
+function bytes(message: string | Buffer): Buffer {
+  return typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
+}
+
 /** base64(RSASSA-PKCS1-v1_5 SHA-256). */
 export function rsaSign(privateKey: KeyObject | string, message: string | Buffer): string {
-  const data = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
-  return sign('sha256', data, toPrivateKey(privateKey)).toString('base64');
+  return sign('sha256', bytes(message), toPrivateKey(privateKey)).toString('base64');
 }
 
 /**
@@ -56,7 +59,7 @@ export function rsaSign(privateKey: KeyObject | string, message: string | Buffer
  * hundreds of signed calls a second keeps its loop free for the responses, the database and Kafka.
  */
 export function rsaSignAsync(privateKey: KeyObject | string, message: string | Buffer): Promise<string> {
-  const data = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
+  const data = bytes(message);
   const key = toPrivateKey(privateKey);
   return new Promise((resolve, reject) => {
     sign('sha256', data, key, (err, signature) => {
@@ -92,8 +95,7 @@ export function rsaVerify(
   try {
     const signature = signatureBytes(signatureB64);
     if (signature === undefined) return false;
-    const data = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
-    return verify('sha256', data, verifyKey(publicKey), signature);
+    return verify('sha256', bytes(message), verifyKey(publicKey), signature);
   } catch {
     return false;
   }
@@ -111,7 +113,7 @@ export function rsaVerifyAsync(
   try {
     const signature = signatureBytes(signatureB64);
     if (signature === undefined) return Promise.resolve(false);
-    const data = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
+    const data = bytes(message);
     const key = verifyKey(publicKey);
     return new Promise((resolve) => {
       verify('sha256', data, key, signature, (err, ok) => resolve(!err && ok));

@@ -25,7 +25,7 @@ describe('batcher', () => {
       async (items) => {
         flushed.push(items);
       },
-      { lingerMs: 20 },
+      { lingerMs: 200 },
     );
     const first = batcher.add([1]);
     // Added a few event-loop turns later, well inside the linger: still the same write.

@@ -25,6 +25,17 @@ import { DOC_EXAMPLE } from '../fixtures/doc-example-key.ts';
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const API_V3_KEY = 'a'.repeat(16) + 'B'.repeat(16);
 
+/** The request of WeChat Pay's signing documentation, signed with its published test key. */
+const DOC_REQUEST = {
+  mchid: DOC_EXAMPLE.mchid,
+  serialNo: DOC_EXAMPLE.serialNo,
+  privateKey: DOC_EXAMPLE.privateKeyPem,
+  method: 'GET',
+  pathWithQuery: DOC_EXAMPLE.path,
+  timestamp: DOC_EXAMPLE.timestamp,
+  nonce: DOC_EXAMPLE.nonce,
+};
+
 describe('request signing', () => {
   it('builds the request sign string with a trailing newline and an empty GET body', () => {
     expect(requestSignString('get', '/v3/x?mchid=1', 1554208460, 'N', '')).toBe(
@@ -48,15 +59,7 @@ describe('request signing', () => {
   });
 
   it('builds the documented Authorization header for the documentation example', () => {
-    const header = signRequest({
-      mchid: DOC_EXAMPLE.mchid,
-      serialNo: DOC_EXAMPLE.serialNo,
-      privateKey: DOC_EXAMPLE.privateKeyPem,
-      method: 'GET',
-      pathWithQuery: DOC_EXAMPLE.path,
-      timestamp: DOC_EXAMPLE.timestamp,
-      nonce: DOC_EXAMPLE.nonce,
-    });
+    const header = signRequest(DOC_REQUEST);
     expect(header).toBe(
       `WECHATPAY2-SHA256-RSA2048 mchid="1900007291",nonce_str="593BEC0C930BF1AFEB40B4A08C8FB242",` +
         `signature="${DOC_EXAMPLE.signature}",timestamp="1554208460",serial_no="408B07E79B8269FEC3D5D3E6AB8ED163A6A380DB"`,
@@ -64,18 +67,9 @@ describe('request signing', () => {
   });
 
   it('signs off the event loop to the same documented header (RSASSA-PKCS1-v1_5 is deterministic)', async () => {
-    const input = {
-      mchid: DOC_EXAMPLE.mchid,
-      serialNo: DOC_EXAMPLE.serialNo,
-      privateKey: DOC_EXAMPLE.privateKeyPem,
-      method: 'GET',
-      pathWithQuery: DOC_EXAMPLE.path,
-      timestamp: DOC_EXAMPLE.timestamp,
-      nonce: DOC_EXAMPLE.nonce,
-    };
-    const header = await signRequestAsync(input);
+    const header = await signRequestAsync(DOC_REQUEST);
     expect(header).toContain(`signature="${DOC_EXAMPLE.signature}"`);
-    expect(header).toBe(signRequest(input));
+    expect(header).toBe(signRequest(DOC_REQUEST));
   });
 
   it('refuses to sign asynchronously with a public key', async () => {
