@@ -49,6 +49,7 @@ export {
   WHOLE,
 } from './shard.ts';
 export {
+  CLAIM_LOCK_SQL,
   type ClaimedPage,
   claimDueOrders,
   countDueOrders,

@@ -111,8 +111,23 @@ export type ClaimedPage = {
 };
 
 /**
+ * The claim's locking read: the candidates of one page, locked by primary key only.
+ *
+ * The hint is what keeps shards (and concurrent runs) from stealing each other's orders. Left to
+ * itself the optimizer may read the candidates through idx_payment_orders_status_next_check (every
+ * pending, due order of every shard) or, from ~60 ids of a few hundred rows, scan the whole table.
+ * InnoDB then locks every row it passes, not only the ids asked for, and keeps those locks until
+ * commit; a concurrent claim's `SKIP LOCKED` silently skips its own due orders until its next run.
+ * Through the primary key, only the candidates' own rows are ever locked.
+ */
+export const CLAIM_LOCK_SQL = `SELECT ${ORDER_COLUMNS} FROM payment_orders FORCE INDEX (PRIMARY)
+  WHERE id IN (?) AND status = 'pending' AND next_check_at <= ?
+  ORDER BY next_check_at, id
+  FOR UPDATE SKIP LOCKED`;
+
+/**
  * Claims a page: finds due orders, then in one transaction locks them by primary key
- * (`FOR UPDATE SKIP LOCKED`, re-checking that they are still pending and due) and moves their
+ * (`CLAIM_LOCK_SQL`: `SKIP LOCKED`, re-checking that they are still pending and due) and moves their
  * next_check_at to `claimUntil`. Another run then neither sees them as due nor can lock them, so no
  * order is queried twice in one window even without the advisory lock. If this process dies, the
  * orders come back at `claimUntil`.
@@ -138,18 +153,15 @@ export async function claimDueOrders(
       await conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
       await conn.beginTransaction();
       try {
-        const [rows] = await conn.query<OrderRow[]>(
-          `SELECT ${ORDER_COLUMNS} FROM payment_orders
-            WHERE id IN (?) AND status = 'pending' AND next_check_at <= ?
-            ORDER BY next_check_at, id
-            FOR UPDATE SKIP LOCKED`,
-          [candidates.map((c) => c.id), opts.cutoff],
-        );
+        const [rows] = await conn.query<OrderRow[]>(CLAIM_LOCK_SQL, [
+          candidates.map((c) => c.id),
+          opts.cutoff,
+        ]);
         if (rows.length > 0) {
-          await conn.query('UPDATE payment_orders SET next_check_at = ? WHERE id IN (?)', [
-            opts.claimUntil,
-            rows.map((r) => r.id),
-          ]);
+          await conn.query(
+            'UPDATE payment_orders FORCE INDEX (PRIMARY) SET next_check_at = ? WHERE id IN (?)',
+            [opts.claimUntil, rows.map((r) => r.id)],
+          );
         }
         await conn.commit();
         return { orders: rows.map(toSyncOrder), exhausted, selectMs, claimMs: performance.now() - started };
@@ -170,6 +182,13 @@ function caseOf(keys: readonly string[], values: readonly unknown[], otherwise: 
   };
 }
 
+/*
+ * The scheduling writes below name their index for the same reason as CLAIM_LOCK_SQL: with a few
+ * hundred keys the optimizer prefers a full index scan, and an UPDATE locks every row it scans for
+ * the statement's duration (all of them under REPEATABLE READ), long enough for another shard's
+ * claim to skip its own orders.
+ */
+
 /** Gives claimed orders that were not checked their previous next_check_at back (due again at once). */
 export async function releaseClaims(
   pool: Pool,
@@ -188,7 +207,8 @@ export async function releaseClaims(
       );
       const [res] = await retryingLocks(() =>
         pool.query<ResultSetHeader>(
-          `UPDATE payment_orders SET next_check_at = ${next.sql} WHERE out_trade_no IN (?) AND status = 'pending'`,
+          `UPDATE payment_orders FORCE INDEX (uk_payment_orders_out_trade_no)
+             SET next_check_at = ${next.sql} WHERE out_trade_no IN (?) AND status = 'pending'`,
           [...next.params, keys],
         ),
       );
@@ -235,7 +255,7 @@ export async function writeSchedules(pool: Pool, updates: readonly ScheduleUpdat
     );
     await retryingLocks(() =>
       pool.query(
-        `UPDATE payment_orders SET
+        `UPDATE payment_orders FORCE INDEX (uk_payment_orders_out_trade_no) SET
            next_check_at = ${next.sql},
            check_attempts = check_attempts + ${attempts.sql},
            last_checked_at = COALESCE(${checked.sql}, last_checked_at),

@@ -33,7 +33,12 @@ type OrderRow = RowDataPacket & {
   updated_at: Date;
 };
 
-/** Locks the orders' rows (in key order, to keep concurrent batches from deadlocking). */
+/**
+ * Locks the orders' rows (in key order, to keep concurrent batches from deadlocking), through the
+ * out_trade_no key only: with a few hundred keys of a small table the optimizer would otherwise scan
+ * and lock every row (and, under REPEATABLE READ, every gap) until commit, stalling order creation
+ * and making every reconciler claim skip orders it should check.
+ */
 export async function lockOrders(
   conn: PoolConnection,
   outTradeNos: readonly string[],
@@ -43,7 +48,8 @@ export async function lockOrders(
   const [rows] = await conn.query<OrderRow[]>(
     `SELECT out_trade_no, user_id, mchid, appid, amount_total, points, bonus_points, status, transaction_id,
             time_expire, refunded_amount, settled_via, settled_at, success_time, last_wechat_state, updated_at
-       FROM payment_orders WHERE out_trade_no IN (?) ORDER BY out_trade_no FOR UPDATE`,
+       FROM payment_orders FORCE INDEX (uk_payment_orders_out_trade_no)
+      WHERE out_trade_no IN (?) ORDER BY out_trade_no FOR UPDATE`,
     [[...outTradeNos].sort()],
   );
   for (const r of rows) {
@@ -172,7 +178,8 @@ export async function lockAccounts(
     sorted,
   );
   const [rows] = await conn.query<(RowDataPacket & { user_id: string; balance: number; flagged: number })[]>(
-    'SELECT user_id, balance, flagged FROM point_accounts WHERE user_id IN (?) ORDER BY user_id FOR UPDATE',
+    // By primary key only, for the reason given at lockOrders.
+    'SELECT user_id, balance, flagged FROM point_accounts FORCE INDEX (PRIMARY) WHERE user_id IN (?) ORDER BY user_id FOR UPDATE',
     [sorted],
   );
   for (const r of rows) {

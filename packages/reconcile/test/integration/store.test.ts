@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { createPool, migrateUp, type Pool, type RowDataPacket } from '@paysync/db';
 import { createIsolatedDatabase, type IsolatedDatabase } from '@paysync/testkit';
 import {
+  CLAIM_LOCK_SQL,
   claimDueOrders,
   completeAudit,
   countDueOrders,
@@ -108,6 +109,83 @@ describe('claiming due orders', () => {
     });
     const expected = names.filter((n) => shardOf(n, 3) === 1).sort();
     expect(claimed.orders.map((o) => o.outTradeNo).sort()).toEqual(expected);
+  });
+
+  // A claim's locking read once went through the (status, next_check_at) index — the optimizer's
+  // choice as soon as a page holds ~30 ids and most pending orders are not due, the usual state —
+  // and locked every due order of every shard until commit: a concurrent shard's SKIP LOCKED then
+  // silently skipped its own orders until its next run. Held open here, so it is deterministic.
+  it('locks only its own candidates: a concurrent claim of another shard still gets every due order', async () => {
+    const names = await seed(300, { nextCheckAt: (i) => (i % 5 === 0 ? at(-60_000 + i) : at(3_600_000)) });
+    const two = (index: number) => ({ index, count: 2 });
+    const [candidates] = await pool.query<RowDataPacket[]>(dueOrdersSql(two(0)), [now, 2, 0, 500]);
+    expect(candidates.length).toBeGreaterThan(20);
+    const holder = await pool.getConnection();
+    try {
+      await holder.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
+      await holder.beginTransaction();
+      const ids = candidates.map((r) => r.id);
+      const [held] = await holder.query<RowDataPacket[]>(CLAIM_LOCK_SQL, [ids, now]);
+      expect(held).toHaveLength(ids.length);
+      const other = await claimDueOrders(pool, {
+        cutoff: now,
+        limit: 500,
+        claimUntil: at(600_000),
+        shard: two(1),
+      });
+      const expected = names.filter((n, i) => i % 5 === 0 && shardOf(n, 2) === 1).sort();
+      expect(expected.length).toBeGreaterThan(20);
+      expect(other.orders.map((o) => o.outTradeNo).sort()).toEqual(expected);
+    } finally {
+      await holder.rollback();
+      holder.release();
+    }
+  });
+
+  it('reads its candidates by primary key whatever the page size', async () => {
+    await seed(300);
+    const [ids] = await pool.query<RowDataPacket[]>('SELECT id FROM payment_orders ORDER BY id');
+    for (const n of [10, 60, 150, 300]) {
+      const [plan] = await pool.query<RowDataPacket[]>(`EXPLAIN ${CLAIM_LOCK_SQL}`, [
+        ids.slice(0, n).map((r) => r.id),
+        now,
+      ]);
+      expect(plan[0]).toMatchObject({ key: 'PRIMARY', type: 'range' });
+    }
+  });
+
+  // Scheduling writes run while other shards claim: they must not lock (or wait on) rows that are
+  // not theirs. With every row scanned, this one would wait on the held row and time out.
+  it('writes schedules and releases claims without touching rows of other orders', async () => {
+    const names = await seed(300);
+    const mine = names.filter((n) => shardOf(n, 2) === 0);
+    const busy = names.find((n) => shardOf(n, 2) === 1)!;
+    const impatient = createPool({ url: db.url, connectionLimit: 2, lockWaitTimeoutSeconds: 1 });
+    const holder = await pool.getConnection();
+    try {
+      await holder.beginTransaction();
+      await holder.query('SELECT id FROM payment_orders WHERE out_trade_no = ? FOR UPDATE', [busy]);
+      await writeSchedules(
+        impatient,
+        mine.map((outTradeNo) => ({
+          outTradeNo,
+          nextCheckAt: at(60_000),
+          counted: true,
+          checkedAt: now,
+          wechatState: 'NOTPAY',
+        })),
+      );
+      expect(
+        await releaseClaims(
+          impatient,
+          mine.map((outTradeNo) => ({ outTradeNo, nextCheckAt: at(-1) })),
+        ),
+      ).toBe(mine.length);
+    } finally {
+      await holder.rollback();
+      holder.release();
+      await impatient.end();
+    }
   });
 
   it('gives released orders their old next check back', async () => {

@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { createPool, migrateUp, type Pool, type RowDataPacket } from '@paysync/db';
+import { createIsolatedDatabase, type IsolatedDatabase } from '@paysync/testkit';
+import { lockAccounts, lockOrders } from '../../src/store.ts';
+
+// A batch's transaction locks its own orders and accounts and nothing else: a wider lock would
+// stall order creation and make every reconciler claim (SKIP LOCKED) skip orders it should check,
+// for as long as the batch's transaction is open.
+
+let db: IsolatedDatabase;
+let pool: Pool;
+let impatient: Pool;
+
+beforeAll(async () => {
+  db = await createIsolatedDatabase('ledger_locks');
+  pool = createPool({ url: db.url, connectionLimit: 4 });
+  impatient = createPool({ url: db.url, connectionLimit: 2, lockWaitTimeoutSeconds: 1 });
+  await migrateUp(pool);
+});
+afterAll(async () => {
+  await impatient?.end();
+  await pool?.end();
+  await db?.drop();
+});
+beforeEach(async () => {
+  await pool.query('DELETE FROM payment_orders');
+  await pool.query('DELETE FROM point_accounts');
+});
+
+const expires = new Date('2030-01-01T00:00:00.000Z');
+
+function orderRow(no: string, user: string) {
+  return [
+    no,
+    user,
+    '1900009191',
+    'wxd678efh567hg6787',
+    'NATIVE',
+    'points recharge',
+    1000,
+    1000,
+    expires,
+    expires,
+  ];
+}
+
+async function insertOrders(p: Pool, names: readonly string[]) {
+  await p.query(
+    `INSERT INTO payment_orders (out_trade_no, user_id, mchid, appid, trade_type, description, amount_total, points,
+       time_expire, next_check_at) VALUES ?`,
+    [names.map((n, i) => orderRow(n, `user-${i}`))],
+  );
+}
+
+/** Rows of `table` another transaction can lock right now. */
+async function lockable(table: string): Promise<number> {
+  const conn = await pool.getConnection();
+  try {
+    await conn.beginTransaction();
+    const [rows] = await conn.query<RowDataPacket[]>(`SELECT 1 FROM ${table} FOR UPDATE SKIP LOCKED`);
+    await conn.rollback();
+    return rows.length;
+  } finally {
+    conn.release();
+  }
+}
+
+describe('the ledger batch locks', () => {
+  it('lock a batch of orders by key: other orders stay lockable and new orders can be created', async () => {
+    const names = Array.from({ length: 300 }, (_, i) => `RCLOCK${String(i).padStart(6, '0')}`);
+    await insertOrders(pool, names);
+    const batch = names.filter((_, i) => i % 3 === 0);
+    const conn = await pool.getConnection();
+    try {
+      await conn.beginTransaction();
+      expect((await lockOrders(conn, batch)).size).toBe(batch.length);
+      expect(await lockable('payment_orders')).toBe(names.length - batch.length);
+      await insertOrders(impatient, ['RCLOCKNEW000001']);
+    } finally {
+      await conn.rollback();
+      conn.release();
+    }
+  });
+
+  it('lock a batch of accounts by key: other accounts stay lockable', async () => {
+    const users = Array.from({ length: 300 }, (_, i) => `user-${String(i).padStart(4, '0')}`);
+    await pool.query('INSERT INTO point_accounts (user_id, balance) VALUES ?', [users.map((u) => [u, 0])]);
+    const batch = users.filter((_, i) => i % 3 === 0);
+    const conn = await pool.getConnection();
+    try {
+      await conn.beginTransaction();
+      expect((await lockAccounts(conn, batch)).size).toBe(batch.length);
+      expect(await lockable('point_accounts')).toBe(users.length - batch.length);
+    } finally {
+      await conn.rollback();
+      conn.release();
+    }
+  });
+});
