@@ -158,8 +158,7 @@ case "$cmd" in
     # The stack runs in the background so that this shell passes SIGINT/SIGTERM on to it and waits
     # for its clean stop (a shell waiting on a foreground command runs its traps only after it ended);
     # then the EXIT trap stops the servers `prepare` started.
-    # (kafkajs schedules a negative timeout on Node 24: a harmless warning, not printed for these two)
-    node --disable-warning=TimeoutNegativeWarning "scripts/$cmd.ts" "$@" &
+    node "scripts/$cmd.ts" "$@" &
     stack_pid=$!
     trap 'kill -TERM "$stack_pid" 2>/dev/null || true' INT TERM HUP
     stack_code=0

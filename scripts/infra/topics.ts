@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
 import { type Config, HOST, KAFKA_TOPICS, ROOT } from './config.ts';
 import { InfraError } from './errors.ts';
 import { progress } from './log.ts';
@@ -26,23 +27,6 @@ type KafkaJs = {
   logLevel: { NOTHING: number };
 };
 
-/**
- * kafkajs 2.2.4 arms a timer with a negative delay (its request queue computes `throttledUntil - now`
- * with throttledUntil = -1); Node 24 then prints a TimeoutNegativeWarning. Harmless: drop just that.
- */
-function silenceNegativeTimeoutWarning(): void {
-  const emit = process.emitWarning.bind(process) as (...args: unknown[]) => void;
-  process.emitWarning = ((warning: unknown, ...rest: unknown[]) => {
-    const type = typeof rest[0] === 'string' ? rest[0] : (rest[0] as { type?: string } | undefined)?.type;
-    if (
-      type === 'TimeoutNegativeWarning' ||
-      (warning as Error | undefined)?.name === 'TimeoutNegativeWarning'
-    )
-      return;
-    emit(warning, ...rest);
-  }) as typeof process.emitWarning;
-}
-
 /** Retries a step that fails while the group coordinator is still loading. */
 async function retrying<T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -60,10 +44,14 @@ async function retrying<T>(what: string, fn: () => Promise<T>, timeoutMs = 60_00
   }
 }
 
-function loadKafkaJs(): KafkaJs {
-  silenceNegativeTimeoutWarning();
+async function loadKafkaJs(): Promise<KafkaJs> {
   const require = createRequire(join(ROOT, 'package.json'));
   try {
+    // The Kafka client package's quieting of kafkajs's negative-timer warning, as in every service.
+    const paysyncKafka = (await import(pathToFileURL(require.resolve('@paysync/kafka')).href)) as {
+      quietKafkajsNegativeTimer(): void;
+    };
+    paysyncKafka.quietKafkajsNegativeTimer();
     return require('kafkajs') as KafkaJs;
   } catch {
     throw new InfraError(
@@ -79,7 +67,7 @@ function loadKafkaJs(): KafkaJs {
  * first consumer group of a test does not wait for __consumer_offsets to be created.
  */
 export async function ensureTopics(config: Config): Promise<void> {
-  const { Kafka, logLevel } = loadKafkaJs();
+  const { Kafka, logLevel } = await loadKafkaJs();
   const admin = new Kafka({
     clientId: 'paysync-infra',
     brokers: [`${HOST}:${config.kafkaPort}`],

@@ -16,17 +16,6 @@ export type LogOptions = {
 };
 
 const RANK: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
-/**
- * Harmless lines every Kafka client prints when it starts (kafkajs's idempotent-producer notice, and
- * Node 24's TimeoutNegativeWarning about a kafkajs timer): shown once per process name on the
- * console, since the reconciler starts a new process every sweep. The raw files keep every line.
- */
-const ONCE = [
-  /Limiting retries for the idempotent producer/,
-  /TimeoutNegativeWarning/,
-  /^Timeout duration was set to 1\.$/,
-  /^\(Use `node --trace-warnings/,
-];
 const PALETTE = [36, 35, 34, 32, 33, 96, 95, 94, 92, 93];
 const NAME_WIDTH = 12;
 const KEEP_LINES = 300;
@@ -37,7 +26,6 @@ export class CombinedLog {
   readonly #files = new Map<string, WriteStream>();
   readonly #recent = new Map<string, string[]>();
   readonly #colours = new Map<string, number>();
-  readonly #seenOnce = new Set<string>();
 
   constructor(opts: LogOptions) {
     this.#opts = opts;
@@ -50,7 +38,7 @@ export class CombinedLog {
     this.#file(source)?.write(`${raw}\n`);
     this.#remember(source, raw);
     const s = summarize(raw);
-    if (!this.#shown(source, s.level) || this.#repeatedNoise(source, s.message)) return;
+    if (!this.#shown(source, s.level)) return;
     const text = [s.message, s.fields].filter(Boolean).join(' ');
     this.#print(source, s.level, s.time ?? new Date(), text);
   }
@@ -86,15 +74,6 @@ export class CombinedLog {
     if (this.#opts.console === 'off') return false;
     const min = this.#opts.console === 'warn' || this.#opts.quiet?.includes(source) ? 'warn' : 'info';
     return RANK[level] >= RANK[min];
-  }
-
-  #repeatedNoise(source: string, message: string): boolean {
-    const i = ONCE.findIndex((re) => re.test(message));
-    if (i < 0) return false;
-    const key = `${source}:${i}`;
-    if (this.#seenOnce.has(key)) return true;
-    this.#seenOnce.add(key);
-    return false;
   }
 
   #file(source: string): WriteStream | undefined {

@@ -1,5 +1,6 @@
 import { Kafka, type KafkaConfig, type logCreator, logLevel, Partitioners, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
+import { BOUNDED_RETRIES_NOTICE, quietKafkajsNegativeTimer } from './quiet.ts';
 
 export type KafkaClientOptions = {
   brokers: readonly string[];
@@ -25,11 +26,13 @@ function pinoLogCreator(logger: Logger): logCreator {
   return () =>
     ({ level, log }) => {
       const { message, ...extra } = log;
+      if (message === BOUNDED_RETRIES_NOTICE) return;
       logger[LEVELS[level] ?? 'info']({ kafkajs: extra }, message);
     };
 }
 
 export function createKafka(opts: KafkaClientOptions): Kafka {
+  quietKafkajsNegativeTimer();
   return new Kafka({
     clientId: opts.clientId,
     brokers: [...opts.brokers],
