@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { decodeMessage, TOPICS, topicNames } from '@paysync/contracts';
-import { createIdempotentProducer, createKafka } from '@paysync/kafka';
+import { createConsumer, createIdempotentProducer, createKafka } from '@paysync/kafka';
 import { createIsolatedDatabase, createIsolatedTopics, testEnv, uniqueName } from '@paysync/testkit';
 import { startSandbox } from '@paysync/wechatpay-sandbox';
 import type { Consumer } from 'kafkajs';
@@ -90,7 +90,7 @@ async function acceptProxy(target: () => string) {
 /** A consumer that records when each message arrives; resolves once it has joined its group. */
 async function arrivals(topic: string, keyOf: (value: Buffer) => string | undefined) {
   const kafka = createKafka({ brokers: testEnv().kafkaBrokers, clientId: uniqueName('bench-e2e') });
-  const consumer: Consumer = kafka.consumer({ groupId: uniqueName('bench-e2e'), maxWaitTimeInMs: 50 });
+  const consumer: Consumer = createConsumer(kafka, { groupId: uniqueName('bench-e2e'), maxWaitTimeInMs: 50 });
   const seen = new Map<string, number>();
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });

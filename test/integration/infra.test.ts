@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import { ALL_TOPICS } from '@paysync/contracts';
+import { createConsumer } from '@paysync/kafka';
 import {
   createIsolatedDatabase,
   createIsolatedTopics,
@@ -108,7 +109,7 @@ const onLocalServers =
     const topics = await createIsolatedTopics([topic], 3);
     const admin = kafka.admin();
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 500 });
+    const consumer = createConsumer(kafka, { groupId, sessionTimeout: 10_000, heartbeatInterval: 500 });
     await Promise.all([admin.connect(), producer.connect(), consumer.connect()]);
     try {
       const keys = Array.from({ length: 12 }, (_, i) => `ORDER_${i}`);

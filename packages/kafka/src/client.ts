@@ -1,4 +1,13 @@
-import { Kafka, type KafkaConfig, type logCreator, logLevel, Partitioners, type Producer } from 'kafkajs';
+import {
+  type Consumer,
+  type ConsumerConfig,
+  Kafka,
+  type KafkaConfig,
+  type logCreator,
+  logLevel,
+  Partitioners,
+  type Producer,
+} from 'kafkajs';
 import type { Logger } from 'pino';
 import { BOUNDED_RETRIES_NOTICE, quietKafkajsNegativeTimer } from './quiet.ts';
 
@@ -61,4 +70,36 @@ export function createIdempotentProducer(kafka: Kafka): Producer {
     // Murmur2 by key, as Java clients partition: one order's events share a partition everywhere.
     createPartitioner: Partitioners.DefaultPartitioner,
   });
+}
+
+/**
+ * A consumer that stays stopped once disconnected. kafkajs restarts a crashed consumer on a timer
+ * (after a broker restart, a lost coordinator); a crash that races `disconnect()` — it reports the
+ * crash, then arms the restart — brings the consumer back after it was stopped, and it runs,
+ * retries and rejoins its group with nobody left to stop it (a service shutting down, a test that
+ * has ended). Here, once `disconnect()` was called: a crash never restarts, a restart armed during
+ * the disconnect is disarmed, and one already under way is stopped as soon as it fetches.
+ */
+export function createConsumer(kafka: Kafka, config: ConsumerConfig): Consumer {
+  let stopped = false;
+  const restartOnFailure = config.retry?.restartOnFailure;
+  const consumer = kafka.consumer({
+    ...config,
+    retry: {
+      ...config.retry,
+      restartOnFailure: async (err) => !stopped && (restartOnFailure ? await restartOnFailure(err) : true),
+    },
+  });
+  const disconnect = consumer.disconnect;
+  const stop = consumer.stop;
+  consumer.disconnect = async () => {
+    stopped = true;
+    await disconnect();
+    // kafkajs's stop() also clears an armed restart timer: by now any crash being handled has armed it.
+    await stop();
+  };
+  consumer.on(consumer.events.FETCH_START, () => {
+    if (stopped) void disconnect().catch(() => {});
+  });
+  return consumer;
 }

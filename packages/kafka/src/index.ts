@@ -1,4 +1,4 @@
-export { createIdempotentProducer, createKafka, type KafkaClientOptions } from './client.ts';
+export { createConsumer, createIdempotentProducer, createKafka, type KafkaClientOptions } from './client.ts';
 export { type DlqPartition, fetchDlqPartitions, unhandledCount } from './dlq.ts';
 export { type PublishOptions, publish } from './publish.ts';
 export { quietKafkajsNegativeTimer } from './quiet.ts';

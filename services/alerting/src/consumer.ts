@@ -1,4 +1,5 @@
 import { TOPICS, tryDecodeMessage } from '@paysync/contracts';
+import { createConsumer } from '@paysync/kafka';
 import type { Logger } from '@paysync/observability';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { noticeFromDomainAlert } from './domain.ts';
@@ -30,7 +31,7 @@ export function createAlertConsumer(opts: {
 }): AlertConsumer {
   const clock = opts.clock ?? Date.now;
   const sessionTimeout = opts.sessionTimeoutMs ?? 30_000;
-  const consumer = opts.kafka.consumer({
+  const consumer = createConsumer(opts.kafka, {
     groupId: opts.groupId,
     sessionTimeout,
     heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 10)),

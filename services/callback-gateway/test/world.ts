@@ -9,7 +9,7 @@ import {
   topicNames,
 } from '@paysync/contracts';
 import { createPool, migrateUp, type Pool, type RowDataPacket } from '@paysync/db';
-import { createIdempotentProducer, createKafka } from '@paysync/kafka';
+import { createConsumer, createIdempotentProducer, createKafka } from '@paysync/kafka';
 import { createLogger, createRegistry, type Logger, type Registry } from '@paysync/observability';
 import { createLedgerConsumer, createLedgerMetrics, type LedgerConsumer } from '@paysync/points-ledger';
 import {
@@ -212,7 +212,7 @@ export async function createGatewayWorld(name: string, opts: WorldOptions = {}):
   const client = new HttpPool(http.url, { connections: 64 });
 
   const observations: PaymentObservation[] = [];
-  const collector: Consumer = kafka.consumer({ groupId: `${prefix}-collector` });
+  const collector: Consumer = createConsumer(kafka, { groupId: `${prefix}-collector` });
   await collector.connect();
   await collector.subscribe({ topic: topics.paymentObservations, fromBeginning: true });
   await collector.run({

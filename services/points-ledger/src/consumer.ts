@@ -1,5 +1,5 @@
 import { TOPICS, type TopicNames, topicNames } from '@paysync/contracts';
-import { publish } from '@paysync/kafka';
+import { createConsumer, publish } from '@paysync/kafka';
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { LedgerMetrics } from './metrics.ts';
 import { type PipelineDeps, processRecords, type RawRecord } from './pipeline.ts';
@@ -31,7 +31,7 @@ export function createLedgerConsumer(opts: LedgerConsumerOptions): LedgerConsume
   const topics = opts.topics ?? topicNames();
   const chunkSize = opts.batchSize ?? 100;
   const { logger, metrics, producer } = opts;
-  const consumer = opts.kafka.consumer({
+  const consumer = createConsumer(opts.kafka, {
     groupId: opts.groupId,
     sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
     heartbeatInterval: Math.max(500, Math.floor((opts.sessionTimeoutMs ?? 30_000) / 10)),

@@ -8,7 +8,7 @@ import {
   topicNames,
 } from '@paysync/contracts';
 import { createPool, migrateUp, type Pool } from '@paysync/db';
-import { createIdempotentProducer, createKafka, publish } from '@paysync/kafka';
+import { createConsumer, createIdempotentProducer, createKafka, publish } from '@paysync/kafka';
 import { createLogger, createRegistry } from '@paysync/observability';
 import {
   createIsolatedDatabase,
@@ -114,7 +114,7 @@ export async function createLedgerWorld(name: string, partitions = 3): Promise<L
   await producer.connect();
   const groupId = `${prefix}-ledger`;
   const outputs: Outputs = { settled: [], alerts: [], deadLetters: [] };
-  const collector: Consumer = kafka.consumer({ groupId: `${prefix}-collector` });
+  const collector: Consumer = createConsumer(kafka, { groupId: `${prefix}-collector` });
   await collector.connect();
   await collector.subscribe({
     topics: [topics.orderSettled, topics.alerts, topics.paymentObservationsDlq],

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeMessage, type MessageOf, TOPICS, type TopicNames, topicNames } from '@paysync/contracts';
 import { createPool, migrateUp, type Pool, type RowDataPacket } from '@paysync/db';
-import { createIdempotentProducer, createKafka } from '@paysync/kafka';
+import { createConsumer, createIdempotentProducer, createKafka } from '@paysync/kafka';
 import { createLogger, createRegistry } from '@paysync/observability';
 import { createLedgerConsumer, createLedgerMetrics, type LedgerConsumer } from '@paysync/points-ledger';
 import {
@@ -98,7 +98,7 @@ export async function createReconcilerWorld(name: string, opts: WorldOptions = {
 
   const alerts: MessageOf<typeof TOPICS.alerts>[] = [];
   const settled: MessageOf<typeof TOPICS.orderSettled>[] = [];
-  const collector: Consumer = kafka.consumer({ groupId: `${prefix}-collector` });
+  const collector: Consumer = createConsumer(kafka, { groupId: `${prefix}-collector` });
   await collector.connect();
   await collector.subscribe({ topics: [topics.alerts, topics.orderSettled], fromBeginning: true });
   await collector.run({

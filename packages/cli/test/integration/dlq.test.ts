@@ -10,6 +10,7 @@ import {
   topicNames,
 } from '@paysync/contracts';
 import { createPool, migrateUp, type Pool, type RowDataPacket } from '@paysync/db';
+import { createConsumer } from '@paysync/kafka';
 import {
   createIsolatedDatabase,
   createIsolatedTopics,
@@ -324,7 +325,7 @@ describe('payctl dlq resolve', () => {
 
   it('refuses with a clear message while something consumes with the handled group', async () => {
     const dlq = await dlqWith(fourLetters('B'));
-    const squatter = kafka.consumer({ groupId: DLQ_HANDLED_GROUP });
+    const squatter = createConsumer(kafka, { groupId: DLQ_HANDLED_GROUP });
     await squatter.connect();
     try {
       let joined = () => {};

@@ -11,7 +11,13 @@ import {
 import { createIsolatedTopics, eventually, testEnv, uniqueName } from '@paysync/testkit';
 import type { Consumer, Producer } from 'kafkajs';
 
-import { createIdempotentProducer, createKafka, ensureTopics, publish } from '../../src/index.ts';
+import {
+  createConsumer,
+  createIdempotentProducer,
+  createKafka,
+  ensureTopics,
+  publish,
+} from '../../src/index.ts';
 
 // Each canonical topic gets an isolated twin for this file, so tests never read each other.
 const isolated = Object.fromEntries(ALL_TOPICS.map((t) => [t, uniqueName(t.replace(/\./g, '_'))])) as Record<
@@ -34,7 +40,7 @@ beforeAll(async () => {
   cleanup = (await createIsolatedTopics(Object.values(isolated), 2)).remove;
   producer = createIdempotentProducer(kafka);
   await producer.connect();
-  consumer = kafka.consumer({ groupId: uniqueName('roundtrip') });
+  consumer = createConsumer(kafka, { groupId: uniqueName('roundtrip') });
   await consumer.connect();
   await consumer.subscribe({ topics: Object.values(isolated), fromBeginning: true });
   await consumer.run({
