@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { createPool, migrateUp, type Pool, type RowDataPacket } from '@paysync/db';
+import { createPool, migrateUp, type Pool, type PoolConnection, type RowDataPacket } from '@paysync/db';
 import { createIsolatedDatabase, type IsolatedDatabase } from '@paysync/testkit';
 import { lockAccounts, lockOrders } from '../../src/store.ts';
 
@@ -29,20 +29,18 @@ beforeEach(async () => {
 
 const expires = new Date('2030-01-01T00:00:00.000Z');
 
-function orderRow(no: string, user: string) {
-  return [
-    no,
-    user,
-    '1900009191',
-    'wxd678efh567hg6787',
-    'NATIVE',
-    'points recharge',
-    1000,
-    1000,
-    expires,
-    expires,
-  ];
-}
+const orderRow = (no: string, user: string) => [
+  no,
+  user,
+  '1900009191',
+  'wxd678efh567hg6787',
+  'NATIVE',
+  'points recharge',
+  1000,
+  1000,
+  expires,
+  expires,
+];
 
 async function insertOrders(p: Pool, names: readonly string[]) {
   await p.query(
@@ -54,13 +52,22 @@ async function insertOrders(p: Pool, names: readonly string[]) {
 
 /** Rows of `table` another transaction can lock right now. */
 async function lockable(table: string): Promise<number> {
+  let n = 0;
+  await holding(async (conn) => {
+    const [rows] = await conn.query<RowDataPacket[]>(`SELECT 1 FROM ${table} FOR UPDATE SKIP LOCKED`);
+    n = rows.length;
+  });
+  return n;
+}
+
+/** Runs `fn` in a transaction that is still open (its locks held) while `fn` runs, then rolls back. */
+async function holding(fn: (conn: PoolConnection) => Promise<void>): Promise<void> {
   const conn = await pool.getConnection();
   try {
     await conn.beginTransaction();
-    const [rows] = await conn.query<RowDataPacket[]>(`SELECT 1 FROM ${table} FOR UPDATE SKIP LOCKED`);
-    await conn.rollback();
-    return rows.length;
+    await fn(conn);
   } finally {
+    await conn.rollback();
     conn.release();
   }
 }
@@ -70,30 +77,20 @@ describe('the ledger batch locks', () => {
     const names = Array.from({ length: 300 }, (_, i) => `RCLOCK${String(i).padStart(6, '0')}`);
     await insertOrders(pool, names);
     const batch = names.filter((_, i) => i % 3 === 0);
-    const conn = await pool.getConnection();
-    try {
-      await conn.beginTransaction();
+    await holding(async (conn) => {
       expect((await lockOrders(conn, batch)).size).toBe(batch.length);
       expect(await lockable('payment_orders')).toBe(names.length - batch.length);
       await insertOrders(impatient, ['RCLOCKNEW000001']);
-    } finally {
-      await conn.rollback();
-      conn.release();
-    }
+    });
   });
 
   it('lock a batch of accounts by key: other accounts stay lockable', async () => {
     const users = Array.from({ length: 300 }, (_, i) => `user-${String(i).padStart(4, '0')}`);
     await pool.query('INSERT INTO point_accounts (user_id, balance) VALUES ?', [users.map((u) => [u, 0])]);
     const batch = users.filter((_, i) => i % 3 === 0);
-    const conn = await pool.getConnection();
-    try {
-      await conn.beginTransaction();
+    await holding(async (conn) => {
       expect((await lockAccounts(conn, batch)).size).toBe(batch.length);
       expect(await lockable('point_accounts')).toBe(users.length - batch.length);
-    } finally {
-      await conn.rollback();
-      conn.release();
-    }
+    });
   });
 });
