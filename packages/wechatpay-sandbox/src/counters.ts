@@ -10,6 +10,8 @@ export interface Counters {
     injectedErrors: number;
     injected429: number;
     responseProbes: number;
+    /** Responses sent without signature headers (the `unsignedNextResponses` fault). */
+    unsignedResponses: number;
     connectionsReset: number;
   };
   notifications: {
@@ -37,7 +39,13 @@ export function emptyCounters(): Counters {
     requests: {},
     signatureFailures: 0,
     rateLimited: 0,
-    faults: { injectedErrors: 0, injected429: 0, responseProbes: 0, connectionsReset: 0 },
+    faults: {
+      injectedErrors: 0,
+      injected429: 0,
+      responseProbes: 0,
+      unsignedResponses: 0,
+      connectionsReset: 0,
+    },
     notifications: {
       created: 0,
       attempts: 0,

@@ -26,6 +26,11 @@ export const faultsSchema = z.strictObject({
   corruptNextNotificationResources: count,
   /** The next N signed API responses carry a `WECHATPAY/SIGNTEST/` signature. */
   probeNextResponses: count,
+  /**
+   * The next N API responses (any status, error answers included) carry no `Wechatpay-*` headers,
+   * as an egress proxy, a misrouted base URL or an error page in between would answer.
+   */
+  unsignedNextResponses: count,
   /** Shift the Wechatpay-Timestamp of notifications by this many seconds (stale/future signatures). */
   notificationSkewSeconds: z.number().int(),
   /** Shift the Wechatpay-Timestamp of API responses by this many seconds. */
@@ -60,6 +65,7 @@ export function defaultFaults(): Faults {
     probeNextNotifications: 0,
     corruptNextNotificationResources: 0,
     probeNextResponses: 0,
+    unsignedNextResponses: 0,
     notificationSkewSeconds: 0,
     responseSkewSeconds: 0,
     failNextQueries: 0,

@@ -124,6 +124,17 @@ export class OrderNotExistError extends WeChatPayApiError {
   }
 }
 
+/**
+ * An answer that would be a fact about an order (404 ORDER_NOT_EXIST) without a signature that
+ * verifies: an egress proxy, a misrouted base URL or an error page can say the same. It is an error
+ * of the call, never a fact: an order is not finalised on it.
+ */
+export class UnverifiedAnswerError extends WeChatPayApiError {
+  constructor(info: ApiErrorInfo) {
+    super(info, 'UNVERIFIED_ANSWER');
+  }
+}
+
 /** 429 (RATELIMIT_EXCEEDED / FREQUENCY_LIMITED). Never retried by the client: back off. */
 export class RateLimitedError extends WeChatPayApiError {
   constructor(info: ApiErrorInfo) {

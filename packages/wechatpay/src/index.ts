@@ -70,6 +70,7 @@ export {
   TimeoutError,
   UnknownSerialError,
   UnsupportedSignatureTypeError,
+  UnverifiedAnswerError,
   WeChatPayApiError,
   WeChatPayError,
 } from './errors.ts';

@@ -14,6 +14,7 @@ import {
   TimeoutError,
   UnknownSerialError,
   UnsupportedSignatureTypeError,
+  UnverifiedAnswerError,
   WeChatPayApiError,
   type WeChatPayError,
 } from './errors.ts';
@@ -76,14 +77,20 @@ export async function classifyResponse(
   if (raw.status >= 500) return { retry: true, error: new ServerError({ ...base, verified: false }) };
   const info: ApiErrorInfo = { ...base, verified: await verifier.error(raw) };
   if (raw.status === 429) return { retry: false, error: new RateLimitedError(info) };
-  if (code !== undefined && NOT_EXIST_CODES.has(code))
-    return { retry: false, error: new OrderNotExistError(info) };
+  if (code !== undefined && NOT_EXIST_CODES.has(code)) {
+    // "No such order" finalises orders: only WeChat's signed word counts.
+    return {
+      retry: false,
+      error: info.verified ? new OrderNotExistError(info) : new UnverifiedAnswerError(info),
+    };
+  }
   return { retry: false, error: new WeChatPayApiError(info) };
 }
 
 export function outcomeOf(error: WeChatPayError): CallOutcome {
   if (error instanceof RateLimitedError) return 'rate_limited';
   if (error instanceof OrderNotExistError) return 'not_found';
+  if (error instanceof UnverifiedAnswerError) return 'verification_failed';
   if (error instanceof ServerError) return 'server_error';
   if (error instanceof WeChatPayApiError) return 'business_error';
   if (error instanceof NetworkError) return 'network_error';

@@ -150,6 +150,28 @@ describe('syncing one order with WeChat Pay', () => {
     expect(publisher.observed.map((o) => o.tradeState)).toEqual(['ORDER_NOT_EXIST', 'ORDER_NOT_EXIST']);
   });
 
+  // The incident recreated by paysync itself: a "no such order" from something that is not WeChat
+  // (an egress proxy, a misrouted base URL, an error page) once expired a paid order.
+  it('takes no unsigned answer for a fact: an error to retry on the error schedule, no observation', async () => {
+    const base = await prepaidOrder(client, sandbox);
+    const unknown = { ...base, outTradeNo: `${base.outTradeNo.slice(0, 28)}NONE`, timeExpire: past(1000) };
+    const paid = await prepaidOrder(client, sandbox);
+    sandbox.pay(paid.outTradeNo);
+    const { d, publisher } = deps();
+    for (const order of [unknown, { ...paid, timeExpire: past(1000) }]) {
+      sandbox.setFaults({ unsignedNextResponses: 1 });
+      const r = await syncOrder(d, order);
+      expect(r.outcome).toBe('error');
+      expect(r.observations).toEqual([]);
+      expect(r.schedule).toMatchObject({ counted: false, wechatState: undefined });
+    }
+    expect(publisher.observed).toEqual([]);
+    expect(sandbox.counters().faults.unsignedResponses).toBe(2);
+    // Once WeChat's signed word arrives, it counts.
+    expect((await syncOrder(d, unknown)).outcome).toBe('not_found_expired');
+    expect((await syncOrder(d, paid)).outcome).toBe('paid');
+  });
+
   it('slows down on 429, retries, and reports an error (not a check) when WeChat keeps refusing', async () => {
     const order = await prepaidOrder(client, sandbox);
     sandbox.setFaults({ rateLimitShare: 1 });

@@ -166,7 +166,12 @@ function finish(
   countRequest(deps.counters, label, status);
   const text = status === 204 || payload === undefined ? '' : JSON.stringify(payload);
   let headers: Record<string, string> = { [HEADER_REQUEST_ID]: requestId() };
-  if (signed && route.kind === 'api') {
+  const unsigned = route.kind === 'api' && deps.faults().unsignedNextResponses > 0;
+  if (unsigned) {
+    deps.faults().unsignedNextResponses -= 1;
+    deps.counters.faults.unsignedResponses += 1;
+  }
+  if (signed && !unsigned && route.kind === 'api') {
     const fault = deps.faults();
     const probe = fault.probeNextResponses > 0;
     if (probe) {

@@ -12,6 +12,7 @@ import {
   rsaVerify,
   ServerError,
   TimeoutError,
+  UnverifiedAnswerError,
   VerificationKeyStore,
   WeChatPayApiError,
   WeChatPayClient,
@@ -168,17 +169,34 @@ describe('WeChatPayClient response verification', () => {
     expect(await rejection(makeClient().queryByOutTradeNo(OUT_TRADE_NO))).toBeInstanceOf(MissingHeaderError);
   });
 
-  it('surfaces ORDER_NOT_EXIST and ORDERNOTEXIST, signed or not, as OrderNotExistError', async () => {
+  it('surfaces a signed ORDER_NOT_EXIST or ORDERNOTEXIST as OrderNotExistError', async () => {
     const client = makeClient();
-    handle = () => ({ status: 404, body: '{"code":"ORDER_NOT_EXIST","message":"订单不存在"}', sign: 'none' });
-    const unsigned = await rejection(client.queryByOutTradeNo(OUT_TRADE_NO));
-    expect(unsigned).toBeInstanceOf(OrderNotExistError);
-    expect(unsigned).toMatchObject({ code: 'ORDER_NOT_EXIST', status: 404, verified: false });
+    handle = () => ({ status: 404, body: '{"code":"ORDER_NOT_EXIST","message":"订单不存在"}' });
+    const signed = await rejection(client.queryByOutTradeNo(OUT_TRADE_NO));
+    expect(signed).toBeInstanceOf(OrderNotExistError);
+    expect(signed).toMatchObject({ code: 'ORDER_NOT_EXIST', status: 404, verified: true });
     handle = () => ({ status: 404, body: '{"code":"ORDERNOTEXIST","message":"订单不存在"}' });
     expect(await rejection(client.queryByOutTradeNo(OUT_TRADE_NO))).toMatchObject({
       code: 'ORDER_NOT_EXIST',
       verified: true,
     });
+  });
+
+  // An egress proxy, a misrouted base URL or an error page can answer "no such order" too: only
+  // WeChat's signature makes it a fact that may finalise an order.
+  it('never takes an unsigned or wrongly signed ORDER_NOT_EXIST for a fact', async () => {
+    const client = makeClient();
+    for (const [sign, Expected] of [
+      ['none', UnverifiedAnswerError],
+      ['probe', BadSignatureError],
+    ] as const) {
+      handle = () => ({ status: 404, body: '{"code":"ORDER_NOT_EXIST","message":"订单不存在"}', sign });
+      const error = await rejection(client.queryByOutTradeNo(OUT_TRADE_NO));
+      expect(error).not.toBeInstanceOf(OrderNotExistError);
+      expect(error).toBeInstanceOf(Expected);
+      await expect(client.closeOrder(OUT_TRADE_NO)).rejects.toBeInstanceOf(Expected);
+    }
+    expect(client.stats().calls.verification_failed).toBe(4);
   });
 
   it('reports a request WeChat refuses as a WeChatPayApiError carrying WeChat’s code', async () => {
@@ -243,7 +261,7 @@ describe('WeChatPayClient retries, failover and breaker', () => {
   });
 
   it('does not count business errors such as ORDER_NOT_EXIST against the breaker', async () => {
-    handle = () => ({ status: 404, body: '{"code":"ORDER_NOT_EXIST","message":"x"}', sign: 'none' });
+    handle = () => ({ status: 404, body: '{"code":"ORDER_NOT_EXIST","message":"x"}' });
     const client = makeClient({ breaker: { volumeThreshold: 2, errorThresholdPercentage: 10 } });
     for (let i = 0; i < 6; i++) await rejection(client.queryByOutTradeNo(OUT_TRADE_NO));
     expect(client.breakerState).toBe('closed');

@@ -220,6 +220,38 @@ describe('GET /api/payment/orders/:outTradeNo', () => {
       world.sandbox.resetFaults();
     }
   });
+
+  it('publishes nothing on an unsigned "no such order": it is not WeChat’s word', async () => {
+    const no = await createNativeOrder(world);
+    // Two orders WeChat never heard of (their prepays were lost): one answer comes back unsigned.
+    const [unsigned, signed] = ['LOSA', 'LOSB'].map((tag) => `${no.slice(0, 28)}${tag}`) as [string, string];
+    for (const lost of [unsigned, signed]) {
+      await world.pool.query(
+        `INSERT INTO payment_orders (out_trade_no, user_id, mchid, appid, trade_type, description, amount_total,
+           points, time_expire, next_check_at)
+         SELECT ?, user_id, mchid, appid, trade_type, description, amount_total, points, time_expire, next_check_at
+           FROM payment_orders WHERE out_trade_no = ?`,
+        [lost, no],
+      );
+    }
+    world.sandbox.setFaults({ unsignedNextResponses: 1 });
+    try {
+      const res = await world.api('GET', `${ORDERS}/${unsigned}?confirm=true`);
+      expect(res.status).toBe(200);
+      expect(res.json).toMatchObject({ status: 'pending', confirmation: { outcome: 'wechat_unavailable' } });
+      expect(world.sandbox.counters().faults.unsignedResponses).toBe(1);
+    } finally {
+      world.sandbox.resetFaults();
+    }
+    const res = await world.api('GET', `${ORDERS}/${signed}?confirm=true`);
+    expect(res.json).toMatchObject({
+      confirmation: { outcome: 'unchanged', wechat_trade_state: 'ORDER_NOT_EXIST' },
+    });
+    const observed = (await world.collected()).filter(
+      (o) => o.outTradeNo === unsigned || o.outTradeNo === signed,
+    );
+    expect(observed.map((o) => [o.outTradeNo, o.tradeState])).toEqual([[signed, 'ORDER_NOT_EXIST']]);
+  });
 });
 
 describe('when the prepay fails', () => {
