@@ -61,6 +61,29 @@ export function needsAttentionAlert(
   });
 }
 
+/** An order of a merchant this process has no credentials for: configuration, not WeChat, is wrong. */
+export function unknownMerchantAlert(
+  source: string,
+  now: Date,
+  order: { outTradeNo: string; mchid: string; timeExpire: Date; checkAttempts: number },
+  ours: string,
+): AlertInput {
+  const why = `no WeChat Pay credentials for merchant ${order.mchid} (this process signs for ${ours}); not queried`;
+  return alert(source, now, {
+    type: 'order_needs_attention',
+    severity: 'warning',
+    outTradeNo: order.outTradeNo,
+    summary: `${order.outTradeNo} cannot be checked: ${why}`,
+    dedupeKey: `order_needs_attention:${order.outTradeNo}`,
+    details: {
+      time_expire: order.timeExpire.toISOString(),
+      check_attempts: order.checkAttempts,
+      last_wechat_state: null,
+      why,
+    },
+  });
+}
+
 /** The breaker opened: WeChat Pay's API is failing; the run stopped early. */
 export function wechatUnavailableAlert(
   source: string,

@@ -7,10 +7,13 @@ import type { Prediction } from './predict.ts';
 import type { Publisher } from './publisher.ts';
 import type { ScheduleUpdate } from './store.ts';
 
-/** The two WeChat Pay calls the sync makes; WeChatPayClient is one. */
+/**
+ * The two WeChat Pay calls the sync makes, each with the order's own merchant; WeChatPayClient is
+ * one (it refuses another merchant's order with UnknownMerchantError rather than ask wrongly).
+ */
 export interface WeChatOrders {
-  queryByOutTradeNo(outTradeNo: string): Promise<WeChatTransaction>;
-  closeOrder(outTradeNo: string): Promise<void>;
+  queryByOutTradeNo(outTradeNo: string, mchid: string): Promise<WeChatTransaction>;
+  closeOrder(outTradeNo: string, mchid: string): Promise<void>;
   /** The circuit breaker's state, when the client has one. */
   readonly breakerState?: BreakerState;
 }

@@ -4,12 +4,19 @@ import {
   CircuitOpenError,
   OrderNotExistError,
   RateLimitedError,
+  UnknownMerchantError,
   WeChatPayApiError,
   WeChatPayError,
   type WeChatTransaction,
 } from '@paysync/wechatpay';
-import { type AlertInput, missedNotificationAlert, needsAttentionAlert } from './alerts.ts';
+import {
+  type AlertInput,
+  missedNotificationAlert,
+  needsAttentionAlert,
+  unknownMerchantAlert,
+} from './alerts.ts';
 import { nextCheckAt } from './backoff.ts';
+import { ReconcileError } from './errors.ts';
 import { notExistObservation, queryObservation } from './observation.ts';
 import { predictEffect } from './predict.ts';
 import type { ScheduleUpdate, SyncOrder } from './store.ts';
@@ -21,7 +28,8 @@ const HALF_OPEN_WAIT_MS = 10_000;
 type Answer = { state: TradeState; tx: WeChatTransaction | undefined };
 
 function errorOf(err: unknown): { code: string; message: string } {
-  if (err instanceof WeChatPayError) return { code: err.code, message: err.message };
+  if (err instanceof WeChatPayError || err instanceof ReconcileError)
+    return { code: err.code, message: err.message };
   return { code: 'UNKNOWN', message: err instanceof Error ? err.name : 'unknown error' };
 }
 
@@ -73,7 +81,7 @@ export async function syncOrder(deps: SyncDeps, order: SyncOrder): Promise<SyncR
   };
   const query = async (): Promise<Answer> => {
     try {
-      const tx = await call(() => deps.wechat.queryByOutTradeNo(order.outTradeNo));
+      const tx = await call(() => deps.wechat.queryByOutTradeNo(order.outTradeNo, order.mchid));
       return { state: tx.trade_state, tx };
     } catch (err) {
       if (err instanceof OrderNotExistError) return { state: 'ORDER_NOT_EXIST', tx: undefined };
@@ -98,7 +106,7 @@ export async function syncOrder(deps: SyncDeps, order: SyncOrder): Promise<SyncR
           now.getTime() >= order.timeExpire.getTime() + policy.userPayingGraceMs));
     if (closable && !dryRun) {
       try {
-        await call(() => deps.wechat.closeOrder(order.outTradeNo));
+        await call(() => deps.wechat.closeOrder(order.outTradeNo, order.mchid));
         closed = true;
       } catch (err) {
         // Paid (ORDERPAID) or gone in the meantime: the query below says which.
@@ -166,8 +174,12 @@ export async function syncOrder(deps: SyncDeps, order: SyncOrder): Promise<SyncR
     );
   }
   const needsAttention =
-    order.status === 'pending' && now.getTime() >= order.timeExpire.getTime() + policy.attentionAfterExpiryMs;
-  if (needsAttention) {
+    failure instanceof UnknownMerchantError ||
+    (order.status === 'pending' &&
+      now.getTime() >= order.timeExpire.getTime() + policy.attentionAfterExpiryMs);
+  if (failure instanceof UnknownMerchantError) {
+    alerts.push(unknownMerchantAlert(deps.origin.producer, now, order, failure.ours));
+  } else if (needsAttention) {
     const why = failure
       ? `WeChat calls fail (${errorOf(failure).code})`
       : `WeChat says ${last?.state ?? 'nothing'} but it has not become final here`;

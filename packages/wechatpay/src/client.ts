@@ -3,7 +3,12 @@ import { apiV3KeyBytes } from './aead.ts';
 import type { BreakerState } from './breaker.ts';
 import { decodeCertificatesBody, type PlatformCertificate } from './certificates.ts';
 import { WECHATPAY_HEADERS } from './constants.ts';
-import { InvalidConfigError, MissingHeaderError, UnknownSerialError } from './errors.ts';
+import {
+  InvalidConfigError,
+  MissingHeaderError,
+  UnknownMerchantError,
+  UnknownSerialError,
+} from './errors.ts';
 import { headerLookup } from './headers.ts';
 import { buildJsapiPayParams, type JsapiPayParams } from './jsapi.ts';
 import { type PublicKeyConfig, VerificationKeyStore } from './key-store.ts';
@@ -127,9 +132,21 @@ export class WeChatPayClient {
     return this.#transport.stats();
   }
 
-  /** `GET /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=` */
-  async queryByOutTradeNo(outTradeNo: string): Promise<WeChatTransaction> {
+  /**
+   * An order is only ever asked about with its own merchant's credentials: `mchid`, the order's
+   * merchant, must be the one this client signs for (out_trade_no is unique per merchant only).
+   */
+  #signsFor(mchid: string | undefined): void {
+    if (mchid !== undefined && mchid !== this.mchid) throw new UnknownMerchantError(mchid, this.mchid);
+  }
+
+  /**
+   * `GET /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=`. Pass the order's `mchid`: an
+   * order of another merchant is refused with UnknownMerchantError, before any request.
+   */
+  async queryByOutTradeNo(outTradeNo: string, mchid?: string): Promise<WeChatTransaction> {
     const no = checkInput(outTradeNoSchema, outTradeNo, 'out_trade_no');
+    this.#signsFor(mchid);
     const path = `/v3/pay/transactions/out-trade-no/${encodeURIComponent(no)}?mchid=${encodeURIComponent(this.mchid)}`;
     return parseTransaction(
       await this.#json({ operation: 'query_out_trade_no', method: 'GET', pathWithQuery: path, verify: true }),
@@ -151,8 +168,9 @@ export class WeChatPayClient {
   }
 
   /** `POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close` → 204. Query again afterwards. */
-  async closeOrder(outTradeNo: string): Promise<void> {
+  async closeOrder(outTradeNo: string, mchid?: string): Promise<void> {
     const no = checkInput(outTradeNoSchema, outTradeNo, 'out_trade_no');
+    this.#signsFor(mchid);
     await this.call({
       operation: 'close',
       method: 'POST',

@@ -135,6 +135,25 @@ export class UnverifiedAnswerError extends WeChatPayApiError {
   }
 }
 
+/**
+ * An order of another merchant was about to be queried or closed with this client's credentials.
+ * out_trade_no is unique per merchant only: WeChat would answer ORDER_NOT_EXIST, and that would
+ * expire an order that may well be paid. Raised before any request is sent.
+ */
+export class UnknownMerchantError extends WeChatPayError {
+  readonly mchid: string;
+  readonly ours: string;
+
+  constructor(mchid: string, ours: string) {
+    super(
+      'UNKNOWN_MERCHANT',
+      `no WeChat Pay credentials for merchant ${mchid} here (this client signs for ${ours})`,
+    );
+    this.mchid = mchid;
+    this.ours = ours;
+  }
+}
+
 /** 429 (RATELIMIT_EXCEEDED / FREQUENCY_LIMITED). Never retried by the client: back off. */
 export class RateLimitedError extends WeChatPayApiError {
   constructor(info: ApiErrorInfo) {

@@ -68,6 +68,7 @@ export {
   ServerError,
   StaleTimestampError,
   TimeoutError,
+  UnknownMerchantError,
   UnknownSerialError,
   UnsupportedSignatureTypeError,
   UnverifiedAnswerError,

@@ -86,7 +86,7 @@ export function createGatewayMetrics(registry: Registry) {
     }),
     confirmations: new Counter({
       name: 'paysync_gateway_confirmations_total',
-      help: 'confirm=true order reads, by outcome (settled, unchanged, pending, wechat_unavailable, publish_failed, rate_limited).',
+      help: 'confirm=true order reads, by outcome (settled, unchanged, pending, already_final, unknown_merchant, wechat_unavailable, publish_failed, rate_limited).',
       labelNames: ['outcome'] as const,
       registers,
     }),

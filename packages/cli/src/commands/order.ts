@@ -37,7 +37,10 @@ export async function orderCommand(
   let theirs: TheirOrder | undefined;
   if (opts.wechat) {
     try {
-      const tx = await (await res.wechat()).queryByOutTradeNo(outTradeNo);
+      const tx = await (await res.wechat()).queryByOutTradeNo(
+        outTradeNo,
+        order ? String(order.mchid) : undefined,
+      );
       theirs = {
         state: tx.trade_state,
         amountTotal: tx.amount?.total,

@@ -104,10 +104,10 @@ describe('syncing one order with WeChat Pay', () => {
   it('finds the payment made between the last NOTPAY and the close, and reports it paid', async () => {
     const order = await prepaidOrder(client, sandbox, { timeExpire: past(1000) });
     const racing = {
-      queryByOutTradeNo: (no: string) => client.queryByOutTradeNo(no),
-      closeOrder: async (no: string) => {
+      queryByOutTradeNo: (no: string, mchid: string) => client.queryByOutTradeNo(no, mchid),
+      closeOrder: async (no: string, mchid: string) => {
         sandbox.pay(no); // the user pays right before our close reaches WeChat
-        return client.closeOrder(no);
+        return client.closeOrder(no, mchid);
       },
     };
     const { d, publisher } = deps({ wechat: racing });
@@ -170,6 +170,34 @@ describe('syncing one order with WeChat Pay', () => {
     // Once WeChat's signed word arrives, it counts.
     expect((await syncOrder(d, unknown)).outcome).toBe('not_found_expired');
     expect((await syncOrder(d, paid)).outcome).toBe('paid');
+  });
+
+  // Out_trade_no is unique per merchant: asked with another merchant's credentials, WeChat says
+  // ORDER_NOT_EXIST, which would expire an order that may be paid under its own merchant.
+  it('never asks about another merchant’s order: an error, an alert, and no call to WeChat', async () => {
+    const order = await prepaidOrder(client, sandbox);
+    sandbox.pay(order.outTradeNo);
+    const calls = () => {
+      const byStatus =
+        sandbox.counters().requests['GET /v3/pay/transactions/out-trade-no/:out_trade_no'] ?? {};
+      return Object.values(byStatus).reduce((a, b) => a + b, 0);
+    };
+    const callsBefore = calls();
+    const { d, publisher } = deps();
+    const foreign = { ...order, mchid: '1900000109', timeExpire: past(1000) };
+    const r = await syncOrder(d, foreign);
+    expect(r.outcome).toBe('error');
+    expect(r.error).toMatchObject({ code: 'UNKNOWN_MERCHANT' });
+    expect(r.observations).toEqual([]);
+    expect(r.needsAttention).toBe(true);
+    expect(r.schedule).toMatchObject({ counted: false });
+    expect(publisher.observed).toEqual([]);
+    expect([...r.alerts, ...publisher.alerted].map((a) => [a.type, a.outTradeNo])).toContainEqual([
+      'order_needs_attention',
+      order.outTradeNo,
+    ]);
+    expect(calls()).toBe(callsBefore);
+    expect(sandbox.order(order.outTradeNo).trade_state).toBe('SUCCESS');
   });
 
   it('slows down on 429, retries, and reports an error (not a check) when WeChat keeps refusing', async () => {

@@ -12,6 +12,7 @@ import {
   rsaVerify,
   ServerError,
   TimeoutError,
+  UnknownMerchantError,
   UnverifiedAnswerError,
   VerificationKeyStore,
   WeChatPayApiError,
@@ -136,6 +137,23 @@ describe('WeChatPayClient requests', () => {
     const message = `${params.appId}\n${params.timeStamp}\n${params.nonceStr}\n${params.package}\n`;
     expect(params.package).toBe('prepay_id=wx26112221580621e9b071c00d9e093b0000');
     expect(rsaVerify(merchant.publicKey, message, params.paySign)).toBe(true);
+  });
+
+  it('asks about an order only with its own merchant: another mchid is refused before any request', async () => {
+    const client = makeClient();
+    handle = () => ({ status: 200, body: paid });
+    const sent = server.seen.length;
+    for (const call of [
+      () => client.queryByOutTradeNo(OUT_TRADE_NO, '1900000109'),
+      () => client.closeOrder(OUT_TRADE_NO, '1900000109'),
+    ]) {
+      const error = await rejection(call());
+      expect(error).toBeInstanceOf(UnknownMerchantError);
+      expect(error).toMatchObject({ code: 'UNKNOWN_MERCHANT', mchid: '1900000109', ours: client.mchid });
+    }
+    expect(server.seen).toHaveLength(sent);
+    await client.queryByOutTradeNo(OUT_TRADE_NO, client.mchid);
+    expect(server.seen).toHaveLength(sent + 1);
   });
 
   it('refuses invalid arguments without sending anything', async () => {

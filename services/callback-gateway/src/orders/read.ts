@@ -3,7 +3,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { PaymentObservation } from '@paysync/contracts';
 import type { Pool } from '@paysync/db';
 import type { Logger } from '@paysync/observability';
-import { OrderNotExistError, outTradeNoSchema, WeChatPayError } from '@paysync/wechatpay';
+import {
+  OrderNotExistError,
+  outTradeNoSchema,
+  UnknownMerchantError,
+  WeChatPayError,
+} from '@paysync/wechatpay';
 import { errorSummary } from '../callback.ts';
 import { PublishFailedError } from '../errors.ts';
 import type { GatewayMetrics } from '../metrics.ts';
@@ -31,6 +36,7 @@ export type ConfirmOutcome =
   | 'pending'
   | 'unchanged'
   | 'already_final'
+  | 'unknown_merchant'
   | 'wechat_unavailable'
   | 'publish_failed';
 
@@ -38,7 +44,7 @@ const PAID = new Set(['SUCCESS', 'REFUND']);
 
 async function observe(deps: ReadDeps, order: StoredOrder, now: Date): Promise<PaymentObservation> {
   try {
-    const tx = await deps.wechat.queryByOutTradeNo(order.outTradeNo);
+    const tx = await deps.wechat.queryByOutTradeNo(order.outTradeNo, order.mchid);
     return transactionObservation(tx, { source: 'query', observedAt: now, observationId: randomUUID() });
   } catch (err) {
     if (!(err instanceof OrderNotExistError)) throw err;
@@ -120,7 +126,12 @@ export async function readOrder(deps: ReadDeps, rawOutTradeNo: string, confirm: 
       }
     } catch (err) {
       if (!(err instanceof WeChatPayError) && !(err instanceof PublishFailedError)) throw err;
-      outcome = err instanceof WeChatPayError ? 'wechat_unavailable' : 'publish_failed';
+      outcome =
+        err instanceof UnknownMerchantError
+          ? 'unknown_merchant'
+          : err instanceof WeChatPayError
+            ? 'wechat_unavailable'
+            : 'publish_failed';
       deps.logger.warn({ out_trade_no: order.outTradeNo, error: errorSummary(err) }, `confirm: ${outcome}`);
     }
   }

@@ -252,6 +252,17 @@ describe('GET /api/payment/orders/:outTradeNo', () => {
     );
     expect(observed.map((o) => [o.outTradeNo, o.tradeState])).toEqual([[signed, 'ORDER_NOT_EXIST']]);
   });
+  it('with confirm, never asks WeChat about another merchant’s order', async () => {
+    const no = await createNativeOrder(world);
+    await world.pool.query("UPDATE payment_orders SET mchid = '1900000109' WHERE out_trade_no = ?", [no]);
+    const queries = () =>
+      world.sandbox.counters().requests['GET /v3/pay/transactions/out-trade-no/:out_trade_no']?.['200'] ?? 0;
+    const before = queries();
+    const res = await world.api('GET', `${ORDERS}/${no}?confirm=true`);
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ status: 'pending', confirmation: { outcome: 'unknown_merchant' } });
+    expect(queries()).toBe(before);
+  });
 });
 
 describe('when the prepay fails', () => {

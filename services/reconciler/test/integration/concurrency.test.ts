@@ -17,11 +17,11 @@ beforeEach(async () => {
 /** The real client, recording which order each query was for. */
 function recordingClient(queried: string[]): WeChatOrders {
   return {
-    queryByOutTradeNo: (no) => {
+    queryByOutTradeNo: (no, mchid) => {
       queried.push(no);
-      return world.client.queryByOutTradeNo(no);
+      return world.client.queryByOutTradeNo(no, mchid);
     },
-    closeOrder: (no) => world.client.closeOrder(no),
+    closeOrder: (no, mchid) => world.client.closeOrder(no, mchid),
   };
 }
 

@@ -91,8 +91,8 @@ describe('the incident, reproduced', () => {
     await expirePendingOrders();
     let paidAtWeChat: WeChatPaidOrder | undefined;
     const userPaysFirst = {
-      queryByOutTradeNo: (no: string) => world.client.queryByOutTradeNo(no),
-      closeOrder: async (no: string) => {
+      queryByOutTradeNo: (no: string, mchid: string) => world.client.queryByOutTradeNo(no, mchid),
+      closeOrder: async (no: string, mchid: string) => {
         // The last query said NOTPAY; the user's payment lands just before our close does.
         paidAtWeChat = {
           outTradeNo: no,
@@ -101,7 +101,7 @@ describe('the incident, reproduced', () => {
           mchid: world.sandbox.merchant!.mchid,
           appid: world.sandbox.merchant!.appid,
         };
-        return world.client.closeOrder(no);
+        return world.client.closeOrder(no, mchid);
       },
     };
     const second = await world.sweep({}, { wechat: userPaysFirst });
