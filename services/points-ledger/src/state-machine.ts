@@ -128,11 +128,19 @@ function settle(
   };
 }
 
-/** Points reversed by a refund: all of them for a full refund, in proportion (rounded down) otherwise. */
+/**
+ * Points reversed by one refund, given the refunds already applied (`order.refundedAmount`): what
+ * all refunds so far owe, rounded down, minus what the earlier ones owed. Each refund rounded on its
+ * own would leave points behind (three refunds of 100 fen on a 300-fen, 100-point order reverse
+ * 33 + 33 + 33); the difference of the cumulative amounts reverses exactly all points once the order
+ * is fully refunded, whatever the refunds' order.
+ */
 export function reversalPoints(order: LedgerOrder, refundFen: number): number {
   const credited = order.points + order.bonusPoints;
-  if (refundFen >= order.amountTotal) return credited;
-  return Math.floor((credited * refundFen) / order.amountTotal);
+  const owed = (fen: number) =>
+    fen >= order.amountTotal ? credited : Math.floor((credited * fen) / order.amountTotal);
+  const before = Math.min(order.refundedAmount, order.amountTotal);
+  return owed(before + refundFen) - owed(before);
 }
 
 function applyRefund(order: LedgerOrder, obs: PaymentObservation): Decision {

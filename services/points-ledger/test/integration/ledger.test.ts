@@ -99,6 +99,23 @@ describe('points-ledger state transitions (real MariaDB and Kafka)', () => {
     expect(await balance(order.userId)).toBe(0);
   });
 
+  it('partial refunds that add up to the total reverse every point, repeated and out of order', async () => {
+    const order = await world.seedOrder({ amountTotal: 300, points: 100, bonusPoints: 0 });
+    await world.observe(observation(order));
+    await settledTo(order, 'paid');
+    const refunds = [1, 2, 3].map((i) =>
+      refundObservation(order, `RF${i}${order.outTradeNo}`.slice(0, 32), 100),
+    );
+    await world.observe(refunds[2]!, refunds[0]!, refunds[2]!, refunds[1]!, refunds[0]!);
+    await world.waitUntilConsumed();
+    const row = await orderRow(order.outTradeNo);
+    expect(Number(row.refunded_amount)).toBe(300);
+    const reversals = (await entries(order.outTradeNo)).filter((e) => e.entry_type === 'refund_reversal');
+    expect(reversals).toHaveLength(3);
+    expect(reversals.reduce((sum, e) => sum + e.points_delta, 0)).toBe(-100);
+    expect(await balance(order.userId)).toBe(0);
+  });
+
   it('pending → failed on PAYERROR, pending → cancelled on CLOSED before expiry, pending → expired after it', async () => {
     const failed = await world.seedOrder();
     const cancelled = await world.seedOrder();

@@ -162,4 +162,27 @@ describe('order state machine', () => {
     expect(reversalPoints(order(), 333)).toBe(366);
     expect(reversalPoints(order(), 1000)).toBe(1100);
   });
+
+  it('reverses every point once partial refunds add up to the total, in any order', () => {
+    // 300 fen bought 100 points: each 100-fen refund rounded alone would reverse 33, leaving 1.
+    const o = order({ amountTotal: 300, points: 100, bonusPoints: 0, status: 'paid' });
+    const reversed = (refunds: number[]) => {
+      let refundedAmount = 0;
+      return refunds.map((fen) => {
+        const points = reversalPoints({ ...o, refundedAmount }, fen);
+        refundedAmount += fen;
+        return points;
+      });
+    };
+    expect(reversed([100, 100, 100])).toEqual([33, 33, 34]);
+    expect(reversed([1, 299])).toEqual([0, 100]);
+    for (const refunds of [
+      [100, 100, 100],
+      [7, 93, 200],
+      [299, 1],
+      [150, 149, 1],
+    ]) {
+      expect(reversed(refunds).reduce((a, b) => a + b, 0)).toBe(100);
+    }
+  });
 });
