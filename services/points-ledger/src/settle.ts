@@ -141,7 +141,7 @@ export async function applyObservations(
       continue;
     }
 
-    let decision: Decision = decide(order, obs, now);
+    let decision: Decision = decide(order, obs);
     const written: WrittenEntry[] = [];
     const account = accounts.get(order.userId) as Account;
     for (const entry of decision.entries) {

@@ -189,8 +189,12 @@ function applyRefund(order: LedgerOrder, obs: PaymentObservation): Decision {
  * The order state machine of DESIGN.md, as a pure function. The caller holds the order's row
  * lock and guarantees the observation was not applied before (journal), and the database's
  * unique keys make any ledger entry that was already written a no-op.
+ *
+ * Expiry is judged at the moment WeChat's answer was observed (`observedAt`), never when the ledger
+ * applies it: a "not found" seen before time_expire and applied after it (ledger lag, a DLQ retry,
+ * a replay) says nothing about expiry.
  */
-export function decide(order: LedgerOrder, obs: PaymentObservation, now: Date): Decision {
+export function decide(order: LedgerOrder, obs: PaymentObservation): Decision {
   const refused = mismatch(order, obs);
   if (refused) return refused;
 
@@ -221,7 +225,7 @@ export function decide(order: LedgerOrder, obs: PaymentObservation, now: Date): 
     case 'ORDER_NOT_EXIST': {
       if (order.status !== 'pending')
         return unchanged(order, 'unchanged', `${obs.tradeState} for a ${order.status} order`);
-      const expired = now.getTime() >= order.timeExpire.getTime();
+      const expired = Date.parse(obs.observedAt) >= order.timeExpire.getTime();
       if (obs.tradeState === 'ORDER_NOT_EXIST' && !expired)
         return unchanged(order, 'unchanged', 'not at WeChat yet');
       return {

@@ -137,6 +137,23 @@ describe('points-ledger state transitions (real MariaDB and Kafka)', () => {
     for (const o of [failed, cancelled, expired]) expect(await entries(o.outTradeNo)).toEqual([]);
   });
 
+  it('judges expiry when WeChat answered: a not-found seen before time_expire and applied after it changes nothing', async () => {
+    const order = await world.seedOrder({ timeExpire: new Date(Date.now() - 60_000) });
+    const seenBefore = new Date(order.timeExpire.getTime() - 5_000).toISOString();
+    const gone = {
+      transactionId: undefined,
+      amount: undefined,
+      successTime: undefined,
+      source: 'query' as const,
+      tradeState: 'ORDER_NOT_EXIST' as const,
+    };
+    await world.observe(observation(order, { ...gone, observedAt: seenBefore }));
+    await world.waitUntilConsumed();
+    expect((await orderRow(order.outTradeNo)).status).toBe('pending');
+    await world.observe(observation(order, gone));
+    await settledTo(order, 'expired');
+  });
+
   it('NOTPAY leaves a pending order pending and journals the observation', async () => {
     const order = await world.seedOrder();
     await world.observe(

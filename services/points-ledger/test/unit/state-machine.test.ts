@@ -40,7 +40,7 @@ function obs(overrides: Partial<PaymentObservation> = {}): PaymentObservation {
 
 describe('order state machine', () => {
   it('settles pending → paid on SUCCESS with points plus bonus', () => {
-    const d = decide(order(), obs(), NOW);
+    const d = decide(order(), obs());
     expect(d.outcome).toBe('settled');
     expect(d.statusAfter).toBe('paid');
     expect(d.entries).toEqual([{ kind: 'recharge', points: 1100, bonusPoints: 100 }]);
@@ -48,18 +48,18 @@ describe('order state machine', () => {
   });
 
   it('treats trade_state REFUND as a paid order', () => {
-    expect(decide(order(), obs({ tradeState: 'REFUND' }), NOW).statusAfter).toBe('paid');
+    expect(decide(order(), obs({ tradeState: 'REFUND' })).statusAfter).toBe('paid');
   });
 
   it('a SUCCESS for an order already paid is a duplicate that changes nothing', () => {
-    const d = decide(order({ status: 'paid', transactionId: '4200000000000000000001' }), obs(), NOW);
+    const d = decide(order({ status: 'paid', transactionId: '4200000000000000000001' }), obs());
     expect(d).toMatchObject({ outcome: 'duplicate', statusAfter: 'paid', entries: [] });
   });
 
   it.each(['expired', 'cancelled', 'failed'] as const)(
     'a payment for a %s order is a late payment: settled and alerted',
     (status) => {
-      const d = decide(order({ status }), obs(), NOW);
+      const d = decide(order({ status }), obs());
       expect(d.outcome).toBe('late');
       expect(d.statusAfter).toBe('paid');
       expect(d.entries).toHaveLength(1);
@@ -68,14 +68,14 @@ describe('order state machine', () => {
   );
 
   it('never settles an amount mismatch, and alerts', () => {
-    const d = decide(order(), obs({ amount: { total: 1, currency: 'CNY' } }), NOW);
+    const d = decide(order(), obs({ amount: { total: 1, currency: 'CNY' } }));
     expect(d).toMatchObject({ outcome: 'mismatch', statusAfter: 'pending', entries: [] });
     expect(d.alerts[0]).toMatchObject({ type: 'amount_mismatch', severity: 'critical' });
   });
 
   it('never settles a merchant or app mismatch, and alerts', () => {
-    expect(decide(order(), obs({ mchid: '1900000000' }), NOW).alerts[0]?.type).toBe('merchant_mismatch');
-    expect(decide(order(), obs({ appid: 'wx_other_app' }), NOW)).toMatchObject({
+    expect(decide(order(), obs({ mchid: '1900000000' })).alerts[0]?.type).toBe('merchant_mismatch');
+    expect(decide(order(), obs({ appid: 'wx_other_app' }))).toMatchObject({
       outcome: 'mismatch',
       entries: [],
     });
@@ -85,39 +85,55 @@ describe('order state machine', () => {
     const d = decide(
       order({ status: 'paid', transactionId: '4200000000000000000001' }),
       obs({ transactionId: '42000000000000000000XX' }),
-      NOW,
     );
     expect(d).toMatchObject({ outcome: 'mismatch', statusAfter: 'paid', entries: [] });
   });
 
   it.each(['PAYERROR', 'REVOKED'] as const)('moves pending → failed on %s', (tradeState) => {
-    const d = decide(order(), obs({ tradeState, transactionId: undefined, amount: undefined }), NOW);
+    const d = decide(order(), obs({ tradeState, transactionId: undefined, amount: undefined }));
     expect(d).toMatchObject({ outcome: 'transitioned', statusAfter: 'failed' });
   });
 
   it('moves pending → expired on CLOSED after expiry, → cancelled before it', () => {
     const closed = obs({ tradeState: 'CLOSED', transactionId: undefined, amount: undefined });
-    expect(decide(order({ timeExpire: new Date(NOW.getTime() - 1) }), closed, NOW).statusAfter).toBe(
-      'expired',
-    );
-    expect(decide(order(), closed, NOW).statusAfter).toBe('cancelled');
+    expect(decide(order({ timeExpire: new Date(NOW.getTime() - 1) }), closed).statusAfter).toBe('expired');
+    expect(decide(order(), closed).statusAfter).toBe('cancelled');
+  });
+
+  it('judges expiry when WeChat answered, not when the ledger applies the answer', () => {
+    const before = new Date(NOW.getTime() - 60_000).toISOString();
+    const expiredSince = order({ timeExpire: new Date(NOW.getTime() - 1) }); // applied now, past expiry
+    const gone = obs({
+      tradeState: 'ORDER_NOT_EXIST',
+      transactionId: undefined,
+      amount: undefined,
+      observedAt: before,
+    });
+    expect(decide(expiredSince, gone)).toMatchObject({ outcome: 'unchanged', statusAfter: 'pending' });
+    const closed = obs({
+      tradeState: 'CLOSED',
+      transactionId: undefined,
+      amount: undefined,
+      observedAt: before,
+    });
+    expect(decide(expiredSince, closed).statusAfter).toBe('cancelled');
   });
 
   it('ORDER_NOT_EXIST expires an order only after its expiry', () => {
     const gone = obs({ tradeState: 'ORDER_NOT_EXIST', transactionId: undefined, amount: undefined });
-    expect(decide(order(), gone, NOW).outcome).toBe('unchanged');
-    expect(decide(order({ timeExpire: new Date(NOW.getTime() - 1) }), gone, NOW).statusAfter).toBe('expired');
+    expect(decide(order(), gone).outcome).toBe('unchanged');
+    expect(decide(order({ timeExpire: new Date(NOW.getTime() - 1) }), gone).statusAfter).toBe('expired');
   });
 
   it.each(['NOTPAY', 'USERPAYING'] as const)('%s changes nothing, even for a paid order', (tradeState) => {
     const notYet = obs({ tradeState, transactionId: undefined, amount: undefined });
-    expect(decide(order(), notYet, NOW)).toMatchObject({ outcome: 'unchanged', statusAfter: 'pending' });
-    expect(decide(order({ status: 'paid', transactionId: '1' }), notYet, NOW).statusAfter).toBe('paid');
+    expect(decide(order(), notYet)).toMatchObject({ outcome: 'unchanged', statusAfter: 'pending' });
+    expect(decide(order({ status: 'paid', transactionId: '1' }), notYet).statusAfter).toBe('paid');
   });
 
   it('a CLOSED for a paid order does not unpay it', () => {
     const closed = obs({ tradeState: 'CLOSED', transactionId: undefined, amount: undefined });
-    expect(decide(order({ status: 'paid', transactionId: '1' }), closed, NOW).statusAfter).toBe('paid');
+    expect(decide(order({ status: 'paid', transactionId: '1' }), closed).statusAfter).toBe('paid');
   });
 
   const refund = (refundFen: number, refundStatus: 'SUCCESS' | 'ABNORMAL' | 'CLOSED' = 'SUCCESS') =>
@@ -132,7 +148,7 @@ describe('order state machine', () => {
     });
 
   it('a refund of a paid order reverses its points: paid → refunded', () => {
-    const d = decide(order({ status: 'paid', transactionId: '4200000000000000000001' }), refund(1000), NOW);
+    const d = decide(order({ status: 'paid', transactionId: '4200000000000000000001' }), refund(1000));
     expect(d.outcome).toBe('refunded');
     expect(d.statusAfter).toBe('refunded');
     expect(d.entries).toEqual([
@@ -141,7 +157,7 @@ describe('order state machine', () => {
   });
 
   it('a refund seen before its payment settles the payment and reverses it', () => {
-    const d = decide(order(), refund(1000), NOW);
+    const d = decide(order(), refund(1000));
     expect(d.entries.map((e) => e.kind)).toEqual(['recharge', 'refund_reversal']);
     expect(d.payment?.transactionId).toBe('4200000000000000000001');
     expect(d.statusAfter).toBe('refunded');
@@ -149,12 +165,12 @@ describe('order state machine', () => {
 
   it('a refund that is not SUCCESS changes nothing; ABNORMAL needs attention', () => {
     const paid = order({ status: 'paid', transactionId: '4200000000000000000001' });
-    expect(decide(paid, refund(1000, 'CLOSED'), NOW)).toMatchObject({
+    expect(decide(paid, refund(1000, 'CLOSED'))).toMatchObject({
       outcome: 'unchanged',
       entries: [],
       alerts: [],
     });
-    expect(decide(paid, refund(1000, 'ABNORMAL'), NOW).alerts[0]?.type).toBe('order_needs_attention');
+    expect(decide(paid, refund(1000, 'ABNORMAL')).alerts[0]?.type).toBe('order_needs_attention');
   });
 
   it('reverses points in proportion for a partial refund, rounding down', () => {
