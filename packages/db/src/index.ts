@@ -17,6 +17,7 @@ export {
 } from './orders.ts';
 export {
   createPool,
+  isDataError,
   isDuplicateKeyError,
   isRetryableTransactionError,
   type Pool,

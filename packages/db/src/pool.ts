@@ -79,3 +79,39 @@ export function isRetryableTransactionError(err: unknown): boolean {
 export function isDuplicateKeyError(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: string }).code === 'ER_DUP_ENTRY';
 }
+
+/**
+ * Server errors that are about the statement's own data, by error number (MySQL and MariaDB agree
+ * on these): a duplicate on a unique key, a CHECK constraint, a value too long, out of range,
+ * truncated or NULL where none is allowed, a foreign key, invalid JSON.
+ */
+const DATA_ERRNOS = new Set([
+  1048, // ER_BAD_NULL_ERROR
+  1062, // ER_DUP_ENTRY
+  1264, // ER_WARN_DATA_OUT_OF_RANGE
+  1265, // WARN_DATA_TRUNCATED
+  1292, // ER_TRUNCATED_WRONG_VALUE
+  1365, // ER_DIVISION_BY_ZERO
+  1366, // ER_TRUNCATED_WRONG_VALUE_FOR_FIELD
+  1406, // ER_DATA_TOO_LONG
+  1451, // ER_ROW_IS_REFERENCED_2
+  1452, // ER_NO_REFERENCED_ROW_2
+  1586, // ER_DUP_ENTRY_WITH_KEY_NAME
+  3140, // ER_INVALID_JSON_TEXT (MySQL)
+  3819, // ER_CHECK_CONSTRAINT_VIOLATED (MySQL)
+]);
+
+/**
+ * True only for an error known to be about the data a statement carried — the same statement with
+ * other data would succeed. Everything else (the server unreachable, read-only after a failover,
+ * missing grants, a table or column not migrated yet, a full disk, too many connections, a lock
+ * wait) says the database is not ready for any data: retry, never discard the data.
+ */
+export function isDataError(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const { errno, sqlMessage } = err as { errno?: number; sqlMessage?: string };
+  if (typeof errno !== 'number') return false;
+  // MariaDB's CHECK constraint error; 4025 is another error on MySQL, hence the message.
+  if (errno === 4025) return /^CONSTRAINT .* failed/.test(sqlMessage ?? '');
+  return DATA_ERRNOS.has(errno);
+}

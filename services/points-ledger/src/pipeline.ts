@@ -5,7 +5,7 @@ import {
   TOPICS,
   tryDecodeMessage,
 } from '@paysync/contracts';
-import { isRetryableTransactionError, type Pool, withTransaction } from '@paysync/db';
+import { isDataError, isRetryableTransactionError, type Pool, withTransaction } from '@paysync/db';
 import type { Logger } from '@paysync/observability';
 import { type Applied, applyObservations, type Incoming } from './settle.ts';
 
@@ -89,26 +89,32 @@ async function inTransaction(deps: PipelineDeps, items: Incoming[], now: Date): 
   }
 }
 
-/** Errors that say the database is unreachable or failing, not that this message is bad. */
-function isInfrastructureError(err: unknown): boolean {
-  const code = (err as { code?: string; fatal?: boolean })?.code ?? '';
-  return (
-    (err as { fatal?: boolean })?.fatal === true ||
-    isRetryableTransactionError(err) ||
-    /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|PROTOCOL_|ER_SERVER_SHUTDOWN|ER_CON_COUNT_ERROR|ER_LOCK_|ER_QUERY_INTERRUPTED|ER_CONNECTION_KILLED|ER_CLIENT_INTERACTION_TIMEOUT)/.test(
-      code,
-    ) ||
-    /Pool is closed|connection is in closed state|Can't add new command when connection is in closed state/i.test(
-      String((err as Error)?.message),
-    )
-  );
+/**
+ * When this many records of one chunk fail alone with "data" errors, the data is probably not what
+ * is wrong: a schema the code does not expect (a CHECK constraint too strict, a column too short
+ * after a bad migration) would otherwise dead-letter the whole stream, a few records at a time.
+ * Genuinely bad records that pass the contract are rare; three in one chunk are treated as a fault.
+ */
+const SUSPICIOUS_FAILURES = 3;
+
+/** Thrown when a chunk's failures look like the database's fault rather than the records'. */
+export class SuspiciousFailuresError extends Error {
+  constructor(failed: number, size: number, options?: { cause?: unknown }) {
+    super(
+      `${failed} of ${size} observations failed alone with data errors: treated as a database fault`,
+      options,
+    );
+    this.name = 'SuspiciousFailuresError';
+  }
 }
 
 /**
  * Applies a chunk of consumed records: decodes them, applies the valid ones in one transaction
  * (falling back to one transaction per record to isolate a failing one), and returns what must be
- * published once the transaction has committed. A database outage is thrown, never dead-lettered:
- * the records stay unacknowledged and are consumed again.
+ * published once the transaction has committed. Only a record that fails alone, with an error about
+ * its own data (isDataError), is dead-lettered; any other failure — the database down, read-only,
+ * without grants, not migrated, full — is thrown, never dead-lettered: the records stay
+ * unacknowledged and are consumed again once the database is back.
  */
 export async function processRecords(
   deps: PipelineDeps,
@@ -147,7 +153,7 @@ export async function processRecords(
     const applied = valid.length > 0 ? await inTransaction(deps, valid.map(toIncoming), now) : [];
     results = applied.map((result, i) => ({ record: (valid[i] as { record: RawRecord }).record, result }));
   } catch (err) {
-    if (isInfrastructureError(err)) throw err;
+    if (!isDataError(err)) throw err;
     if (valid.length > 1) deps.logger.warn({ err, size: valid.length }, 'batch failed; applying one by one');
     results = [];
     for (const v of valid) {
@@ -155,9 +161,13 @@ export async function processRecords(
         const [one] = await inTransaction(deps, [toIncoming(v)], now);
         results.push({ record: v.record, result: one as Applied });
       } catch (e) {
-        if (isInfrastructureError(e)) throw e;
+        if (!isDataError(e)) throw e;
         results.push({ record: v.record, result: e as Error });
       }
+    }
+    const failed = results.filter((r) => r.result instanceof Error);
+    if (failed.length >= SUSPICIOUS_FAILURES) {
+      throw new SuspiciousFailuresError(failed.length, valid.length, { cause: failed[0]?.result });
     }
   }
 

@@ -7,6 +7,7 @@ import {
   createPool,
   DUE_PENDING_ORDERS_INDEX,
   DUE_PENDING_ORDERS_SQL,
+  isDataError,
   MIGRATIONS_DIR,
   MigrationError,
   migrateUp,
@@ -204,5 +205,68 @@ describe('schema constraints', () => {
     expect(due).toHaveLength(20);
     const times = due.map((d) => d.nextCheckAt.getTime());
     expect([...times].sort((x, y) => x - y)).toEqual(times);
+  });
+});
+
+// The ledger dead-letters an observation only for an error about its data; anything else is retried.
+// Each error here is a real server's answer.
+describe('isDataError', () => {
+  const user = `ps_dataerr_${process.pid}`;
+  let limited: Pool | undefined;
+
+  beforeAll(async () => {
+    await migrateUp(pool);
+    await pool.query(`CREATE USER IF NOT EXISTS '${user}'@'127.0.0.1' IDENTIFIED BY 'x'`);
+    await pool.query(`GRANT SELECT ON \`${db.name}\`.* TO '${user}'@'127.0.0.1'`);
+    const url = new URL(db.url);
+    url.username = user;
+    url.password = 'x';
+    limited = createPool({ url: url.toString(), connectionLimit: 1 });
+  });
+  afterAll(async () => {
+    await limited?.end();
+    await pool.query(`DROP USER IF EXISTS '${user}'@'127.0.0.1'`);
+  });
+
+  const failure = (p: Promise<unknown>) =>
+    p.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+
+  it('is true for errors about the statement’s own data', async () => {
+    const paid = await insertOrder({ status: 'paid', transaction_id: `42${Date.now()}` });
+    for (const err of [
+      await failure(insertOrder({ out_trade_no: paid })), // duplicate key
+      await failure(insertOrder({ status: 'settled' })), // CHECK constraint
+      await failure(insertOrder({ description: 'x'.repeat(500) })), // too long
+      await failure(insertOrder({ amount_total: 'lots' })), // wrong value
+      await failure(insertOrder({ user_id: null })), // NULL
+    ]) {
+      expect(err).toBeDefined();
+      expect([(err as { code?: string }).code, isDataError(err)]).toEqual([
+        (err as { code?: string }).code,
+        true,
+      ]);
+    }
+  });
+
+  it('is false for a database that is not ready for any data', async () => {
+    const nowhere = createPool({ url: 'mysql://paysync:paysync@127.0.0.1:1/paysync' });
+    const down = await failure(nowhere.query('SELECT 1'));
+    await nowhere.end();
+    for (const err of [
+      await failure(limited!.query("UPDATE payment_orders SET status = 'paid' WHERE id = 0")), // no grant
+      await failure(pool.query('SELECT no_such_column FROM payment_orders')), // not migrated
+      await failure(pool.query('SELECT 1 FROM no_such_table')),
+      down,
+      new Error('anything else'),
+    ]) {
+      expect(err).toBeDefined();
+      expect([(err as { code?: string }).code, isDataError(err)]).toEqual([
+        (err as { code?: string }).code,
+        false,
+      ]);
+    }
   });
 });

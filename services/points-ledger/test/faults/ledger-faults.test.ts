@@ -171,6 +171,71 @@ describe('points-ledger under faults', () => {
     600_000,
   );
 
+  // A database that is there but refuses writes for a while — read-only after a failover, a grant
+  // revoked, a column not migrated yet — is not a bad observation: the ledger waits on the offset
+  // and dead-letters nothing.
+  it.each([
+    ['the primary is read-only for a while', 'SET GLOBAL read_only = ON', 'SET GLOBAL read_only = OFF'],
+    [
+      'the ledger loses its UPDATE grant on payment_orders for a while',
+      'REVOKE UPDATE ON `{db}`.payment_orders FROM {user}',
+      'GRANT UPDATE ON `{db}`.payment_orders TO {user}',
+    ],
+    [
+      'a column the ledger writes is missing until the migration runs',
+      'ALTER TABLE order_observations RENAME COLUMN alerts TO alerts_not_yet',
+      'ALTER TABLE order_observations RENAME COLUMN alerts_not_yet TO alerts',
+    ],
+  ])(
+    'dead-letters nothing when %s',
+    async (_name, breakSql, healSql) => {
+      const { world, orders, refunded, stream, env } = await setup('dbstate', 400);
+      // The ledger's own, least-privileged account (ALL PRIVILEGES would also bypass read_only).
+      const user = `'ledger_${process.pid}_${Date.now().toString(36)}'@'127.0.0.1'`;
+      const db = world.db.name;
+      await world.pool.query(`CREATE USER ${user} IDENTIFIED BY 'ledger-pw'`);
+      await world.pool.query(`GRANT SELECT ON \`${db}\`.* TO ${user}`);
+      await world.pool.query(`GRANT INSERT ON \`${db}\`.order_observations TO ${user}`);
+      await world.pool.query(`GRANT INSERT ON \`${db}\`.point_transactions TO ${user}`);
+      await world.pool.query(`GRANT INSERT, UPDATE ON \`${db}\`.point_accounts TO ${user}`);
+      await world.pool.query(`GRANT UPDATE ON \`${db}\`.payment_orders TO ${user}`);
+      const url = new URL(world.db.url);
+      url.username = user.slice(1, user.indexOf("'", 1));
+      url.password = 'ledger-pw';
+      const sql = (text: string) => text.replaceAll('{db}', db).replaceAll('{user}', user);
+      const admin = await world.pool.getConnection();
+      try {
+        await admin.query('SET SESSION lock_wait_timeout = 30');
+        const ledger = new Supervised('ledger', { ...env, MYSQL_URL: url.toString() });
+        processes.push(ledger);
+        await ledger.start();
+        const publishing = publishSlowly(world, stream, 20, 40);
+        await eventually(
+          'ledger progress',
+          async () => ((await journalCount(world)) > 200 ? true : undefined),
+          {
+            timeoutMs: 60_000,
+          },
+        );
+        await admin.query(sql(breakSql));
+        try {
+          await new Promise((r) => setTimeout(r, 8000));
+        } finally {
+          await admin.query(sql(healSql));
+        }
+        await publishing;
+        await expectSettledExactlyOnce(world, orders, refunded);
+        expect(world.outputs.deadLetters).toEqual([]);
+        expect(ledger.restarts).toBe(0);
+      } finally {
+        await admin.query('SET GLOBAL read_only = OFF').catch(() => {});
+        admin.release();
+        await world.pool.query(`DROP USER IF EXISTS ${user}`);
+      }
+    },
+    600_000,
+  );
+
   it('settles once with two ledger processes in one group through rebalances', async () => {
     const { world, orders, refunded, stream, env } = await setup('rebalance', 500);
     const a = new Supervised('ledger-a', env);
