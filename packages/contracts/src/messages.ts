@@ -125,8 +125,21 @@ export type DlqReason = z.infer<typeof dlqReason>;
 export const deadLetteredObservation = z.object({
   reason: dlqReason,
   reasonDetail: z.string().max(2048),
-  /** The original message value exactly as consumed (it may not have been decodable). */
+  /**
+   * The original message value as consumed (it may not have been decodable) — whole up to 64 KiB;
+   * beyond that only its first 64 KiB, so that a dead letter of a huge message still fits under the
+   * broker's message size limit instead of wedging the partition it came from.
+   */
   originalValue: z.string(),
+  /** Size in bytes of the whole original value (absent in dead letters written before it existed). */
+  originalBytes: z.number().int().nonnegative().optional(),
+  /** SHA-256 (hex) of the whole original value, to match it with the producer's copy. */
+  originalSha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
+  /** True when originalValue is only the value's beginning: such an entry cannot be retried. */
+  originalTruncated: z.boolean().optional(),
   originalTopic: z.string(),
   originalPartition: z.number().int().nonnegative(),
   originalOffset: z.string().regex(/^\d+$/),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   type DeadLetteredObservation,
   type MessageInput,
@@ -38,6 +39,9 @@ export type PipelineDeps = {
   maxAttempts?: number;
 };
 
+/** How much of an original value a dead letter carries (see DeadLetteredObservation.originalValue). */
+export const DEAD_LETTER_VALUE_BYTES = 64 * 1024;
+
 function deadLetter(
   record: RawRecord,
   reason: DeadLetteredObservation['reason'],
@@ -48,12 +52,26 @@ function deadLetter(
   return {
     reason,
     reasonDetail: detail.slice(0, 2048),
-    originalValue: record.value?.toString('utf8') ?? '',
+    ...originalOf(record.value),
     originalTopic: record.topic,
     originalPartition: record.partition,
     originalOffset: record.offset,
     ...(outTradeNo && /^[A-Za-z0-9_\-|*]{1,64}$/.test(outTradeNo) ? { outTradeNo } : {}),
     failedAt: now.toISOString(),
+  };
+}
+
+/** The original value, whole when small, otherwise its beginning; with its size and hash. */
+function originalOf(value: Buffer | null) {
+  const bytes = value ?? Buffer.alloc(0);
+  const truncated = bytes.length > DEAD_LETTER_VALUE_BYTES;
+  // A cut in the middle of a UTF-8 sequence decodes to U+FFFD: harmless in a prefix kept for people.
+  const kept = truncated ? bytes.subarray(0, DEAD_LETTER_VALUE_BYTES) : bytes;
+  return {
+    originalValue: kept.toString('utf8'),
+    originalBytes: bytes.length,
+    originalSha256: createHash('sha256').update(bytes).digest('hex'),
+    ...(truncated ? { originalTruncated: true } : {}),
   };
 }
 

@@ -13,7 +13,16 @@ export type DlqEntry = {
   reasonDetail: string;
   outTradeNo: string | null;
   failedAt: string;
-  original: { topic: string; partition: number; offset: string };
+  /** Where the original came from; its size and SHA-256 when the dead letter recorded them. */
+  original: {
+    topic: string;
+    partition: number;
+    offset: string;
+    bytes?: number;
+    sha256?: string;
+    /** Only the value's beginning was kept (a huge message): it cannot be retried. */
+    truncated?: boolean;
+  };
   /** The original message is a valid observation: it can be published again. */
   retriable: boolean;
   /** Below its partition's handled offset (DLQ_HANDLED_GROUP): an operator has dealt with it. */
@@ -74,8 +83,11 @@ export async function readDlq(kafka: Kafka, topic: string, timeoutMs = 30_000): 
                 topic: d.message.originalTopic,
                 partition: d.message.originalPartition,
                 offset: d.message.originalOffset,
+                ...(d.message.originalBytes !== undefined ? { bytes: d.message.originalBytes } : {}),
+                ...(d.message.originalSha256 ? { sha256: d.message.originalSha256 } : {}),
+                ...(d.message.originalTruncated ? { truncated: true } : {}),
               },
-              retriable: original.ok,
+              retriable: original.ok && d.message.originalTruncated !== true,
               handled: BigInt(message.offset) < (handledBelow.get(partition) ?? 0n),
               observation: original.ok ? original.message : undefined,
             });

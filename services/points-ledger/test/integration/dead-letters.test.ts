@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { eventually } from '@paysync/testkit';
 import { createLedgerWorld, type LedgerWorld, observation } from '../world.ts';
@@ -66,5 +67,33 @@ describe('dead letters', () => {
       [good!.outTradeNo]: 'paid',
       [bad!.outTradeNo]: 'pending',
     });
+  });
+
+  // A dead letter once copied the whole value: 700 KB of quotes became a 1.4 MB JSON string over the
+  // broker's message limit, the DLQ write failed, and the partition stopped settling for good.
+  it('keeps a huge malformed message to a bounded, hashed prefix and settles what follows it', async () => {
+    const world = await createLedgerWorld('ledger_poison', 1);
+    worlds.push(world);
+    const order = await world.seedOrder();
+    const poison = '"'.repeat(700 * 1024);
+    await world.publishRaw(order.outTradeNo, poison);
+    await world.observe(observation(order));
+    await world.startLedger();
+    await world.waitUntilConsumed();
+    const [rows] = await world.pool.query('SELECT status FROM payment_orders WHERE out_trade_no = ?', [
+      order.outTradeNo,
+    ]);
+    expect((rows as { status: string }[])[0]?.status).toBe('paid');
+    await eventually('the dead letter', async () =>
+      world.outputs.deadLetters.length > 0 ? true : undefined,
+    );
+    const [dead] = world.outputs.deadLetters;
+    expect(dead).toMatchObject({
+      reason: 'malformed',
+      originalBytes: poison.length,
+      originalSha256: createHash('sha256').update(poison).digest('hex'),
+      originalTruncated: true,
+    });
+    expect(Buffer.byteLength(dead!.originalValue)).toBe(64 * 1024);
   });
 });
