@@ -17,6 +17,7 @@ export {
 } from './orders.ts';
 export {
   createPool,
+  isDatabaseUnavailable,
   isDataError,
   isDuplicateKeyError,
   isRetryableTransactionError,

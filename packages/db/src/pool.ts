@@ -115,3 +115,31 @@ export function isDataError(err: unknown): boolean {
   if (errno === 4025) return /^CONSTRAINT .* failed/.test(sqlMessage ?? '');
   return DATA_ERRNOS.has(errno);
 }
+
+/** A statement paysync itself wrote wrongly: a bug, never the database's state. */
+const STATEMENT_BUG_ERRNOS = new Set([1064 /* ER_PARSE_ERROR */, 1210 /* ER_WRONG_ARGUMENTS */]);
+
+/**
+ * True for an error of the database rather than of the data or the code: the server unreachable,
+ * restarting, read-only, out of connections, refusing the account, a table or column not migrated.
+ * A request that met one can succeed later unchanged (503 and retry, not 500).
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null || isDataError(err)) return false;
+  const { code, errno, sqlState, fatal, message } = err as {
+    code?: unknown;
+    errno?: unknown;
+    sqlState?: unknown;
+    fatal?: unknown;
+    message?: unknown;
+  };
+  if (typeof errno === 'number' && STATEMENT_BUG_ERRNOS.has(errno)) return false;
+  return (
+    fatal === true ||
+    typeof sqlState === 'string' ||
+    /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|PROTOCOL_)/.test(
+      typeof code === 'string' ? code : '',
+    ) ||
+    /Pool is closed|connection is in closed state/i.test(typeof message === 'string' ? message : '')
+  );
+}

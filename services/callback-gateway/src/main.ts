@@ -17,7 +17,7 @@ import { type GatewayConfig, loadGatewayConfig } from './config.ts';
 import { startHttpServer } from './http/server.ts';
 import { createGatewayMetrics } from './metrics.ts';
 import { createObservationPublisher } from './publisher.ts';
-import { keysLoaded, producerConnected } from './readiness.ts';
+import { gatewayReadiness } from './readiness.ts';
 import { enforceNotifyUrl, NotifyUrlRejectedError } from './startup.ts';
 import { createWeChat } from './wechat.ts';
 
@@ -88,11 +88,7 @@ const ops = await startOpsServer({
   host: config.METRICS_HOST,
   port: config.METRICS_PORT,
   logger,
-  checks: [
-    { name: 'kafka producer', check: async () => producerConnected(publisher) },
-    { name: 'verification keys', check: async () => keysLoaded(wechat.keyStore) },
-    { name: 'mysql', check: async () => void (await pool.query('SELECT 1')) },
-  ],
+  checks: gatewayReadiness({ publisher, keyStore: wechat.keyStore }),
 });
 
 const shutdown = createShutdown(logger, { stepTimeoutMs: config.GATEWAY_SHUTDOWN_GRACE + 5000 });

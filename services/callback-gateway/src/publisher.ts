@@ -12,8 +12,10 @@ export type ObservationPublisher = {
    * when it did not within the deadline or refused it. Only a resolved publish may be answered 2xx.
    */
   publish(observation: PaymentObservation): Promise<void>;
-  /** Whether the current producer is connected (readiness). */
+  /** Whether the current producer is connected. */
   connected(): boolean;
+  /** How long (ms) no connected producer has been available; 0 while one is (readiness). */
+  unavailableForMs(): number;
   /** Waits for what is queued or being written, then disconnects the producer (shutdown). */
   stop(): Promise<void>;
 };
@@ -58,6 +60,8 @@ export function createObservationPublisher(opts: ObservationPublisherOptions): O
   let isConnected = false;
   let needsNewProducer = true;
   let stopped = false;
+  /** Since when no connected producer is available (undefined while one is). */
+  let unavailableSince: number | undefined = Date.now();
 
   let replacing: Promise<Producer> | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
@@ -82,6 +86,7 @@ export function createObservationPublisher(opts: ObservationPublisherOptions): O
     }
     producer = p;
     needsNewProducer = false;
+    unavailableSince = undefined;
     return p;
   }
 
@@ -123,6 +128,7 @@ export function createObservationPublisher(opts: ObservationPublisherOptions): O
     } catch (err) {
       if (!needsNewProducer) opts.onProducerReset?.(err);
       needsNewProducer = true;
+      unavailableSince ??= Date.now();
       recoverLater();
       for (const x of batch) x.reject(new PublishFailedError('error', { cause: err }));
     }
@@ -145,6 +151,8 @@ export function createObservationPublisher(opts: ObservationPublisherOptions): O
       await freshProducer();
     },
     connected: () => isConnected && !needsNewProducer,
+    unavailableForMs: () =>
+      isConnected && !needsNewProducer ? 0 : Date.now() - (unavailableSince ?? Date.now()),
     publish(observation) {
       if (stopped) return Promise.reject(new PublishFailedError('error'));
       return new Promise<void>((resolve, reject) => {

@@ -53,6 +53,8 @@ export type WorldOptions = {
   /** The gateway's Kafka client (a test may route it through a fault proxy). Default: the test broker. */
   gatewayKafka?: (brokers: string[]) => Kafka;
   publishTimeoutMs?: number;
+  /** The gateway's database is down (its pool points where nothing listens); the world's own pool works. */
+  gatewayMysqlDown?: boolean;
   maxInFlight?: number;
   confirmWaitMs?: number;
   maxBodyBytes?: number;
@@ -185,12 +187,15 @@ export async function createGatewayWorld(name: string, opts: WorldOptions = {}):
   let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.writeHead(503).end();
   const http = await startHttpServer((req, res) => handler(req, res));
   const notifyUrl = `${http.url}${CALLBACK_PATH}`;
+  const gatewayPool = opts.gatewayMysqlDown
+    ? createPool({ url: 'mysql://paysync:paysync@127.0.0.1:1/paysync', connectionLimit: 2 })
+    : pool;
   const gateway = createApp({
     logger,
     metrics,
     verifier: wechat.verifier,
     publisher,
-    pool,
+    pool: gatewayPool,
     wechat: wechat.client,
     merchant: { mchid: merchant.mchid, appids: [merchant.appid] },
     apiV2Key: API_V2_KEY,
@@ -331,6 +336,7 @@ export async function createGatewayWorld(name: string, opts: WorldOptions = {}):
       await publisher.stop().catch(() => {});
       await wechat.client.close();
       await sandbox.close();
+      if (gatewayPool !== pool) await gatewayPool.end();
       await pool.end();
       await created.remove().catch(() => {});
       await db.drop();

@@ -1,3 +1,4 @@
+import { isDatabaseUnavailable } from '@paysync/db';
 import express, { type NextFunction, type Request, type Response, Router } from 'express';
 import { errorSummary } from '../callback.ts';
 import type { GatewayMetrics } from '../metrics.ts';
@@ -60,6 +61,12 @@ export function ordersRouter(deps: OrdersRouteDeps): Router {
       return sendApiError(res, 400, 'INVALID_JSON', 'body is not valid JSON');
     if (typeof e?.status === 'number' && e.status < 500 && typeof e.type === 'string') {
       return sendApiError(res, 400, 'BAD_REQUEST', 'request body could not be read');
+    }
+    if (isDatabaseUnavailable(err)) {
+      // The gateway stays ready for notifications; the order API tells its caller to come back.
+      deps.logger.warn({ error: errorSummary(err) }, 'order API: database unavailable');
+      res.setHeader('Retry-After', '5');
+      return sendApiError(res, 503, 'DATABASE_UNAVAILABLE', 'the order database is unavailable; retry later');
     }
     deps.logger.error({ error: errorSummary(err) }, 'order API request failed');
     sendApiError(res, 500, 'INTERNAL_ERROR', 'internal error');

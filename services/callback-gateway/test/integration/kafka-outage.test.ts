@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { checkInvariants, eventually, testEnv } from '@paysync/testkit';
+import { producerAvailable } from '../../src/readiness.ts';
 import { capturePayment, merchantClient, startCapture } from '../capture.ts';
 import { type KafkaProxy, startKafkaProxy } from '../kafka-proxy.ts';
 import { createGatewayWorld, createNativeOrder, type GatewayWorld, type Rows } from '../world.ts';
@@ -43,10 +44,18 @@ describe('when Kafka is unavailable', () => {
             : undefined,
         { timeoutMs: 60_000, intervalMs: 100 },
       );
+      // The producer is down, but one hiccup must not turn every replica unready at once: readiness
+      // fails only once it has been down longer than the grace.
+      expect(world.publisher.unavailableForMs()).toBeGreaterThan(0);
+      expect(() => producerAvailable(world.publisher, 0)).toThrow(/unavailable/);
+      expect(() => producerAvailable(world.publisher, 600_000)).not.toThrow();
     } finally {
       await proxy.restore();
     }
     await world.sandbox.idle();
+    await eventually('the producer to be back', async () =>
+      world.publisher.unavailableForMs() === 0 ? true : undefined,
+    );
 
     for (const no of nos) {
       const record = world.sandbox.notifications({ outTradeNo: no })[0];
@@ -82,7 +91,7 @@ describe('when Kafka is unavailable', () => {
     expect(rows.map((r) => r.status)).toEqual(nos.map(() => 'paid'));
   });
 
-  it('is not ready while Kafka is gone and becomes ready again on its own when Kafka returns', async () => {
+  it('loses its producer while Kafka is gone and gets a new one on its own when Kafka returns', async () => {
     const client = merchantClient(world.sandbox, world.merchant);
     const capture = await startCapture();
     try {
@@ -99,8 +108,8 @@ describe('when Kafka is unavailable', () => {
       }
       // No request reaches the gateway now: it reconnects by itself.
       await eventually(
-        'the gateway to be ready again',
-        async () => (world.publisher.connected() ? true : undefined),
+        'the gateway to be writable again',
+        async () => (world.publisher.connected() && world.publisher.unavailableForMs() === 0 ? true : undefined),
         {
           timeoutMs: 60_000,
         },
