@@ -109,7 +109,8 @@ describe('when Kafka is unavailable', () => {
       // No request reaches the gateway now: it reconnects by itself.
       await eventually(
         'the gateway to be writable again',
-        async () => (world.publisher.connected() && world.publisher.unavailableForMs() === 0 ? true : undefined),
+        async () =>
+          world.publisher.connected() && world.publisher.unavailableForMs() === 0 ? true : undefined,
         {
           timeoutMs: 60_000,
         },

@@ -83,6 +83,22 @@ async function journalCount(world: LedgerWorld): Promise<number> {
   }
 }
 
+/** Starts a supervised ledger, streams the observations at it, and returns once it is well under way. */
+async function streamThroughLedger(
+  world: LedgerWorld,
+  stream: PaymentObservation[],
+  env: Record<string, string>,
+) {
+  const ledger = new Supervised('ledger', env);
+  processes.push(ledger);
+  await ledger.start();
+  const publishing = publishSlowly(world, stream, 20, 40);
+  await eventually('ledger progress', async () => ((await journalCount(world)) > 200 ? true : undefined), {
+    timeoutMs: 60_000,
+  });
+  return { ledger, publishing };
+}
+
 async function expectSettledExactlyOnce(world: LedgerWorld, orders: SeedOrder[], refunded: Set<string>) {
   await world.waitUntilConsumed(240_000);
   const report = await checkInvariants(world.pool, {
@@ -151,17 +167,7 @@ describe('points-ledger under faults', () => {
     'loses nothing when %s restarts during the stream',
     async (_name, server) => {
       const { world, orders, refunded, stream, env } = await setup(server, 500);
-      const ledger = new Supervised('ledger', env);
-      processes.push(ledger);
-      await ledger.start();
-      const publishing = publishSlowly(world, stream, 20, 40);
-      await eventually(
-        'ledger progress',
-        async () => ((await journalCount(world)) > 200 ? true : undefined),
-        {
-          timeoutMs: 60_000,
-        },
-      );
+      const { publishing } = await streamThroughLedger(world, stream, env);
       await infraCommand('down', server);
       await new Promise((r) => setTimeout(r, 2000));
       await infraCommand('up');
@@ -206,17 +212,10 @@ describe('points-ledger under faults', () => {
       const admin = await world.pool.getConnection();
       try {
         await admin.query('SET SESSION lock_wait_timeout = 30');
-        const ledger = new Supervised('ledger', { ...env, MYSQL_URL: url.toString() });
-        processes.push(ledger);
-        await ledger.start();
-        const publishing = publishSlowly(world, stream, 20, 40);
-        await eventually(
-          'ledger progress',
-          async () => ((await journalCount(world)) > 200 ? true : undefined),
-          {
-            timeoutMs: 60_000,
-          },
-        );
+        const { ledger, publishing } = await streamThroughLedger(world, stream, {
+          ...env,
+          MYSQL_URL: url.toString(),
+        });
         await admin.query(sql(breakSql));
         try {
           await new Promise((r) => setTimeout(r, 8000));
