@@ -4,7 +4,11 @@
 import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { quietKafkajsNegativeTimer } from '@paysync/kafka';
 import { type BenchResult, machine, type Scenario, writeResult } from './result.ts';
+
+// The scenarios also build kafkajs clients through the test helpers, not only through createKafka.
+quietKafkajsNegativeTimer();
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'scenarios');
 const available = (await readdir(dir)).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, ''));
