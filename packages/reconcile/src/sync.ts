@@ -16,7 +16,6 @@ import {
   unknownMerchantAlert,
 } from './alerts.ts';
 import { nextCheckAt } from './backoff.ts';
-import { ReconcileError } from './errors.ts';
 import { notExistObservation, queryObservation } from './observation.ts';
 import { predictEffect } from './predict.ts';
 import type { ScheduleUpdate, SyncOrder } from './store.ts';
@@ -28,8 +27,7 @@ const HALF_OPEN_WAIT_MS = 10_000;
 type Answer = { state: TradeState; tx: WeChatTransaction | undefined };
 
 function errorOf(err: unknown): { code: string; message: string } {
-  if (err instanceof WeChatPayError || err instanceof ReconcileError)
-    return { code: err.code, message: err.message };
+  if (err instanceof WeChatPayError) return { code: err.code, message: err.message };
   return { code: 'UNKNOWN', message: err instanceof Error ? err.name : 'unknown error' };
 }
 

@@ -70,13 +70,18 @@ export function createObservationPublisher(opts: ObservationPublisherOptions): O
     const old = producer;
     producer = undefined;
     isConnected = false;
+    unavailableSince ??= Date.now();
     if (old) await old.disconnect().catch(() => {});
     const p = opts.createProducer();
     p.on(p.events.CONNECT, () => {
       isConnected = true;
+      // The current producer reconnected by itself (a replacement clears the clock once connected).
+      if (producer === p && !needsNewProducer) unavailableSince = undefined;
     });
     p.on(p.events.DISCONNECT, () => {
-      if (producer === p) isConnected = false;
+      if (producer !== p) return;
+      isConnected = false;
+      unavailableSince ??= Date.now();
     });
     try {
       await p.connect();
@@ -151,8 +156,7 @@ export function createObservationPublisher(opts: ObservationPublisherOptions): O
       await freshProducer();
     },
     connected: () => isConnected && !needsNewProducer,
-    unavailableForMs: () =>
-      isConnected && !needsNewProducer ? 0 : Date.now() - (unavailableSince ?? Date.now()),
+    unavailableForMs: () => (unavailableSince === undefined ? 0 : Date.now() - unavailableSince),
     publish(observation) {
       if (stopped) return Promise.reject(new PublishFailedError('error'));
       return new Promise<void>((resolve, reject) => {

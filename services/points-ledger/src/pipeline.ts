@@ -116,7 +116,7 @@ async function inTransaction(deps: PipelineDeps, items: Incoming[], now: Date): 
 const SUSPICIOUS_FAILURES = 3;
 
 /** Thrown when a chunk's failures look like the database's fault rather than the records'. */
-export class SuspiciousFailuresError extends Error {
+class SuspiciousFailuresError extends Error {
   constructor(failed: number, size: number, options?: { cause?: unknown }) {
     super(
       `${failed} of ${size} observations failed alone with data errors: treated as a database fault`,

@@ -178,8 +178,7 @@ export async function lockAccounts(
     sorted,
   );
   const [rows] = await conn.query<(RowDataPacket & { user_id: string; balance: number; flagged: number })[]>(
-    // By primary key only, for the reason given at lockOrders.
-    'SELECT user_id, balance, flagged FROM point_accounts FORCE INDEX (PRIMARY) WHERE user_id IN (?) ORDER BY user_id FOR UPDATE',
+    'SELECT user_id, balance, flagged FROM point_accounts WHERE user_id IN (?) ORDER BY user_id FOR UPDATE',
     [sorted],
   );
   for (const r of rows) {

@@ -7,6 +7,7 @@ import {
   createPool,
   DUE_PENDING_ORDERS_INDEX,
   DUE_PENDING_ORDERS_SQL,
+  isDatabaseUnavailable,
   isDataError,
   MIGRATIONS_DIR,
   MigrationError,
@@ -244,29 +245,36 @@ describe('isDataError', () => {
       await failure(insertOrder({ user_id: null })), // NULL
     ]) {
       expect(err).toBeDefined();
-      expect([(err as { code?: string }).code, isDataError(err)]).toEqual([
+      expect([(err as { code?: string }).code, isDataError(err), isDatabaseUnavailable(err)]).toEqual([
         (err as { code?: string }).code,
         true,
+        false,
       ]);
     }
   });
 
-  it('is false for a database that is not ready for any data', async () => {
+  // The order API answers these 503 (isDatabaseUnavailable: retry later), other errors 500.
+  it('is false for a database that is not ready for any data, which isDatabaseUnavailable names', async () => {
     const nowhere = createPool({ url: 'mysql://paysync:paysync@127.0.0.1:1/paysync' });
     const down = await failure(nowhere.query('SELECT 1'));
     await nowhere.end();
-    for (const err of [
-      await failure(limited!.query("UPDATE payment_orders SET status = 'paid' WHERE id = 0")), // no grant
-      await failure(pool.query('SELECT no_such_column FROM payment_orders')), // not migrated
-      await failure(pool.query('SELECT 1 FROM no_such_table')),
-      down,
-      new Error('anything else'),
-    ]) {
-      expect(err).toBeDefined();
-      expect([(err as { code?: string }).code, isDataError(err)]).toEqual([
-        (err as { code?: string }).code,
-        false,
-      ]);
-    }
+    const cases: [string, unknown, boolean][] = [
+      [
+        'no grant',
+        await failure(limited!.query("UPDATE payment_orders SET status = 'paid' WHERE id = 0")),
+        true,
+      ],
+      ['not migrated', await failure(pool.query('SELECT no_such_column FROM payment_orders')), true],
+      ['no table', await failure(pool.query('SELECT 1 FROM no_such_table')), true],
+      ['down', down, true],
+      ['our own SQL is wrong', await failure(pool.query('SELEC 1')), false],
+      ['not a database error', new Error('anything else'), false],
+    ];
+    expect(cases.map(([what, err]) => [what, err !== undefined, isDataError(err)])).toEqual(
+      cases.map(([what]) => [what, true, false]),
+    );
+    expect(cases.map(([what, err]) => [what, isDatabaseUnavailable(err)])).toEqual(
+      cases.map(([what, , unavailable]) => [what, unavailable]),
+    );
   });
 });

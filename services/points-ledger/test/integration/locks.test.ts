@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { createPool, migrateUp, type Pool, type PoolConnection, type RowDataPacket } from '@paysync/db';
 import { createIsolatedDatabase, type IsolatedDatabase } from '@paysync/testkit';
-import { lockAccounts, lockOrders } from '../../src/store.ts';
+import { lockOrders } from '../../src/store.ts';
 
-// A batch's transaction locks its own orders and accounts and nothing else: a wider lock would
+// A batch's transaction locks its own orders and nothing else: a wider lock would
 // stall order creation and make every reconciler claim (SKIP LOCKED) skip orders it should check,
 // for as long as the batch's transaction is open.
 
@@ -24,7 +24,6 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await pool.query('DELETE FROM payment_orders');
-  await pool.query('DELETE FROM point_accounts');
 });
 
 const expires = new Date('2030-01-01T00:00:00.000Z');
@@ -72,7 +71,7 @@ async function holding(fn: (conn: PoolConnection) => Promise<void>): Promise<voi
   }
 }
 
-describe('the ledger batch locks', () => {
+describe('the ledger batch lock', () => {
   it('lock a batch of orders by key: other orders stay lockable and new orders can be created', async () => {
     const names = Array.from({ length: 300 }, (_, i) => `RCLOCK${String(i).padStart(6, '0')}`);
     await insertOrders(pool, names);
@@ -81,16 +80,6 @@ describe('the ledger batch locks', () => {
       expect((await lockOrders(conn, batch)).size).toBe(batch.length);
       expect(await lockable('payment_orders')).toBe(names.length - batch.length);
       await insertOrders(impatient, ['RCLOCKNEW000001']);
-    });
-  });
-
-  it('lock a batch of accounts by key: other accounts stay lockable', async () => {
-    const users = Array.from({ length: 300 }, (_, i) => `user-${String(i).padStart(4, '0')}`);
-    await pool.query('INSERT INTO point_accounts (user_id, balance) VALUES ?', [users.map((u) => [u, 0])]);
-    const batch = users.filter((_, i) => i % 3 === 0);
-    await holding(async (conn) => {
-      expect((await lockAccounts(conn, batch)).size).toBe(batch.length);
-      expect(await lockable('point_accounts')).toBe(users.length - batch.length);
     });
   });
 });
