@@ -1,15 +1,20 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type PaymentObservation, TOPICS, topicNames } from '@paysync/contracts';
 import { createPool, migrateUp, type Pool, type RowDataPacket, withTransaction } from '@paysync/db';
 import { createIdempotentProducer, createKafka, publish } from '@paysync/kafka';
 
+import { checkEvidence } from '@paysync/orders';
 import { applyObservations } from '@paysync/points-ledger';
 import {
   createIsolatedDatabase,
   createIsolatedTopics,
   eventually,
+  TestWeChatSigner,
   testEnv,
   uniqueName,
 } from '@paysync/testkit';
@@ -61,6 +66,22 @@ function paid(no: string): PaymentObservation {
   };
 }
 
+/** CPU seconds (user + system) a process has used, from /proc. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
+}
+
+/** Signs observations as WeChat would (in parallel on libuv's pool), in slices to bound memory. */
+async function signAll(signer: TestWeChatSigner, nos: string[]): Promise<PaymentObservation[]> {
+  const out: PaymentObservation[] = [];
+  for (let i = 0; i < nos.length; i += 500) {
+    out.push(...(await Promise.all(nos.slice(i, i + 500).map((no) => signer.sign(paid(no))))));
+  }
+  return out;
+}
+
 async function journalSpan(pool: Pool): Promise<{ n: number; seconds: number }> {
   const [[row]] = await pool.query<RowDataPacket[]>(
     'SELECT COUNT(*) AS n, TIMESTAMPDIFF(MICROSECOND, MIN(recorded_at), MAX(recorded_at)) AS us FROM order_observations',
@@ -70,7 +91,7 @@ async function journalSpan(pool: Pool): Promise<{ n: number; seconds: number }> 
 
 export const scenario: Scenario = {
   name: 'ledger-throughput',
-  description: `${ORDERS} SUCCESS observations settled by the ledger process vs direct SQL, one transaction each`,
+  description: `${ORDERS} signed SUCCESS observations verified and settled by the ledger process vs the same checks and SQL, one transaction each`,
   async run() {
     const db = await createIsolatedDatabase('bench_ledger');
     const pool = createPool({ url: db.url, connectionLimit: 4 });
@@ -79,14 +100,22 @@ export const scenario: Scenario = {
     const created = await createIsolatedTopics(Object.values(topics), 6);
     const kafka = createKafka({ brokers: testEnv().kafkaBrokers, clientId: prefix });
     const producer = createIdempotentProducer(kafka);
+    // WeChat's signature on every observation, checked by the ledger (and by the baseline).
+    const signer = new TestWeChatSigner();
+    const reader = signer.reader();
+    const keyDir = await mkdtemp(join(tmpdir(), 'paysync-bench-keys-'));
     try {
       await migrateUp(pool);
+      await writeFile(join(keyDir, 'apiv3.key'), signer.apiV3Key, { mode: 0o600 });
+      await writeFile(join(keyDir, 'pub.pem'), signer.publicKey.export({ type: 'spki', format: 'pem' }));
 
-      // Baseline: the ledger's own SQL, one transaction per observation, no Kafka.
+      // Baseline: the ledger's own evidence check and SQL, one transaction per observation, no Kafka.
       const baseNos = await seed(pool, 'BASE', BASELINE_ORDERS);
+      const baseObs = await signAll(signer, baseNos);
       const baseStart = performance.now();
-      for (const no of baseNos) {
-        await withTransaction(pool, (conn) => applyObservations(conn, [{ obs: paid(no) }], new Date()));
+      for (const obs of baseObs) {
+        const verdict = { ok: true as const, reading: await checkEvidence(reader, obs) };
+        await withTransaction(pool, (conn) => applyObservations(conn, [{ obs, verdict }], new Date()));
       }
       const baselineRate = BASELINE_ORDERS / ((performance.now() - baseStart) / 1000);
       console.log(`  baseline: ${baselineRate.toFixed(0)} orders/s (direct SQL, one transaction each)`);
@@ -94,9 +123,10 @@ export const scenario: Scenario = {
 
       // The measurement: observations waiting in Kafka, consumed and settled by the ledger process.
       const nos = await seed(pool, 'BNCH', ORDERS);
+      const observations = await signAll(signer, nos);
       await producer.connect();
-      for (let i = 0; i < nos.length; i += 1000) {
-        await publish(producer, TOPICS.paymentObservations, nos.slice(i, i + 1000).map(paid), {
+      for (let i = 0; i < observations.length; i += 1000) {
+        await publish(producer, TOPICS.paymentObservations, observations.slice(i, i + 1000), {
           destination: topics.paymentObservations,
         });
       }
@@ -110,10 +140,14 @@ export const scenario: Scenario = {
           METRICS_PORT: '0',
           METRICS_HOST: '127.0.0.1',
           LOG_LEVEL: 'warn',
+          WECHATPAY_API_V3_KEY_FILE: join(keyDir, 'apiv3.key'),
+          WECHATPAY_PUBLIC_KEY_ID: signer.publicKeyId,
+          WECHATPAY_PUBLIC_KEY_FILE: join(keyDir, 'pub.pem'),
         },
         stdio: ['ignore', 'inherit', 'inherit'],
       });
       let rss = Number.NaN;
+      let cpu = Number.NaN;
       try {
         await eventually(
           'the ledger to settle every order',
@@ -126,6 +160,7 @@ export const scenario: Scenario = {
           { timeoutMs: 300_000, intervalMs: 250 },
         );
         rss = await peakRssMb(ledger.pid as number);
+        cpu = await cpuSeconds(ledger.pid as number);
       } finally {
         ledger.kill('SIGTERM');
         await new Promise((r) => ledger.once('exit', r));
@@ -144,10 +179,14 @@ export const scenario: Scenario = {
           orders: ORDERS,
           seconds: Math.round(span.seconds * 100) / 100,
           peak_rss_mb: rss,
+          // The whole process's CPU from start to the last settlement, start-up included.
+          cpu_us_per_settlement: Math.round((cpu / ORDERS) * 1e6),
+          evidence_verified: true,
           durable: true,
         },
       };
     } finally {
+      await rm(keyDir, { recursive: true, force: true });
       await producer.disconnect().catch(() => {});
       await pool.end();
       await created.remove().catch(() => {});

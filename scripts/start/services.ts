@@ -105,6 +105,8 @@ export function ledgerProcess(ctx: ServiceContext, extra: Record<string, string>
     args: [main('ledger')],
     env: {
       ...common(ctx),
+      // Decrypts notifications and the archived platform certificates the evidence is checked with.
+      WECHATPAY_API_V3_KEY_FILE: ctx.secrets.files.apiV3Key,
       METRICS_PORT: String(ctx.ports.ledgerOps),
       LEDGER_GROUP_ID: ctx.topicPrefix ? `${ctx.topicPrefix}-points-ledger` : 'paysync-points-ledger',
       // A killed ledger's partitions go to its successor after 10 s rather than 30.

@@ -9,8 +9,15 @@ import { type TopicNames, topicNames } from '@paysync/contracts';
 import { createPool, migrateUp, type Pool, type RowDataPacket } from '@paysync/db';
 import { createIdempotentProducer, createKafka } from '@paysync/kafka';
 import { createLogger, createRegistry } from '@paysync/observability';
+import { certificateArchiver } from '@paysync/orders';
 import { createLedgerConsumer, createLedgerMetrics, type LedgerConsumer } from '@paysync/points-ledger';
-import { createIsolatedDatabase, createIsolatedTopics, testEnv, uniqueName } from '@paysync/testkit';
+import {
+  createIsolatedDatabase,
+  createIsolatedTopics,
+  sandboxEvidence,
+  testEnv,
+  uniqueName,
+} from '@paysync/testkit';
 import { WeChatPayClient } from '@paysync/wechatpay';
 import { startSandbox } from '@paysync/wechatpay-sandbox';
 
@@ -40,6 +47,7 @@ export async function createPaymentWorld(name: string) {
     baseUrls: [sandbox.url],
     allowInsecureHttp: true,
     retries: 0,
+    onCertificates: certificateArchiver(pool, () => {}),
   });
   await client.start();
   const logger = createLogger({ service: 'k8s-operator-test', level: 'silent' });
@@ -49,6 +57,7 @@ export async function createPaymentWorld(name: string) {
   const ledger: LedgerConsumer = createLedgerConsumer({
     pool,
     logger,
+    evidence: sandboxEvidence(pool, sandbox),
     kafka,
     producer,
     metrics: createLedgerMetrics(createRegistry('points-ledger', { processMetrics: false }), {

@@ -133,7 +133,22 @@ seccompProfile:
 {{- end }}
 {{- end }}
 
-{{/* The WeChat Pay Secret as a volume holding only the keys the chart uses. */}}
+{{/* What the ledger checks evidence with: the APIv3 key, the WeChat Pay public key, the APIv2 key; never the merchant private key. */}}
+{{- define "paysync.evidenceFileEnv" -}}
+{{- $s := .Values.secrets.wechatpay -}}
+- name: WECHATPAY_API_V3_KEY_FILE
+  value: /var/run/secrets/paysync/wechatpay/{{ $s.apiV3KeyKey }}
+{{- if $s.publicKeyKey }}
+- name: WECHATPAY_PUBLIC_KEY_FILE
+  value: /var/run/secrets/paysync/wechatpay/{{ $s.publicKeyKey }}
+{{- end }}
+{{- if $s.apiV2KeyKey }}
+- name: WECHATPAY_API_V2_KEY_FILE
+  value: /var/run/secrets/paysync/wechatpay/{{ $s.apiV2KeyKey }}
+{{- end }}
+{{- end }}
+
+{{/* The WeChat Pay Secret as a volume holding only the keys the chart uses (with "verifyOnly": no private key). */}}
 {{- define "paysync.wechatpayVolume" -}}
 {{- $s := .root.Values.secrets.wechatpay -}}
 - name: wechatpay
@@ -141,8 +156,10 @@ seccompProfile:
     secretName: {{ $s.name }}
     defaultMode: 0440
     items:
+      {{- if not .verifyOnly }}
       - key: {{ $s.privateKeyKey }}
         path: {{ $s.privateKeyKey }}
+      {{- end }}
       - key: {{ $s.apiV3KeyKey }}
         path: {{ $s.apiV3KeyKey }}
       {{- if $s.publicKeyKey }}

@@ -1,6 +1,7 @@
 import { type TopicNames, topicNames } from '@paysync/contracts';
 import { createPool, type Pool } from '@paysync/db';
 import { createIdempotentProducer, createKafka } from '@paysync/kafka';
+import { certificateArchiver } from '@paysync/orders';
 import { createKafkaPublisher, type Publisher } from '@paysync/reconcile';
 import { createWeChatClient, loadWeChatPaySecrets, type WeChatPayClient } from '@paysync/wechatpay';
 import type { Kafka, Producer } from 'kafkajs';
@@ -53,8 +54,11 @@ export class Resources {
   async wechat(): Promise<WeChatPayClient> {
     if (!this.#wechat) {
       const env = load(wechatEnv, this.#io.env);
+      const pool = this.pool();
       const client = createWeChatClient(env, loadWeChatPaySecrets('payctl', env), {
         userAgent: 'paysync-payctl/0.1 (node)',
+        // payctl's own download keeps the ledger's archive complete; a failure is not payctl's concern.
+        onCertificates: certificateArchiver(pool, () => {}),
       });
       await client.start();
       this.#wechat = client;

@@ -34,11 +34,14 @@ export {
   deadLetteredObservation,
   dlqReason,
   domainAlert,
+  type ObservationEvidence,
   type OrderSettled,
+  observationEvidence,
   orderSettled,
   type PaymentObservation,
   paymentObservation,
   refundObservation,
+  signatureHeaders,
 } from './messages.ts';
 export {
   ALL_TOPICS,

@@ -23,6 +23,39 @@ export const refundObservation = z.object({
   successTime: rfc3339.optional(),
 });
 
+/** The `Wechatpay-*` headers a signature check needs, exactly as received. */
+export const signatureHeaders = z.object({
+  serial: z.string().min(1).max(128),
+  signature: z.string().min(1).max(1024),
+  timestamp: z.string().regex(/^\d{1,12}$/),
+  nonce: z.string().min(1).max(128),
+  signatureType: z.string().min(1).max(64).optional(),
+});
+
+/**
+ * WeChat Pay's own signed words behind an observation, kept exactly as received so that the ledger
+ * can check them itself (DESIGN invariant 6). The body is the raw UTF-8 text, not re-serialised:
+ * the signature covers those bytes.
+ * - `notification`: an APIv3 notification (signed envelope, resource encrypted with the APIv3 key);
+ * - `answer`: an APIv3 answer to a query (200 with the transaction, or 404 ORDER_NOT_EXIST), signed;
+ * - `v2_notification`: an APIv2 XML notification, signed with the APIv2 key inside the XML.
+ */
+export const observationEvidence = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('notification'),
+    headers: signatureHeaders,
+    body: z.string().min(1).max(16_384),
+  }),
+  z.object({
+    kind: z.literal('answer'),
+    status: z.number().int().min(200).max(499),
+    headers: signatureHeaders,
+    body: z.string().max(16_384),
+  }),
+  z.object({ kind: z.literal('v2_notification'), body: z.string().min(1).max(65_536) }),
+]);
+export type ObservationEvidence = z.infer<typeof observationEvidence>;
+
 /** What WeChat Pay said about one order, from a notification, a query, or an operator. */
 export const paymentObservation = z
   .object({
@@ -48,6 +81,12 @@ export const paymentObservation = z
     /** Operator and reason, for manual observations (payctl, PaymentRepair). */
     actor: z.string().max(128).optional(),
     reason: z.string().max(1024).optional(),
+    /**
+     * WeChat's signed message this observation was read from. Optional in the schema only so that
+     * messages written before it existed still decode: the ledger refuses (`unverified`) anything
+     * without evidence that verifies and says exactly what the observation says.
+     */
+    evidence: observationEvidence.optional(),
   })
   .superRefine((o, ctx) => {
     const paid = o.tradeState === 'SUCCESS' || o.tradeState === 'REFUND';
@@ -98,6 +137,7 @@ export const alertType = z.enum([
   'notify_url_unhealthy',
   'wechat_api_unavailable',
   'observation_dead_lettered',
+  'unverified_observation',
 ]);
 export type AlertType = z.infer<typeof alertType>;
 

@@ -31,7 +31,7 @@ export {
   type NotifyProbeResult,
   probeNotifyUrl,
 } from './notify-probe.ts';
-export { notExistObservation, type ObservationOrigin, queryObservation } from './observation.ts';
+export { answerObservation, type ObservationOrigin } from './observation.ts';
 export { type Prediction, predictEffect } from './predict.ts';
 export { createKafkaPublisher, type KafkaPublisherOptions, type Publisher } from './publisher.ts';
 export {

@@ -1,5 +1,5 @@
 import type { OrderStatus, PaymentObservation, TradeState } from '@paysync/contracts';
-import type { BreakerState, WeChatTransaction } from '@paysync/wechatpay';
+import type { BreakerState, SignedAnswer, WeChatTransaction } from '@paysync/wechatpay';
 import type { AlertInput } from './alerts.ts';
 import { type BackoffPolicy, DEFAULT_BACKOFF } from './backoff.ts';
 import type { ObservationOrigin } from './observation.ts';
@@ -12,7 +12,11 @@ import type { ScheduleUpdate } from './store.ts';
  * one (it refuses another merchant's order with UnknownMerchantError rather than ask wrongly).
  */
 export interface WeChatOrders {
-  queryByOutTradeNo(outTradeNo: string, mchid: string): Promise<WeChatTransaction>;
+  /** The query with WeChat's signed answer kept (the observation's evidence). */
+  queryOrder(
+    outTradeNo: string,
+    mchid: string,
+  ): Promise<{ transaction: WeChatTransaction; answer: SignedAnswer }>;
   closeOrder(outTradeNo: string, mchid: string): Promise<void>;
   /** The circuit breaker's state, when the client has one. */
   readonly breakerState?: BreakerState;

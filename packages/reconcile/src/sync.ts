@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TradeState } from '@paysync/contracts';
+import { type QueryAnswer, queryAnswer } from '@paysync/orders';
 import {
   CircuitOpenError,
   OrderNotExistError,
@@ -16,7 +17,7 @@ import {
   unknownMerchantAlert,
 } from './alerts.ts';
 import { nextCheckAt } from './backoff.ts';
-import { notExistObservation, queryObservation } from './observation.ts';
+import { answerObservation } from './observation.ts';
 import { predictEffect } from './predict.ts';
 import type { ScheduleUpdate, SyncOrder } from './store.ts';
 import { DEFAULT_SYNC_POLICY, type SyncDeps, type SyncOutcome, type SyncResult } from './sync-types.ts';
@@ -24,7 +25,7 @@ import { DEFAULT_SYNC_POLICY, type SyncDeps, type SyncOutcome, type SyncResult }
 /** How long a call waits for a half-open breaker's trial call before giving up. */
 const HALF_OPEN_WAIT_MS = 10_000;
 
-type Answer = { state: TradeState; tx: WeChatTransaction | undefined };
+type Answer = { state: TradeState; tx: WeChatTransaction | undefined; signed: QueryAnswer };
 
 function errorOf(err: unknown): { code: string; message: string } {
   if (err instanceof WeChatPayError) return { code: err.code, message: err.message };
@@ -77,14 +78,11 @@ export async function syncOrder(deps: SyncDeps, order: SyncOrder): Promise<SyncR
       }
     }
   };
+  // A signed "no such order" is an answer; an unsigned one (UnverifiedAnswerError) is an error.
   const query = async (): Promise<Answer> => {
-    try {
-      const tx = await call(() => deps.wechat.queryByOutTradeNo(order.outTradeNo, order.mchid));
-      return { state: tx.trade_state, tx };
-    } catch (err) {
-      if (err instanceof OrderNotExistError) return { state: 'ORDER_NOT_EXIST', tx: undefined };
-      throw err;
-    }
+    const signed = await call(() => queryAnswer(deps.wechat, order));
+    const tx = signed.transaction;
+    return { state: tx ? tx.trade_state : 'ORDER_NOT_EXIST', tx, signed };
   };
 
   const expired = now.getTime() >= order.timeExpire.getTime();
@@ -146,9 +144,7 @@ export async function syncOrder(deps: SyncDeps, order: SyncOrder): Promise<SyncR
   const outcome = final
     ? outcomeOf(final.state, { closedFlow: answers.length > 1, wouldClose: closable && dryRun, expired })
     : 'error';
-  const observations = answers.map((a) =>
-    a.tx ? queryObservation(a.tx, deps.origin, now) : notExistObservation(order, deps.origin, now),
-  );
+  const observations = answers.map((a) => answerObservation(a.signed, order, deps.origin, now));
   const last = answers.at(-1);
   const prediction = last
     ? predictEffect({ status: order.status, wechatState: last.state, expired, willClose: closable && dryRun })

@@ -16,3 +16,4 @@ export {
   testKafka,
   uniqueName,
 } from './isolation.ts';
+export { sandboxEvidence, TestWeChatSigner } from './wechat-evidence.ts';

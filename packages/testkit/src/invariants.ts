@@ -22,7 +22,16 @@ type Row = RowDataPacket & Record<string, unknown>;
  */
 export async function checkInvariants(
   pool: Pool,
-  opts: { paidAtWeChat?: readonly WeChatPaidOrder[]; maxViolationsListed?: number } = {},
+  opts: {
+    paidAtWeChat?: readonly WeChatPaidOrder[];
+    /**
+     * True when paidAtWeChat lists every order WeChat reports paid or refunded among this
+     * database's orders: then the converse of invariant 1 is checked too (6: nothing is paid here
+     * that WeChat did not take the money for).
+     */
+    paidAtWeChatIsComplete?: boolean;
+    maxViolationsListed?: number;
+  } = {},
 ): Promise<InvariantReport> {
   const violations: string[] = [];
   const limit = opts.maxViolationsListed ?? 20;
@@ -88,6 +97,29 @@ export async function checkInvariants(
     if (b.last_after !== null && Number(b.last_after) !== Number(b.balance)) {
       add(`2: account ${b.user_id} balance ${b.balance} but its last entry says ${b.last_after}`);
     }
+  }
+
+  // 6. Conversely, every order paid or refunded here is paid or refunded at WeChat …
+  if (opts.paidAtWeChatIsComplete) {
+    const atWeChat = new Set((opts.paidAtWeChat ?? []).map((p) => p.outTradeNo));
+    for (const o of orders) {
+      if ((o.status === 'paid' || o.status === 'refunded') && !atWeChat.has(String(o.out_trade_no))) {
+        add(`6: ${o.out_trade_no} is ${o.status} here but WeChat has no payment for it`);
+      }
+    }
+  }
+  // … and every ledger entry rests on an applied observation that carried WeChat's signed evidence
+  // (the ledger applies nothing else; this catches a write that went around it).
+  const [unbacked] = await pool.query<Row[]>(
+    `SELECT t.out_trade_no, t.entry_type FROM point_transactions t
+      WHERE NOT EXISTS (
+        SELECT 1 FROM order_observations j
+         WHERE j.out_trade_no = t.out_trade_no
+           AND j.outcome IN ('settled', 'late', 'refunded')
+           AND JSON_EXTRACT(j.payload, '$.evidence') IS NOT NULL)`,
+  );
+  for (const u of unbacked) {
+    add(`6: ${u.entry_type} entry of ${u.out_trade_no} has no verified observation behind it`);
   }
 
   // 5. Every order is final or still being checked: a pending order has a next check scheduled.

@@ -9,6 +9,7 @@ import {
   UnknownMerchantError,
   UnknownSerialError,
 } from './errors.ts';
+import { type SignedAnswer, signedEvidence } from './evidence.ts';
 import { headerLookup } from './headers.ts';
 import { buildJsapiPayParams, type JsapiPayParams } from './jsapi.ts';
 import { type PublicKeyConfig, VerificationKeyStore } from './key-store.ts';
@@ -39,6 +40,8 @@ export interface WeChatPayClientOptions extends Omit<TransportOptions, 'verifier
   keys?: VerificationKeySource;
   certificateRefreshIntervalMs?: number;
   unknownSerialCooldownMs?: number;
+  /** Called with every certificate download (the built store's), e.g. to archive them. */
+  onCertificates?: (certificates: PlatformCertificate[]) => void;
 }
 
 /** Peek-only lookup so that error responses and the certificate bootstrap never trigger a refresh. */
@@ -84,6 +87,7 @@ export class WeChatPayClient {
         ...(options.unknownSerialCooldownMs !== undefined
           ? { unknownSerialCooldownMs: options.unknownSerialCooldownMs }
           : {}),
+        ...(options.onCertificates ? { onCertificates: options.onCertificates } : {}),
       });
       this.keys = store;
       this.keyStore = store;
@@ -145,12 +149,28 @@ export class WeChatPayClient {
    * order of another merchant is refused with UnknownMerchantError, before any request.
    */
   async queryByOutTradeNo(outTradeNo: string, mchid?: string): Promise<WeChatTransaction> {
+    return (await this.queryOrder(outTradeNo, mchid)).transaction;
+  }
+
+  /**
+   * The same query, with WeChat's signed answer kept as evidence (for an observation the ledger
+   * checks itself). A 404 ORDER_NOT_EXIST is OrderNotExistError, which carries its signed answer.
+   */
+  async queryOrder(
+    outTradeNo: string,
+    mchid?: string,
+  ): Promise<{ transaction: WeChatTransaction; answer: SignedAnswer }> {
     const no = checkInput(outTradeNoSchema, outTradeNo, 'out_trade_no');
     this.#signsFor(mchid);
     const path = `/v3/pay/transactions/out-trade-no/${encodeURIComponent(no)}?mchid=${encodeURIComponent(this.mchid)}`;
-    return parseTransaction(
-      await this.#json({ operation: 'query_out_trade_no', method: 'GET', pathWithQuery: path, verify: true }),
-    );
+    const raw = await this.call({
+      operation: 'query_out_trade_no',
+      method: 'GET',
+      pathWithQuery: path,
+      verify: true,
+    });
+    const transaction = parseTransaction(parseJson(raw.body, 'query_out_trade_no response'));
+    return { transaction, answer: { status: raw.status, ...signedEvidence(raw.headers, raw.body) } };
   }
 
   /** `GET /v3/pay/transactions/id/{transaction_id}?mchid=` (only works once paid). */

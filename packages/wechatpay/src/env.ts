@@ -8,6 +8,7 @@ import {
   listFromEnv,
 } from '@paysync/config';
 import { z } from 'zod';
+import type { PlatformCertificate } from './certificates.ts';
 import { WeChatPayClient } from './client.ts';
 import type { PublicKeyConfig } from './key-store.ts';
 import { toPrivateKey } from './sign.ts';
@@ -159,6 +160,8 @@ export type CreateWeChatClientOptions = {
   userAgent?: string;
   /** A key source shared with a notification verifier; otherwise the client builds its own store. */
   keys?: VerificationKeySource;
+  /** Every certificate download of the client's own store (to archive them for the ledger). */
+  onCertificates?: (certificates: PlatformCertificate[]) => void;
 };
 
 /** A WeChat Pay client from the environment (call `start()` to load platform certificates). */
@@ -185,6 +188,7 @@ export function createWeChatClient(
       resetTimeoutMs: env.WECHATPAY_BREAKER_RESET,
     },
     ...(opts.keys ? { keys: opts.keys } : {}),
+    ...(opts.onCertificates ? { onCertificates: opts.onCertificates } : {}),
     ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
     ...(opts.userAgent ? { userAgent: opts.userAgent } : {}),
   });

@@ -1,3 +1,5 @@
+import type { SignedAnswer } from './evidence.ts';
+
 /**
  * Typed errors. Every error carries a stable `code` that callers map to HTTP statuses, metrics and
  * alerts. Messages never contain keys, signatures, ciphertext or payer data.
@@ -117,10 +119,13 @@ export class WeChatPayApiError extends WeChatPayError {
   }
 }
 
-/** 404 ORDER_NOT_EXIST (older pages: ORDERNOTEXIST). */
+/** 404 ORDER_NOT_EXIST (older pages: ORDERNOTEXIST), signed by WeChat: the answer is kept as evidence. */
 export class OrderNotExistError extends WeChatPayApiError {
-  constructor(info: ApiErrorInfo) {
+  readonly answer: SignedAnswer;
+
+  constructor(info: ApiErrorInfo, answer: SignedAnswer) {
     super(info, 'ORDER_NOT_EXIST');
+    this.answer = answer;
   }
 }
 

@@ -15,8 +15,10 @@ export { type BreakerOptions, type BreakerState, countsAsBreakerFailure } from '
 export {
   decodeCertificatesBody,
   normaliseSerial,
+  openSealedCertificate,
   type PlatformCertificate,
   platformCertificateFromPem,
+  type SealedCertificate,
 } from './certificates.ts';
 // Client.
 export { WeChatPayClient, type WeChatPayClientOptions } from './client.ts';
@@ -75,6 +77,17 @@ export {
   WeChatPayApiError,
   WeChatPayError,
 } from './errors.ts';
+// Evidence: signed messages kept for a later check (the ledger's).
+export {
+  exactText,
+  type KeyAt,
+  type SignatureHeaders,
+  type SignedAnswer,
+  type SignedEvidence,
+  signatureHeaders,
+  signedEvidence,
+  verifyEvidenceSignature,
+} from './evidence.ts';
 export { type HeaderInput, headerLookup } from './headers.ts';
 export { buildJsapiPayParams, type JsapiPayParams } from './jsapi.ts';
 export {
@@ -97,6 +110,8 @@ export {
 // Notifications.
 export {
   type DecryptedNotification,
+  decryptNotification,
+  type NotificationContent,
   NotificationVerifier,
   type NotificationVerifierOptions,
 } from './notifications.ts';

@@ -41,6 +41,8 @@ export interface VerificationKeyStoreOptions {
   unknownSerialCooldownMs?: number;
   clock?: Clock;
   onEvent?: (event: KeyStoreEvent) => void;
+  /** Every successful download, e.g. to archive the certificates for later checks of evidence. */
+  onCertificates?: (certificates: PlatformCertificate[]) => void;
 }
 
 /** True for `RESOURCE_NOT_EXISTS` from /v3/certificates: a public-key-only merchant, not a fault. */
@@ -60,6 +62,7 @@ export class VerificationKeyStore implements VerificationKeySource {
   readonly #cooldownMs: number;
   readonly #clock: Clock;
   readonly #onEvent: ((event: KeyStoreEvent) => void) | undefined;
+  readonly #onCertificates: ((certificates: PlatformCertificate[]) => void) | undefined;
   #inFlight: Promise<RefreshOutcome> | undefined;
   #lastOnDemandAt: number | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -73,6 +76,7 @@ export class VerificationKeyStore implements VerificationKeySource {
     this.#cooldownMs = options.unknownSerialCooldownMs ?? 60_000;
     this.#clock = options.clock ?? Date.now;
     this.#onEvent = options.onEvent;
+    this.#onCertificates = options.onCertificates;
     for (const pk of options.publicKeys ?? []) this.setPublicKey(pk);
     this.addCertificates(options.certificates ?? []);
   }
@@ -161,6 +165,7 @@ export class VerificationKeyStore implements VerificationKeySource {
       const certificates = await download();
       this.#certificates = new Map(certificates.map((cert) => [cert.serialNo, cert]));
       outcome = 'ok';
+      this.#onCertificates?.(certificates);
     } catch (error) {
       if (isNotAvailable(error)) {
         this.#certificates = new Map();

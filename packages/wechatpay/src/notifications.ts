@@ -27,7 +27,7 @@ export interface NotificationVerifierOptions {
   windowSeconds?: number;
 }
 
-interface NotificationMeta extends VerifiedMessage {
+interface NotificationFields {
   /** Notification id (WeChat may resend the same id; deduplicate by order, not by this). */
   id: string;
   eventType: string;
@@ -35,10 +35,13 @@ interface NotificationMeta extends VerifiedMessage {
   envelope: NotificationEnvelope;
 }
 
-export type DecryptedNotification =
-  | (NotificationMeta & { kind: 'transaction'; transaction: WeChatTransaction })
-  | (NotificationMeta & { kind: 'refund'; refund: WeChatRefund })
-  | (NotificationMeta & { kind: 'other'; resource: unknown });
+/** A notification's envelope and its decrypted resource. */
+export type NotificationContent =
+  | (NotificationFields & { kind: 'transaction'; transaction: WeChatTransaction })
+  | (NotificationFields & { kind: 'refund'; refund: WeChatRefund })
+  | (NotificationFields & { kind: 'other'; resource: unknown });
+
+export type DecryptedNotification = VerifiedMessage & NotificationContent;
 
 /**
  * Verifies and decrypts APIv3 notifications: headers and timestamp window, the RSA signature over the
@@ -64,35 +67,38 @@ export class NotificationVerifier {
       ...(this.#clock ? { clock: this.#clock } : {}),
       ...(this.#windowSeconds !== undefined ? { windowSeconds: this.#windowSeconds } : {}),
     });
-    const envelope = parseWith(
-      notificationEnvelopeSchema,
-      parseJson(message.body, 'notification'),
-      'notification',
-    );
-    const { resource } = envelope;
-    const expectedType = expectedOriginalType(envelope.event_type);
-    if (expectedType !== undefined && resource.original_type !== expectedType) {
-      throw new MalformedError('resource.original_type does not match event_type');
-    }
-    const plaintext = aesGcmDecrypt(
-      this.#apiV3Key,
-      resource.nonce,
-      resource.associated_data ?? '',
-      resource.ciphertext,
-    );
-    const data = parseJson(plaintext, 'decrypted resource');
-    const meta: NotificationMeta = {
-      ...verified,
-      id: envelope.id,
-      eventType: envelope.event_type,
-      createTime: envelope.create_time,
-      envelope,
-    };
-    if (resource.original_type === 'transaction')
-      return { ...meta, kind: 'transaction', transaction: parseTransaction(data) };
-    if (resource.original_type === 'refund') return { ...meta, kind: 'refund', refund: parseRefund(data) };
-    return { ...meta, kind: 'other', resource: data };
+    return { ...verified, ...decryptNotification(message.body, this.#apiV3Key) };
   }
+}
+
+/**
+ * Parses a notification body and decrypts its resource with the APIv3 key (AES-256-GCM), checking
+ * that `original_type` fits `event_type`. Call it only on a body whose signature verified.
+ */
+export function decryptNotification(body: Buffer | string, apiV3Key: ApiV3Key): NotificationContent {
+  const envelope = parseWith(notificationEnvelopeSchema, parseJson(body, 'notification'), 'notification');
+  const { resource } = envelope;
+  const expectedType = expectedOriginalType(envelope.event_type);
+  if (expectedType !== undefined && resource.original_type !== expectedType) {
+    throw new MalformedError('resource.original_type does not match event_type');
+  }
+  const plaintext = aesGcmDecrypt(
+    apiV3SecretKey(apiV3Key),
+    resource.nonce,
+    resource.associated_data ?? '',
+    resource.ciphertext,
+  );
+  const data = parseJson(plaintext, 'decrypted resource');
+  const fields: NotificationFields = {
+    id: envelope.id,
+    eventType: envelope.event_type,
+    createTime: envelope.create_time,
+    envelope,
+  };
+  if (resource.original_type === 'transaction')
+    return { ...fields, kind: 'transaction', transaction: parseTransaction(data) };
+  if (resource.original_type === 'refund') return { ...fields, kind: 'refund', refund: parseRefund(data) };
+  return { ...fields, kind: 'other', resource: data };
 }
 
 function expectedOriginalType(eventType: string): string | undefined {

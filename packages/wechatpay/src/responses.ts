@@ -18,6 +18,7 @@ import {
   WeChatPayApiError,
   type WeChatPayError,
 } from './errors.ts';
+import { signedEvidence } from './evidence.ts';
 import type { HeaderInput } from './headers.ts';
 import { apiErrorBodySchema } from './schemas.ts';
 
@@ -81,7 +82,9 @@ export async function classifyResponse(
     // "No such order" finalises orders: only WeChat's signed word counts.
     return {
       retry: false,
-      error: info.verified ? new OrderNotExistError(info) : new UnverifiedAnswerError(info),
+      error: info.verified
+        ? new OrderNotExistError(info, { status: raw.status, ...signedEvidence(raw.headers, raw.body) })
+        : new UnverifiedAnswerError(info),
     };
   }
   return { retry: false, error: new WeChatPayApiError(info) };

@@ -15,6 +15,7 @@ export const DOMAIN_RUNBOOKS: Record<AlertType, string> = {
   order_needs_attention: 'orders-pending-past-expiry',
   notify_url_unhealthy: 'notify-url-unhealthy',
   wechat_api_unavailable: 'wechat-api-breaker-open',
+  unverified_observation: 'unverified-observations',
 };
 
 export const DEFAULT_RUNBOOK_BASE_URL = 'https://github.com/paysync/paysync/blob/main/docs/runbooks/';

@@ -34,8 +34,7 @@ export async function receiveV2Notification(
     if (!n.paid) {
       log.outcome = 'ignored';
     } else {
-      const observation = v2Observation(n, deps.merchant, {
-        source: 'notification',
+      const observation = v2Observation(n, input.body, deps.merchant, {
         observedAt: new Date(clock()),
         observationId: (deps.newId ?? randomUUID)(),
       });

@@ -103,7 +103,7 @@ export async function receiveV3Notification(
     deps.metrics.clockSkewAbs.observe(Math.abs(skew));
     log.notification_id = n.id.slice(0, 64);
     log.event_type = n.eventType.slice(0, 64);
-    const observation = notificationObservation(n, deps.merchant, {
+    const observation = notificationObservation(n, input, deps.merchant, {
       observedAt: new Date(clock()),
       observationId: (deps.newId ?? randomUUID)(),
     });

@@ -18,12 +18,7 @@ export {
   describeNotifyUrlProblems,
   loggableUrl,
 } from './notify-url.ts';
-export {
-  notificationObservation,
-  refundObservation,
-  transactionObservation,
-  v2Observation,
-} from './observation.ts';
+export { notificationObservation, v2Observation } from './observation.ts';
 export { type ApiResult, createOrder, type OrderDeps, type WeChatOrders } from './orders/create.ts';
 export { newOutTradeNo } from './orders/out-trade-no.ts';
 export { type ReadDeps, readOrder } from './orders/read.ts';

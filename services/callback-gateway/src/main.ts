@@ -11,6 +11,7 @@ import {
   exitOnSignals,
   startOpsServer,
 } from '@paysync/observability';
+import { certificateArchiver } from '@paysync/orders';
 import { createApp } from './app.ts';
 import { errorSummary } from './callback.ts';
 import { type GatewayConfig, loadGatewayConfig } from './config.ts';
@@ -47,7 +48,19 @@ const pool = createPool({ url: config.MYSQL_URL, connectionLimit: config.GATEWAY
 const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'paysync-callback-gateway', logger });
 const topics = topicNames(config.KAFKA_TOPIC_PREFIX);
 const { secrets } = config;
-const wechat = createWeChat({ env: config, secrets }, metrics);
+const wechat = createWeChat(
+  {
+    env: config,
+    secrets,
+    onCertificates: certificateArchiver(pool, (err) =>
+      logger.warn(
+        { error: errorSummary(err) },
+        'platform certificates not archived; retried at the next refresh',
+      ),
+    ),
+  },
+  metrics,
+);
 const publisher = createObservationPublisher({
   createProducer: () => createIdempotentProducer(kafka),
   onProducerReset: (err) =>

@@ -1,6 +1,7 @@
 import {
   createWeChatClient,
   NotificationVerifier,
+  type PlatformCertificate,
   VerificationKeyStore,
   type WeChatPayClient,
   type WeChatPayEnv,
@@ -14,6 +15,8 @@ export type WeChatSetup = {
   env: WeChatPayEnv;
   secrets: WeChatPaySecrets;
   unknownSerialCooldownMs?: number;
+  /** Every certificate download, to archive them for the ledger's checks of evidence. */
+  onCertificates?: (certificates: PlatformCertificate[]) => void;
 };
 
 export type WeChat = {
@@ -38,6 +41,7 @@ export function createWeChat(setup: WeChatSetup, metrics: GatewayMetrics): WeCha
       ? { unknownSerialCooldownMs: setup.unknownSerialCooldownMs }
       : {}),
     onEvent: (e) => metrics.keyRefreshes.inc({ reason: e.reason, outcome: e.outcome }),
+    ...(setup.onCertificates ? { onCertificates: setup.onCertificates } : {}),
   });
   client = createWeChatClient(env, secrets, {
     keys: keyStore,

@@ -11,12 +11,14 @@ import {
 import { createPool, migrateUp, type Pool, type RowDataPacket } from '@paysync/db';
 import { createConsumer, createIdempotentProducer, createKafka } from '@paysync/kafka';
 import { createLogger, createRegistry, type Logger, type Registry } from '@paysync/observability';
+import { certificateArchiver } from '@paysync/orders';
 import { createLedgerConsumer, createLedgerMetrics, type LedgerConsumer } from '@paysync/points-ledger';
 import {
   createIsolatedDatabase,
   createIsolatedTopics,
   eventually,
   type IsolatedDatabase,
+  sandboxEvidence,
   testEnv,
   uniqueName,
 } from '@paysync/testkit';
@@ -171,6 +173,7 @@ export async function createGatewayWorld(name: string, opts: WorldOptions = {}):
         apiV3Key: merchant.apiV3Key,
         publicKeyPem: undefined,
       },
+      onCertificates: certificateArchiver(pool, () => {}),
     },
     metrics,
   );
@@ -298,6 +301,7 @@ export async function createGatewayWorld(name: string, opts: WorldOptions = {}):
       const ledger = createLedgerConsumer({
         pool,
         logger: createLogger({ service: 'points-ledger-test', level: 'silent' }),
+        evidence: sandboxEvidence(pool, sandbox, merchant.apiV3Key),
         kafka,
         producer,
         metrics: ledgerMetrics,

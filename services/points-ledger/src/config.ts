@@ -1,11 +1,16 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   brokerListFromEnv,
+  ConfigError,
+  type ConfigIssue,
   intFromEnv,
   loadConfig,
   logLevelFromEnv,
   mysqlUrlFromEnv,
   portFromEnv,
 } from '@paysync/config';
+import { type PublicKeyConfig, readSecretFile, toPublicKey, wechatPayEnvShape } from '@paysync/wechatpay';
 import { z } from 'zod';
 
 export const ledgerEnv = z.object({
@@ -37,10 +42,103 @@ export const ledgerEnv = z.object({
   METRICS_PORT: portFromEnv.default(9464).describe('Port of /healthz, /readyz and /metrics.'),
   METRICS_HOST: z.string().default('0.0.0.0').describe('Address the ops server listens on.'),
   LOG_LEVEL: logLevelFromEnv.default('info').describe('pino log level.'),
+  WECHATPAY_API_V3_KEY_FILE: wechatPayEnvShape.WECHATPAY_API_V3_KEY_FILE.describe(
+    'Path of the 32-byte APIv3 key: decrypts the notifications and the archived platform certificates the ledger checks evidence with.',
+  ),
+  WECHATPAY_PUBLIC_KEY_ID: wechatPayEnvShape.WECHATPAY_PUBLIC_KEY_ID,
+  WECHATPAY_PUBLIC_KEY_FILE: wechatPayEnvShape.WECHATPAY_PUBLIC_KEY_FILE,
+  WECHATPAY_RETIRED_PUBLIC_KEYS_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Directory of retired WeChat Pay public keys, one PEM file per key named <PUB_KEY_ID_…>.pem: evidence signed before a key change still verifies.',
+    ),
+  WECHATPAY_API_V2_KEY_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Path of the APIv2 key, to check APIv2 notifications; without it they are refused.'),
 });
 
-export type LedgerConfig = z.output<typeof ledgerEnv>;
+export type LedgerEnv = z.output<typeof ledgerEnv>;
 
+/** What the ledger checks evidence with. Platform certificates come from the archive in MySQL. */
+export type EvidenceSecrets = {
+  apiV3Key: string;
+  publicKeys: PublicKeyConfig[];
+  apiV2Key: string | undefined;
+};
+
+export type LedgerConfig = LedgerEnv & { evidence: EvidenceSecrets };
+
+function publicKeyFrom(
+  id: string,
+  variable: string,
+  path: string,
+  issues: ConfigIssue[],
+): PublicKeyConfig | undefined {
+  const pem = readSecretFile(variable, path, issues);
+  if (pem === undefined) return undefined;
+  try {
+    toPublicKey(pem);
+    return { id, key: pem };
+  } catch {
+    issues.push({ variable, message: `${path} is not a readable public key (PEM)` });
+    return undefined;
+  }
+}
+
+/** Reads the environment and the key files it names; every problem at once, never a key's content. */
 export function loadLedgerConfig(env: Record<string, string | undefined> = process.env): LedgerConfig {
-  return loadConfig('points-ledger', ledgerEnv, env);
+  const parsed = loadConfig('points-ledger', ledgerEnv, env);
+  const issues: ConfigIssue[] = [];
+  const apiV3Key = readSecretFile('WECHATPAY_API_V3_KEY_FILE', parsed.WECHATPAY_API_V3_KEY_FILE, issues);
+  if (apiV3Key !== undefined && Buffer.byteLength(apiV3Key, 'utf8') !== 32) {
+    issues.push({ variable: 'WECHATPAY_API_V3_KEY_FILE', message: 'the APIv3 key must be exactly 32 bytes' });
+  }
+  const publicKeys: PublicKeyConfig[] = [];
+  if ((parsed.WECHATPAY_PUBLIC_KEY_ID === undefined) !== (parsed.WECHATPAY_PUBLIC_KEY_FILE === undefined)) {
+    issues.push({
+      variable: 'WECHATPAY_PUBLIC_KEY_ID',
+      message: 'WECHATPAY_PUBLIC_KEY_ID and WECHATPAY_PUBLIC_KEY_FILE go together',
+    });
+  } else if (parsed.WECHATPAY_PUBLIC_KEY_ID && parsed.WECHATPAY_PUBLIC_KEY_FILE) {
+    const pk = publicKeyFrom(
+      parsed.WECHATPAY_PUBLIC_KEY_ID,
+      'WECHATPAY_PUBLIC_KEY_FILE',
+      parsed.WECHATPAY_PUBLIC_KEY_FILE,
+      issues,
+    );
+    if (pk) publicKeys.push(pk);
+  }
+  const dir = parsed.WECHATPAY_RETIRED_PUBLIC_KEYS_DIR;
+  if (dir !== undefined) {
+    try {
+      for (const file of readdirSync(dir)
+        .filter((f) => /^PUB_KEY_ID_\w+\.pem$/.test(f))
+        .sort()) {
+        const pk = publicKeyFrom(
+          file.slice(0, -4),
+          'WECHATPAY_RETIRED_PUBLIC_KEYS_DIR',
+          join(dir, file),
+          issues,
+        );
+        if (pk) publicKeys.push(pk);
+      }
+    } catch (err) {
+      issues.push({
+        variable: 'WECHATPAY_RETIRED_PUBLIC_KEYS_DIR',
+        message: `cannot read ${dir} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      });
+    }
+  }
+  const apiV2Key =
+    parsed.WECHATPAY_API_V2_KEY_FILE === undefined
+      ? undefined
+      : readSecretFile('WECHATPAY_API_V2_KEY_FILE', parsed.WECHATPAY_API_V2_KEY_FILE, issues);
+  if (apiV2Key === '')
+    issues.push({ variable: 'WECHATPAY_API_V2_KEY_FILE', message: 'the APIv2 key file is empty' });
+  if (issues.length > 0 || apiV3Key === undefined) throw new ConfigError('points-ledger', issues);
+  return { ...parsed, evidence: { apiV3Key, publicKeys, apiV2Key } };
 }

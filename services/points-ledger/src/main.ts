@@ -10,6 +10,7 @@ import {
   exitOnSignals,
   startOpsServer,
 } from '@paysync/observability';
+import { archiveEvidenceReader } from '@paysync/orders';
 import { loadLedgerConfig } from './config.ts';
 import { createLedgerConsumer } from './consumer.ts';
 import { createLedgerMetrics } from './metrics.ts';
@@ -30,10 +31,19 @@ const metrics = createLedgerMetrics(registry, {
   dlqTopic: topics.paymentObservationsDlq,
 });
 const shutdown = createShutdown(logger);
+const { reader: evidence, keys: evidenceKeys } = archiveEvidenceReader({
+  pool,
+  apiV3Key: config.evidence.apiV3Key,
+  publicKeys: config.evidence.publicKeys,
+  apiV2Key: config.evidence.apiV2Key,
+  onUnopenable: (serialNo) =>
+    logger.error({ serialNo }, 'an archived platform certificate does not open with the APIv3 key: ignored'),
+});
 
 const ledger = createLedgerConsumer({
   pool,
   logger,
+  evidence,
   kafka,
   producer,
   metrics,
@@ -66,10 +76,19 @@ shutdown.add({ name: 'close mysql pool', run: () => pool.end() });
 shutdown.add({ name: 'close ops server', run: () => ops.close() });
 exitOnSignals(shutdown);
 
+// Certificates are loaded again on an unknown serial; MySQL down at start only delays that.
+await evidenceKeys
+  .reload()
+  .catch((err) => logger.warn({ err }, 'platform certificate archive not loaded yet'));
 await producer.connect();
 await admin.connect();
 await ledger.start();
 logger.info(
-  { ops: ops.url, group: config.LEDGER_GROUP_ID, batchSize: config.LEDGER_BATCH_SIZE },
+  {
+    ops: ops.url,
+    group: config.LEDGER_GROUP_ID,
+    batchSize: config.LEDGER_BATCH_SIZE,
+    evidenceKeys: evidenceKeys.serials(),
+  },
   'points-ledger ready',
 );

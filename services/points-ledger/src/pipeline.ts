@@ -8,7 +8,8 @@ import {
 } from '@paysync/contracts';
 import { isDataError, isRetryableTransactionError, type Pool, withTransaction } from '@paysync/db';
 import type { Logger } from '@paysync/observability';
-import { type Applied, applyObservations, type Incoming } from './settle.ts';
+import { checkEvidence, type EvidenceReader, EvidenceRefusedError } from '@paysync/orders';
+import { type Applied, applyObservations, type Incoming, type Verdict } from './settle.ts';
 
 /** One consumed Kafka record, as the pipeline needs it. */
 export type RawRecord = {
@@ -34,6 +35,8 @@ export type RecordOutcome = {
 export type PipelineDeps = {
   pool: Pool;
   logger: Logger;
+  /** Checks each observation's signed evidence before anything is applied (DESIGN invariant 6). */
+  evidence: EvidenceReader;
   now?: () => Date;
   /** Transaction attempts on deadlock / lock-wait timeout before giving up (default 5). */
   maxAttempts?: number;
@@ -107,6 +110,16 @@ async function inTransaction(deps: PipelineDeps, items: Incoming[], now: Date): 
   }
 }
 
+/** The evidence check's verdict; anything but a refusal of the evidence (the archive unreadable) throws. */
+async function verdictOf(reader: EvidenceReader, obs: PaymentObservation): Promise<Verdict> {
+  try {
+    return { ok: true, reading: await checkEvidence(reader, obs) };
+  } catch (err) {
+    if (err instanceof EvidenceRefusedError) return { ok: false, code: err.code, message: err.message };
+    throw err;
+  }
+}
+
 /**
  * When this many records of one chunk fail alone with "data" errors, the data is probably not what
  * is wrong: a schema the code does not expect (a CHECK constraint too strict, a column too short
@@ -161,8 +174,13 @@ export async function processRecords(
     outcomes.push({ record, outcome: 'malformed' });
   }
 
+  // Evidence first, outside the transaction (RSA runs on libuv's pool, in parallel): a message on
+  // Kafka is a claim; only what WeChat signed moves money or finality.
+  const verdicts = await Promise.all(valid.map((v) => verdictOf(deps.evidence, v.obs)));
+  const verdictByRecord = new Map(valid.map((v, i) => [v.record, verdicts[i] as Verdict]));
   const toIncoming = (v: { record: RawRecord; obs: PaymentObservation }): Incoming => ({
     obs: v.obs,
+    verdict: verdictByRecord.get(v.record) as Verdict,
     position: { partition: v.record.partition, offset: v.record.offset },
   });
 

@@ -1,10 +1,13 @@
+import { createHash } from 'node:crypto';
 import type { MessageInput, OrderStatus, PaymentObservation, TOPICS } from '@paysync/contracts';
 import type { PoolConnection } from '@paysync/db';
-import { domainAlert, isStateChange, orderSettledEvent } from './events.ts';
+import type { EvidenceReading } from '@paysync/orders';
+import { domainAlert, isStateChange, orderSettledEvent, stableUuid } from './events.ts';
 import { type AlertIntent, type Decision, decide, type Outcome } from './state-machine.ts';
 import {
   type Account,
   appendJournal,
+  bindEvidence,
   type EntryRow,
   entryKey,
   existingEntries,
@@ -21,7 +24,9 @@ import {
 } from './store.ts';
 
 export type JournalPosition = { partition: number; offset: string };
-export type Incoming = { obs: PaymentObservation; position?: JournalPosition };
+/** What the observation's evidence proved, or why it proved nothing. */
+export type Verdict = { ok: true; reading: EvidenceReading } | { ok: false; code: string; message: string };
+export type Incoming = { obs: PaymentObservation; verdict: Verdict; position?: JournalPosition };
 
 type SettledEvent = MessageInput<typeof TOPICS.orderSettled>;
 type AlertEvent = MessageInput<typeof TOPICS.alerts>;
@@ -37,6 +42,61 @@ export type Applied =
   | { kind: 'unknown_order'; obs: PaymentObservation };
 
 const FINAL_UNPAID: ReadonlySet<OrderStatus> = new Set(['expired', 'cancelled', 'failed']);
+
+/** The critical alert for an observation whose evidence proved nothing: it names the producer. */
+function unverifiedIntent(obs: PaymentObservation, verdict: { code: string; message: string }): AlertIntent {
+  return {
+    type: 'unverified_observation',
+    severity: 'critical',
+    summary: `An observation of ${obs.outTradeNo} from producer "${obs.producer.slice(0, 64)}" was refused: it does not carry WeChat Pay's signed word for what it says (${verdict.code})`,
+    details: {
+      producer: obs.producer.slice(0, 64),
+      source: obs.source,
+      trade_state: obs.tradeState,
+      refusal: verdict.code,
+      detail: verdict.message.slice(0, 256),
+      observation_id: obs.observationId,
+    },
+  };
+}
+
+function unverifiedAlert(obs: PaymentObservation, verdict: { code: string; message: string }, now: Date) {
+  const no = /^[A-Za-z0-9_\-|*]{6,32}$/.test(obs.outTradeNo) ? obs.outTradeNo : 'unknown';
+  return domainAlert(unverifiedIntent(obs, verdict), no, now, obs.producer.slice(0, 64));
+}
+
+/**
+ * The id a message is journaled (and recognised again) under: its observation id, except for a
+ * refused one, which gets an id of its own derived from its whole content. A forged message that
+ * borrows a genuine observation's id must not make the genuine one look like a repeat.
+ */
+function journalId(item: Incoming): string {
+  if (item.verdict.ok) return item.obs.observationId;
+  return stableUuid(`unverified:${createHash('sha256').update(JSON.stringify(item.obs)).digest('hex')}`);
+}
+
+/**
+ * Binds each order-less piece of evidence (a signed 404 ORDER_NOT_EXIST does not name its order)
+ * to the first order it is applied to, and refuses it for any other: a "not found" for order A
+ * replayed for order B finalises nothing.
+ */
+async function bindOrderlessEvidence(conn: PoolConnection, items: readonly Incoming[]): Promise<Verdict[]> {
+  const orderless = items.flatMap((i) =>
+    i.verdict.ok && !i.verdict.reading.namesOrder
+      ? [{ fingerprint: i.verdict.reading.fingerprint, outTradeNo: i.obs.outTradeNo }]
+      : [],
+  );
+  if (orderless.length === 0) return items.map((i) => i.verdict);
+  const boundTo = await bindEvidence(conn, orderless);
+  return items.map((i) => {
+    const v = i.verdict;
+    if (!v.ok || v.reading.namesOrder) return v;
+    const owner = boundTo.get(v.reading.fingerprint);
+    return owner === i.obs.outTradeNo
+      ? v
+      : { ok: false, code: 'replayed', message: `the signed answer was already used for order ${owner}` };
+  });
+}
 
 /** One order's state during a batch: what the database held, plus what this batch changed. */
 type OrderState = {
@@ -80,12 +140,10 @@ export async function applyObservations(
 ): Promise<Applied[]> {
   const nos = [...new Set(items.map((i) => i.obs.outTradeNo))];
   const orders = await lockOrders(conn, nos);
+  const verdicts = await bindOrderlessEvidence(conn, items);
   const found = [...orders.keys()];
   const [seen, entries] = await Promise.all([
-    journaled(
-      conn,
-      items.map((i) => i.obs.observationId),
-    ),
+    journaled(conn, items.map(journalId)),
     existingEntries(conn, found),
   ]);
   const accounts = await lockAccounts(
@@ -94,7 +152,7 @@ export async function applyObservations(
   );
   // The journal's transitions are needed only to re-publish an event for a repeat.
   const repeatOrders = items.filter(
-    (i) => seen.has(i.obs.observationId) || orders.get(i.obs.outTradeNo)?.status !== 'pending',
+    (i) => seen.has(journalId(i)) || orders.get(i.obs.outTradeNo)?.status !== 'pending',
   );
   const history = await transitions(
     conn,
@@ -117,18 +175,27 @@ export async function applyObservations(
   const newEntries: EntryRow[] = [];
   const results: Applied[] = [];
 
-  for (const item of items) {
+  for (const [index, item] of items.entries()) {
     const { obs } = item;
+    const verdict = verdicts[index] as Verdict;
     const state = states.get(obs.outTradeNo);
     if (!state) {
-      results.push({ kind: 'unknown_order', obs });
+      // A claim about an order we do not have, without WeChat's word for it: not worth a dead letter.
+      if (verdict.ok) results.push({ kind: 'unknown_order', obs });
+      else
+        results.push({
+          kind: 'applied',
+          obs,
+          outcome: 'unverified',
+          alerts: [unverifiedAlert(obs, verdict, now)],
+        });
       continue;
     }
     const { order } = state;
 
     // The very same message again (Kafka redelivery, a producer retry): change nothing, but publish
     // what it led to once more, in case the crash came between commit and publish.
-    const earlierAlerts = seen.get(obs.observationId);
+    const earlierAlerts = seen.get(journalId(item));
     if (earlierAlerts) {
       const settled = currentStateEvent(state, accounts);
       results.push({
@@ -141,7 +208,32 @@ export async function applyObservations(
       continue;
     }
 
-    let decision: Decision = decide(order, obs);
+    if (!verdict.ok) {
+      const alert = unverifiedIntent(obs, verdict);
+      seen.set(journalId(item), [alert]);
+      journal.push({
+        id: journalId(item),
+        obs,
+        outcome: 'unverified',
+        statusBefore: order.status,
+        statusAfter: order.status,
+        detail: `refused (${verdict.code}): ${verdict.message}`,
+        alerts: [alert],
+        partition: item.position?.partition,
+        offset: item.position?.offset,
+      });
+      results.push({
+        kind: 'applied',
+        obs,
+        outcome: 'unverified',
+        alerts: [domainAlert(alert, order.outTradeNo, now, obs.producer.slice(0, 64))],
+      });
+      continue;
+    }
+
+    // Expiry is judged when WeChat signed its answer, never by a producer's clock.
+    const signedAt = verdict.reading.signedAt;
+    let decision: Decision = decide(order, signedAt ? { ...obs, observedAt: signedAt.toISOString() } : obs);
     const written: WrittenEntry[] = [];
     const account = accounts.get(order.userId) as Account;
     for (const entry of decision.entries) {

@@ -23,7 +23,8 @@ export type Outcome =
   | 'transitioned' // pending → failed / cancelled / expired
   | 'duplicate' // already applied: nothing changes
   | 'unchanged' // nothing to do (NOTPAY, USERPAYING, a stale state)
-  | 'mismatch'; // amount, merchant or transaction differs: never settles
+  | 'mismatch' // amount, merchant or transaction differs: never settles
+  | 'unverified'; // no WeChat-signed evidence for what it says: refused, nothing changes
 
 export type LedgerEntry =
   | { kind: 'recharge'; points: number; bonusPoints: number }

@@ -255,6 +255,8 @@ export async function saveOrders(conn: PoolConnection, orders: readonly LockedOr
 }
 
 export type JournalRow = {
+  /** The journal's observation id when it is not the observation's own (a refused message). */
+  id?: string;
   obs: PaymentObservation;
   outcome: Outcome;
   statusBefore: OrderStatus;
@@ -273,7 +275,7 @@ export async function appendJournal(conn: PoolConnection, rows: readonly Journal
         outcome, status_before, status_after, detail, payload, alerts, kafka_partition, kafka_offset)
      VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
     rows.flatMap((r) => [
-      r.obs.observationId,
+      r.id ?? r.obs.observationId,
       r.obs.outTradeNo,
       r.obs.source,
       r.obs.tradeState,
@@ -289,5 +291,25 @@ export async function appendJournal(conn: PoolConnection, rows: readonly Journal
       r.partition ?? null,
       r.offset ?? null,
     ]),
+  );
+}
+
+/**
+ * Records which order each order-less piece of evidence belongs to (first use wins, under the
+ * primary key's lock) and returns the owner of every fingerprint asked about.
+ */
+export async function bindEvidence(
+  conn: PoolConnection,
+  bindings: readonly { fingerprint: string; outTradeNo: string }[],
+): Promise<Map<string, string>> {
+  await conn.query('INSERT IGNORE INTO evidence_bindings (fingerprint, out_trade_no) VALUES ?', [
+    bindings.map((b) => [b.fingerprint, b.outTradeNo]),
+  ]);
+  const [rows] = await conn.query(
+    'SELECT fingerprint, out_trade_no AS outTradeNo FROM evidence_bindings WHERE fingerprint IN (?)',
+    [[...new Set(bindings.map((b) => b.fingerprint))]],
+  );
+  return new Map(
+    (rows as { fingerprint: string; outTradeNo: string }[]).map((r) => [r.fingerprint, r.outTradeNo]),
   );
 }

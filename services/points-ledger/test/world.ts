@@ -15,6 +15,7 @@ import {
   createIsolatedTopics,
   eventually,
   type IsolatedDatabase,
+  TestWeChatSigner,
   testEnv,
   uniqueName,
 } from '@paysync/testkit';
@@ -44,7 +45,12 @@ export type LedgerWorld = {
   outputs: Outputs;
   startLedger(opts?: { batchSize?: number }): Promise<LedgerConsumer>;
   seedOrder(o?: Partial<SeedOrder>): Promise<SeedOrder>;
+  /** WeChat's signature for the world's observations. */
+  signer: TestWeChatSigner;
+  /** Publishes observations as WeChat signed them (each rebuilt from its evidence, see TestWeChatSigner). */
   observe(...obs: PaymentObservation[]): Promise<void>;
+  /** Publishes observations exactly as given: forged, unsigned, tampered. */
+  observeAsIs(...obs: PaymentObservation[]): Promise<void>;
   publishRaw(key: string, value: string): Promise<void>;
   waitUntilConsumed(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -132,6 +138,15 @@ export async function createLedgerWorld(name: string, partitions = 3): Promise<L
   });
   const ledgers: LedgerConsumer[] = [];
   const logger = createLogger({ service: 'points-ledger-test', level: 'silent' });
+  const signer = new TestWeChatSigner();
+  const evidence = signer.reader();
+  const publishAll = async (obs: PaymentObservation[]) => {
+    for (let i = 0; i < obs.length; i += 500) {
+      await publish(producer, TOPICS.paymentObservations, obs.slice(i, i + 500), {
+        destination: topics.paymentObservations,
+      });
+    }
+  };
 
   return {
     db,
@@ -149,6 +164,7 @@ export async function createLedgerWorld(name: string, partitions = 3): Promise<L
       const ledger = createLedgerConsumer({
         pool,
         logger,
+        evidence,
         kafka,
         producer: ledgerProducer,
         metrics,
@@ -196,12 +212,12 @@ export async function createLedgerWorld(name: string, partitions = 3): Promise<L
       );
       return order;
     },
+    signer,
     async observe(...obs) {
-      for (let i = 0; i < obs.length; i += 500) {
-        await publish(producer, TOPICS.paymentObservations, obs.slice(i, i + 500), {
-          destination: topics.paymentObservations,
-        });
-      }
+      await publishAll(await Promise.all(obs.map((o) => (o.evidence ? o : signer.sign(o)))));
+    },
+    async observeAsIs(...obs) {
+      await publishAll(obs);
     },
     async publishRaw(key, value) {
       await producer.send({ topic: topics.paymentObservations, acks: -1, messages: [{ key, value }] });

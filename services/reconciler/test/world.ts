@@ -6,6 +6,7 @@ import { decodeMessage, type MessageOf, TOPICS, type TopicNames, topicNames } fr
 import { createPool, migrateUp, type Pool, type RowDataPacket } from '@paysync/db';
 import { createConsumer, createIdempotentProducer, createKafka } from '@paysync/kafka';
 import { createLogger, createRegistry } from '@paysync/observability';
+import { certificateArchiver } from '@paysync/orders';
 import { createLedgerConsumer, createLedgerMetrics, type LedgerConsumer } from '@paysync/points-ledger';
 import {
   AdaptiveRateLimiter,
@@ -23,6 +24,7 @@ import {
   createIsolatedTopics,
   eventually,
   type IsolatedDatabase,
+  sandboxEvidence,
   testEnv,
   uniqueName,
   type WeChatPaidOrder,
@@ -88,6 +90,8 @@ export async function createReconcilerWorld(name: string, opts: WorldOptions = {
       retries: 0,
       timeoutMs: 3000,
       ...(breaker ? { breaker } : {}),
+      // As in production: every certificate download is archived for the ledger's checks.
+      onCertificates: certificateArchiver(pool, () => {}),
     });
     await c.start();
     clients.push(c);
@@ -119,6 +123,7 @@ export async function createReconcilerWorld(name: string, opts: WorldOptions = {
     ledger = createLedgerConsumer({
       pool,
       logger,
+      evidence: sandboxEvidence(pool, sandbox),
       kafka,
       producer: ledgerProducer,
       metrics: createLedgerMetrics(registry, { pool, groupId, topic: topics.paymentObservations }),

@@ -104,7 +104,7 @@ describe('syncing one order with WeChat Pay', () => {
   it('finds the payment made between the last NOTPAY and the close, and reports it paid', async () => {
     const order = await prepaidOrder(client, sandbox, { timeExpire: past(1000) });
     const racing = {
-      queryByOutTradeNo: (no: string, mchid: string) => client.queryByOutTradeNo(no, mchid),
+      queryOrder: (no: string, mchid: string) => client.queryOrder(no, mchid),
       closeOrder: async (no: string, mchid: string) => {
         sandbox.pay(no); // the user pays right before our close reaches WeChat
         return client.closeOrder(no, mchid);

@@ -14,6 +14,10 @@ const TYPE_NAMES: Record<string, { zh: string; en: string }> = {
   notify_url_unhealthy: { zh: '支付回调地址不可用', en: 'Notify URL unhealthy' },
   wechat_api_unavailable: { zh: '微信支付 API 不可用', en: 'WeChat Pay API unavailable' },
   observation_dead_lettered: { zh: '支付观测进入死信队列', en: 'Observation dead-lettered' },
+  unverified_observation: {
+    zh: '无微信支付签名凭证的支付观测被拒绝',
+    en: 'Observation without WeChat Pay signed evidence refused',
+  },
   PaysyncNotificationErrorBudgetBurnFast: {
     zh: '支付回调失败率过高（快速消耗错误预算）',
     en: 'Notification failures burning the error budget fast',

@@ -21,7 +21,7 @@ import {
 
 export type WeChatOrders = Pick<
   WeChatPayClient,
-  'prepayNative' | 'prepayJsapi' | 'jsapiPayParams' | 'queryByOutTradeNo'
+  'prepayNative' | 'prepayJsapi' | 'jsapiPayParams' | 'queryOrder'
 >;
 
 export type OrderDeps = {

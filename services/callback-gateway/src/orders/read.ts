@@ -3,16 +3,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { PaymentObservation } from '@paysync/contracts';
 import type { Pool } from '@paysync/db';
 import type { Logger } from '@paysync/observability';
-import {
-  OrderNotExistError,
-  outTradeNoSchema,
-  UnknownMerchantError,
-  WeChatPayError,
-} from '@paysync/wechatpay';
+import { queryAnswer, queryObservation } from '@paysync/orders';
+import { outTradeNoSchema, UnknownMerchantError, WeChatPayError } from '@paysync/wechatpay';
 import { errorSummary } from '../callback.ts';
 import { PublishFailedError } from '../errors.ts';
 import type { GatewayMetrics } from '../metrics.ts';
-import { PRODUCER, transactionObservation } from '../observation.ts';
+import { PRODUCER } from '../observation.ts';
 import type { ObservationPublisher } from '../publisher.ts';
 import type { MinIntervalLimiter } from '../rate-limit.ts';
 import type { ApiResult, WeChatOrders } from './create.ts';
@@ -42,24 +38,15 @@ export type ConfirmOutcome =
 
 const PAID = new Set(['SUCCESS', 'REFUND']);
 
+/** Asks WeChat now; its signed answer (a "not found" included) is the observation's evidence. */
 async function observe(deps: ReadDeps, order: StoredOrder, now: Date): Promise<PaymentObservation> {
-  try {
-    const tx = await deps.wechat.queryByOutTradeNo(order.outTradeNo, order.mchid);
-    return transactionObservation(tx, { source: 'query', observedAt: now, observationId: randomUUID() });
-  } catch (err) {
-    if (!(err instanceof OrderNotExistError)) throw err;
-    // WeChat has no such order (the prepay never reached it): the ledger expires it after time_expire.
-    return {
-      observationId: randomUUID(),
-      outTradeNo: order.outTradeNo,
-      source: 'query',
-      observedAt: now.toISOString(),
-      producer: PRODUCER,
-      mchid: order.mchid,
-      appid: order.appid,
-      tradeState: 'ORDER_NOT_EXIST',
-    };
-  }
+  const answer = await queryAnswer(deps.wechat, order);
+  return queryObservation(answer, order, {
+    observationId: randomUUID(),
+    source: 'query',
+    observedAt: now,
+    producer: PRODUCER,
+  });
 }
 
 /** Polls the order until it leaves pending or the wait is over. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { v2TimeEnd } from '@paysync/orders';
 import {
   BadSignatureError,
   DecryptFailedError,
@@ -9,7 +10,6 @@ import {
 } from '@paysync/wechatpay';
 import { BusyError, callbackFailure, MerchantMismatchError, PublishFailedError } from '../../src/errors.ts';
 import { scopeOf, tokenMatches } from '../../src/http/auth.ts';
-import { v2TimeEnd } from '../../src/observation.ts';
 import { MinIntervalLimiter } from '../../src/rate-limit.ts';
 
 describe('callback status mapping', () => {

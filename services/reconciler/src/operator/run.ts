@@ -3,6 +3,7 @@ import { topicNames } from '@paysync/contracts';
 import { createPool } from '@paysync/db';
 import { createIdempotentProducer, createKafka } from '@paysync/kafka';
 import { createLogger, startOpsServer } from '@paysync/observability';
+import { certificateArchiver } from '@paysync/orders';
 import { AdaptiveRateLimiter, createKafkaPublisher } from '@paysync/reconcile';
 import { createWeChatClient } from '@paysync/wechatpay';
 import { loadOperatorConfig, type OperatorConfig } from './config.ts';
@@ -33,7 +34,12 @@ export async function runOperator(env: Record<string, string | undefined> = proc
   const pool = createPool({ url: rc.MYSQL_URL, connectionLimit: rc.RECONCILER_DB_POOL_SIZE });
   const kafka = createKafka({ brokers: rc.KAFKA_BROKERS, clientId: 'paysync-reconciler-operator', logger });
   const producer = createIdempotentProducer(kafka);
-  const wechat = createWeChatClient(rc, rc.secrets, { userAgent: 'paysync-reconciler-operator/0.1 (node)' });
+  const wechat = createWeChatClient(rc, rc.secrets, {
+    userAgent: 'paysync-reconciler-operator/0.1 (node)',
+    onCertificates: certificateArchiver(pool, (err) =>
+      logger.warn({ err }, 'platform certificates not archived'),
+    ),
+  });
   const publisher = createKafkaPublisher({ producer, topics: topicNames(rc.KAFKA_TOPIC_PREFIX) });
   const kube = createKube();
   const metrics = new OperatorMetrics();

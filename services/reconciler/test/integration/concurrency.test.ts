@@ -17,9 +17,9 @@ beforeEach(async () => {
 /** The real client, recording which order each query was for. */
 function recordingClient(queried: string[]): WeChatOrders {
   return {
-    queryByOutTradeNo: (no, mchid) => {
+    queryOrder: (no, mchid) => {
       queried.push(no);
-      return world.client.queryByOutTradeNo(no, mchid);
+      return world.client.queryOrder(no, mchid);
     },
     closeOrder: (no, mchid) => world.client.closeOrder(no, mchid),
   };

@@ -91,7 +91,7 @@ describe('the incident, reproduced', () => {
     await expirePendingOrders();
     let paidAtWeChat: WeChatPaidOrder | undefined;
     const userPaysFirst = {
-      queryByOutTradeNo: (no: string, mchid: string) => world.client.queryByOutTradeNo(no, mchid),
+      queryOrder: (no: string, mchid: string) => world.client.queryOrder(no, mchid),
       closeOrder: async (no: string, mchid: string) => {
         // The last query said NOTPAY; the user's payment lands just before our close does.
         paidAtWeChat = {

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { type Io, runPayctl } from '@paysync/cli';
-import { TOPICS } from '@paysync/contracts';
+import { encodeMessage, TOPICS } from '@paysync/contracts';
 import type { RowDataPacket } from '@paysync/db';
 import { publish } from '@paysync/kafka';
+import { queryAnswer } from '@paysync/orders';
+import { answerObservation } from '@paysync/reconcile';
 import { checkInvariants, eventually, type WeChatPaidOrder } from '@paysync/testkit';
-import { createReconcilerWorld, newOutTradeNo, type ReconcilerWorld } from '../world.ts';
+import { createReconcilerWorld, type ReconcilerWorld } from '../world.ts';
 
 // payctl against the whole system: the sandbox, real Kafka and MariaDB, and the points-ledger.
 let world: ReconcilerWorld;
@@ -266,26 +268,17 @@ describe('payctl order, sync and replay', () => {
 
 describe('payctl dlq', () => {
   it('lists an observation the ledger could not apply and retries it once the order exists', async () => {
-    const outTradeNo = newOutTradeNo('D');
+    // A genuine payment, signed by WeChat, for an order whose row was lost.
+    const [order] = await world.createOrders(1, { tag: 'D' });
+    const outTradeNo = order!.outTradeNo;
     const m = world.sandbox.merchant!;
+    const paid = world.pay(order!);
+    await world.pool.query('DELETE FROM payment_orders WHERE out_trade_no = ?', [outTradeNo]);
+    const answer = await queryAnswer(world.client, { outTradeNo, mchid: m.mchid });
     await publish(
       world.producer,
       TOPICS.paymentObservations,
-      [
-        {
-          observationId: randomUUID(),
-          outTradeNo,
-          source: 'notification',
-          observedAt: new Date().toISOString(),
-          producer: 'test',
-          mchid: m.mchid,
-          appid: m.appid,
-          tradeState: 'SUCCESS',
-          transactionId: `4200${Date.now()}`,
-          amount: { total: 1000, currency: 'CNY' },
-          successTime: new Date().toISOString(),
-        },
-      ],
+      [answerObservation(answer, { outTradeNo, mchid: m.mchid }, { producer: 'test' }, new Date())],
       { destination: world.topics.paymentObservations },
     );
     await world.waitUntilConsumed();
@@ -323,5 +316,57 @@ describe('payctl dlq', () => {
     );
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ actor: 'carol', out_trade_no: outTradeNo });
+    expect((await checkInvariants(world.pool, { paidAtWeChat: [paid] })).violations).toEqual([]);
+  });
+
+  it('refuses a forged dead letter re-sent by payctl dlq retry like any other forgery', async () => {
+    const [order] = await world.createOrders(1, { tag: 'F' });
+    const m = world.sandbox.merchant!;
+    const forged = encodeMessage(TOPICS.paymentObservations, {
+      observationId: randomUUID(),
+      outTradeNo: order!.outTradeNo,
+      source: 'notification',
+      observedAt: new Date().toISOString(),
+      producer: 'callback-gateway',
+      mchid: m.mchid,
+      appid: m.appid,
+      tradeState: 'SUCCESS',
+      transactionId: `4200${Date.now()}`,
+      amount: { total: order!.amountTotal, currency: 'CNY' },
+      successTime: new Date().toISOString(),
+    }).value;
+    await publish(
+      world.producer,
+      TOPICS.paymentObservationsDlq,
+      [
+        {
+          reason: 'processing_failed',
+          reasonDetail: 'lock wait timeout',
+          originalValue: forged,
+          originalTopic: world.topics.paymentObservations,
+          originalPartition: 0,
+          originalOffset: '0',
+          outTradeNo: order!.outTradeNo,
+          failedAt: new Date().toISOString(),
+        },
+      ],
+      { destination: world.topics.paymentObservationsDlq },
+    );
+    const listed = await payctl('--json', 'dlq', 'list');
+    const { entries } = JSON.parse(listed.out) as { entries: { id: string; outTradeNo: string }[] };
+    const entry = entries.find((e) => e.outTradeNo === order!.outTradeNo)!;
+    const retried = await payctl('dlq', 'retry', entry.id, '--actor', 'mallory', '--reason', 'please');
+    expect(retried.code).toBe(0);
+    await world.waitUntilConsumed();
+    expect((await world.order(order!.outTradeNo))!.status).toBe('pending');
+    const [journal] = await world.pool.query<RowDataPacket[]>(
+      'SELECT outcome FROM order_observations WHERE out_trade_no = ?',
+      [order!.outTradeNo],
+    );
+    expect(journal.map((r) => r.outcome)).toEqual(['unverified']);
+    const alert = await eventually('the unverified-observation alert', async () =>
+      world.alerts.find((a) => a.type === 'unverified_observation' && a.outTradeNo === order!.outTradeNo),
+    );
+    expect(alert).toMatchObject({ severity: 'critical', details: { producer: 'callback-gateway' } });
   });
 });

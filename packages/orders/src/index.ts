@@ -1,0 +1,37 @@
+export {
+  answerEvidence,
+  checkEvidence,
+  EvidenceReader,
+  type EvidenceReaderOptions,
+  type EvidenceReading,
+  EvidenceRefusedError,
+  notificationEvidence,
+  type RefusalCode,
+  v2NotificationEvidence,
+} from './evidence.ts';
+export {
+  type ArchiveEvidenceOptions,
+  archiveCertificates,
+  archiveEvidenceReader,
+  certificateArchiver,
+  EvidenceKeys,
+  type EvidenceKeysOptions,
+  loadArchivedCertificates,
+  type Queryable,
+} from './keys.ts';
+export {
+  buildObservation,
+  CONTENT_FIELDS,
+  contentOf,
+  notFoundContent,
+  type ObservationEnvelope,
+  type ObservedContent,
+  type OrderQuerier,
+  type QueryAnswer,
+  queryAnswer,
+  queryObservation,
+  refundContent,
+  transactionContent,
+  v2Content,
+  v2TimeEnd,
+} from './observe.ts';
