@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   decodeMessage,
   type MessageOf,
@@ -51,6 +54,8 @@ export type LedgerWorld = {
   observe(...obs: PaymentObservation[]): Promise<void>;
   /** Publishes observations exactly as given: forged, unsigned, tampered. */
   observeAsIs(...obs: PaymentObservation[]): Promise<void>;
+  /** The key-file variables a ledger process needs to check this world's evidence (files written once). */
+  evidenceEnv(): Promise<Record<string, string>>;
   publishRaw(key: string, value: string): Promise<void>;
   waitUntilConsumed(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -90,6 +95,18 @@ export function observation(
     successTime: new Date().toISOString(),
     ...overrides,
   };
+}
+
+/** WeChat's "no such order", as a query reports it (no app, transaction, amount or time). */
+export function notFoundObservation(order: SeedOrder): PaymentObservation {
+  return observation(order, {
+    source: 'query',
+    tradeState: 'ORDER_NOT_EXIST',
+    appid: undefined,
+    transactionId: undefined,
+    amount: undefined,
+    successTime: undefined,
+  });
 }
 
 export function refundObservation(
@@ -139,6 +156,7 @@ export async function createLedgerWorld(name: string, partitions = 3): Promise<L
   const ledgers: LedgerConsumer[] = [];
   const logger = createLogger({ service: 'points-ledger-test', level: 'silent' });
   const signer = new TestWeChatSigner();
+  let keyDir: string | undefined;
   const evidence = signer.reader();
   const publishAll = async (obs: PaymentObservation[]) => {
     for (let i = 0; i < obs.length; i += 500) {
@@ -219,6 +237,19 @@ export async function createLedgerWorld(name: string, partitions = 3): Promise<L
     async observeAsIs(...obs) {
       await publishAll(obs);
     },
+    async evidenceEnv() {
+      keyDir ??= await mkdtemp(join(tmpdir(), 'paysync-ledger-keys-'));
+      await writeFile(join(keyDir, 'apiv3.key'), signer.apiV3Key, { mode: 0o600 });
+      await writeFile(
+        join(keyDir, 'wechatpay-public.pem'),
+        signer.publicKey.export({ type: 'spki', format: 'pem' }),
+      );
+      return {
+        WECHATPAY_API_V3_KEY_FILE: join(keyDir, 'apiv3.key'),
+        WECHATPAY_PUBLIC_KEY_ID: signer.publicKeyId,
+        WECHATPAY_PUBLIC_KEY_FILE: join(keyDir, 'wechatpay-public.pem'),
+      };
+    },
     async publishRaw(key, value) {
       await producer.send({ topic: topics.paymentObservations, acks: -1, messages: [{ key, value }] });
     },
@@ -252,6 +283,7 @@ export async function createLedgerWorld(name: string, partitions = 3): Promise<L
         () => pool.end(),
         () => created.remove(),
         () => db.drop(),
+        () => (keyDir ? rm(keyDir, { recursive: true, force: true }) : Promise.resolve()),
       ];
       for (const step of steps) await step().catch(() => {});
     },

@@ -170,6 +170,17 @@ describe('syncing one order with WeChat Pay', () => {
     // Once WeChat's signed word arrives, it counts.
     expect((await syncOrder(d, unknown)).outcome).toBe('not_found_expired');
     expect((await syncOrder(d, paid)).outcome).toBe('paid');
+    // … and travels with the observation, for the ledger to check itself.
+    expect(
+      publisher.observed.map((o) => [
+        o.tradeState,
+        o.evidence?.kind,
+        (o.evidence as { status?: number }).status,
+      ]),
+    ).toEqual([
+      ['ORDER_NOT_EXIST', 'answer', 404],
+      ['SUCCESS', 'answer', 200],
+    ]);
   });
 
   // Out_trade_no is unique per merchant: asked with another merchant's credentials, WeChat says

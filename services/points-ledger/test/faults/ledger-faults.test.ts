@@ -45,6 +45,7 @@ async function setup(name: string, orderCount: number) {
     LEDGER_GROUP_ID: world.groupId,
     LEDGER_SESSION_TIMEOUT_MS: '6000',
     LEDGER_BATCH_SIZE: '100',
+    ...(await world.evidenceEnv()),
   };
   return { world, orders, refunded, stream, env };
 }
@@ -109,6 +110,7 @@ async function expectSettledExactlyOnce(world: LedgerWorld, orders: SeedOrder[],
       mchid: MCHID,
       appid: APPID,
     })),
+    paidAtWeChatIsComplete: true,
   });
   expect(report.violations).toEqual([]);
   expect(report.checked.paidAtWeChat).toBe(orders.length);

@@ -5,6 +5,7 @@ import { checkInvariants, eventually, TestWeChatSigner } from '@paysync/testkit'
 import {
   createLedgerWorld,
   type LedgerWorld,
+  notFoundObservation,
   observation,
   refundObservation,
   type SeedOrder,
@@ -74,14 +75,7 @@ describe('the ledger checks the evidence itself', () => {
         transactionId: undefined,
         amount: undefined,
       }),
-      observation(order, {
-        source: 'query',
-        tradeState: 'ORDER_NOT_EXIST',
-        appid: undefined,
-        transactionId: undefined,
-        amount: undefined,
-        successTime: undefined,
-      }),
+      notFoundObservation(order),
       observation(order, { source: 'manual', actor: 'mallory', reason: 'trust me' }),
     ];
     await world.observeAsIs(...forged);
@@ -140,16 +134,7 @@ describe('the ledger checks the evidence itself', () => {
       await world.seedOrder({ timeExpire: expired }),
       await world.seedOrder({ timeExpire: expired }),
     ];
-    const notFound = (o: SeedOrder) =>
-      observation(o, {
-        source: 'query',
-        tradeState: 'ORDER_NOT_EXIST',
-        appid: undefined,
-        transactionId: undefined,
-        amount: undefined,
-        successTime: undefined,
-      });
-    const signedA = await world.signer.sign(notFound(a));
+    const signedA = await world.signer.sign(notFoundObservation(a));
     await world.observeAsIs(signedA);
     await world.waitUntilConsumed();
     expect((await state(a)).status).toBe('expired');
@@ -162,17 +147,9 @@ describe('the ledger checks the evidence itself', () => {
   it('judges expiry when WeChat signed the answer, not when a producer says it looked', async () => {
     const order = await world.seedOrder({ timeExpire: new Date(Date.now() - 60_000) });
     // Signed before time_expire, but claimed to be observed now (a DLQ retry, a lying producer).
-    const signed = await world.signer.sign(
-      observation(order, {
-        source: 'query',
-        tradeState: 'ORDER_NOT_EXIST',
-        appid: undefined,
-        transactionId: undefined,
-        amount: undefined,
-        successTime: undefined,
-      }),
-      { at: new Date(order.timeExpire.getTime() - 30_000) },
-    );
+    const signed = await world.signer.sign(notFoundObservation(order), {
+      at: new Date(order.timeExpire.getTime() - 30_000),
+    });
     await world.observeAsIs(signed);
     await world.waitUntilConsumed();
     expect((await state(order)).status).toBe('pending');
