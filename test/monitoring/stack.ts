@@ -2,9 +2,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type PaymentObservation, TOPICS, type TopicNames, topicNames } from '@paysync/contracts';
+import { TOPICS, type TopicNames, topicNames } from '@paysync/contracts';
 import { createPool, migrateUp, type Pool, type RowDataPacket } from '@paysync/db';
 import { createIdempotentProducer, createKafka, publish } from '@paysync/kafka';
+import { certificateArchiver, queryAnswer, queryObservation } from '@paysync/orders';
 import {
   createIsolatedDatabase,
   createIsolatedTopics,
@@ -13,6 +14,7 @@ import {
   testEnv,
   uniqueName,
 } from '@paysync/testkit';
+import { WeChatPayClient } from '@paysync/wechatpay';
 import { type Sandbox, startSandbox } from '@paysync/wechatpay-sandbox';
 import type { Producer } from 'kafkajs';
 import {
@@ -138,7 +140,10 @@ routes:
     return { proc, ready };
   };
   const [ledger, alerting, gateway] = await Promise.all([
-    start('points-ledger', 'points-ledger ready', { LEDGER_GROUP_ID: `${prefix}-ledger` }),
+    start('points-ledger', 'points-ledger ready', {
+      LEDGER_GROUP_ID: `${prefix}-ledger`,
+      WECHATPAY_API_V3_KEY_FILE: files.apiV3Key,
+    }),
     start('alerting', 'alerting ready', {
       ALERTING_GROUP_ID: `${prefix}-alerting`,
       ALERTING_ROUTES_FILE: files.routes,
@@ -213,23 +218,45 @@ routes:
       });
     },
 
-    /** An observation for an order paysync does not have: the ledger dead-letters it. */
+    /**
+     * WeChat's signed word about an order paysync does not have (created and paid at WeChat, never
+     * here): the ledger verifies it and dead-letters it as an unknown order.
+     */
     async publishUnknownOrderObservation(): Promise<string> {
       const outTradeNo = `RCUNKNOWN${Date.now().toString(36)}`.slice(0, 32);
-      const obs: PaymentObservation = {
-        observationId: randomUUID(),
-        outTradeNo,
-        source: 'notification',
-        observedAt: new Date().toISOString(),
-        producer: 'e2e',
+      const client = new WeChatPayClient({
         mchid: m.mchid,
-        appid: m.appid,
-        tradeState: 'SUCCESS',
-        transactionId: `4200${Date.now()}`,
-        amount: { total: 100, currency: 'CNY' },
-        successTime: new Date().toISOString(),
-      };
-      await publish(producer, TOPICS.paymentObservations, [obs], { destination: topics.paymentObservations });
+        merchantSerialNo: m.certificateSerial,
+        privateKey: m.privateKey,
+        apiV3Key: m.apiV3Key,
+        baseUrls: [sandbox.url],
+        allowInsecureHttp: true,
+        retries: 0,
+        onCertificates: certificateArchiver(pool, () => {}),
+      });
+      try {
+        await client.start();
+        await client.prepayNative({
+          appid: m.appid,
+          description: 'points recharge',
+          outTradeNo,
+          notifyUrl: 'http://127.0.0.1:1/api/payment/wechat/callback',
+          amountTotal: 100,
+        });
+        sandbox.pay(outTradeNo);
+        const ref = { outTradeNo, mchid: m.mchid };
+        const obs = queryObservation(await queryAnswer(client, ref), ref, {
+          observationId: randomUUID(),
+          source: 'query',
+          observedAt: new Date(),
+          producer: 'e2e',
+        });
+        await publish(producer, TOPICS.paymentObservations, [obs], {
+          destination: topics.paymentObservations,
+        });
+      } finally {
+        await client.close();
+      }
       return outTradeNo;
     },
 

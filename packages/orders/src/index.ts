@@ -1,4 +1,15 @@
 export {
+  type AlertIntent,
+  type Decision,
+  decide,
+  type LedgerEntry,
+  type LedgerOrder,
+  type Outcome,
+  type Prediction,
+  predict,
+  reversalPoints,
+} from './decide.ts';
+export {
   answerEvidence,
   checkEvidence,
   EvidenceReader,

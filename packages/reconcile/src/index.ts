@@ -32,7 +32,6 @@ export {
   probeNotifyUrl,
 } from './notify-probe.ts';
 export { answerObservation, type ObservationOrigin } from './observation.ts';
-export { type Prediction, predictEffect } from './predict.ts';
 export { createKafkaPublisher, type KafkaPublisherOptions, type Publisher } from './publisher.ts';
 export {
   AdaptiveRateLimiter,

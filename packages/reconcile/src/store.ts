@@ -14,9 +14,13 @@ export type SyncOrder = {
   id: number;
   outTradeNo: string;
   status: OrderStatus;
+  userId: string;
   mchid: string;
   appid: string;
   amountTotal: number;
+  points: number;
+  bonusPoints: number;
+  refundedAmount: number;
   transactionId: string | null;
   timeExpire: Date;
   createdAt: Date;
@@ -26,16 +30,21 @@ export type SyncOrder = {
   lastWechatState: string | null;
 };
 
-export const ORDER_COLUMNS = `id, out_trade_no, status, mchid, appid, amount_total, transaction_id, time_expire,
-  created_at, next_check_at, check_attempts, last_checked_at, last_wechat_state`;
+export const ORDER_COLUMNS = `id, out_trade_no, status, user_id, mchid, appid, amount_total, points, bonus_points,
+  refunded_amount, transaction_id, time_expire, created_at, next_check_at, check_attempts, last_checked_at,
+  last_wechat_state`;
 
 export type OrderRow = RowDataPacket & {
   id: number | string;
   out_trade_no: string;
   status: OrderStatus;
+  user_id: string;
   mchid: string;
   appid: string;
   amount_total: number | string;
+  points: number | string;
+  bonus_points: number | string;
+  refunded_amount: number | string;
   transaction_id: string | null;
   time_expire: Date;
   created_at: Date;
@@ -50,9 +59,13 @@ export function toSyncOrder(r: OrderRow): SyncOrder {
     id: Number(r.id),
     outTradeNo: r.out_trade_no,
     status: r.status,
+    userId: r.user_id,
     mchid: r.mchid,
     appid: r.appid,
     amountTotal: Number(r.amount_total),
+    points: Number(r.points),
+    bonusPoints: Number(r.bonus_points),
+    refundedAmount: Number(r.refunded_amount),
     transactionId: r.transaction_id,
     timeExpire: r.time_expire,
     createdAt: r.created_at,

@@ -1,9 +1,9 @@
 import type { OrderStatus, PaymentObservation, TradeState } from '@paysync/contracts';
+import type { Prediction } from '@paysync/orders';
 import type { BreakerState, SignedAnswer, WeChatTransaction } from '@paysync/wechatpay';
 import type { AlertInput } from './alerts.ts';
 import { type BackoffPolicy, DEFAULT_BACKOFF } from './backoff.ts';
 import type { ObservationOrigin } from './observation.ts';
-import type { Prediction } from './predict.ts';
 import type { Publisher } from './publisher.ts';
 import type { ScheduleUpdate } from './store.ts';
 

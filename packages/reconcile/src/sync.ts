@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TradeState } from '@paysync/contracts';
-import { type QueryAnswer, queryAnswer } from '@paysync/orders';
+import { predict, type QueryAnswer, queryAnswer } from '@paysync/orders';
 import {
   CircuitOpenError,
   OrderNotExistError,
@@ -18,7 +18,6 @@ import {
 } from './alerts.ts';
 import { nextCheckAt } from './backoff.ts';
 import { answerObservation } from './observation.ts';
-import { predictEffect } from './predict.ts';
 import type { ScheduleUpdate, SyncOrder } from './store.ts';
 import { DEFAULT_SYNC_POLICY, type SyncDeps, type SyncOutcome, type SyncResult } from './sync-types.ts';
 
@@ -146,8 +145,15 @@ export async function syncOrder(deps: SyncDeps, order: SyncOrder): Promise<SyncR
     : 'error';
   const observations = answers.map((a) => answerObservation(a.signed, order, deps.origin, now));
   const last = answers.at(-1);
-  const prediction = last
-    ? predictEffect({ status: order.status, wechatState: last.state, expired, willClose: closable && dryRun })
+  const lastObservation = observations.at(-1);
+  // A dry run that would close the order predicts from the CLOSED it would then be told.
+  const prediction = lastObservation
+    ? predict(
+        order,
+        closable && dryRun
+          ? { ...lastObservation, tradeState: 'CLOSED', tradeStateDesc: undefined }
+          : lastObservation,
+      )
     : undefined;
 
   const alerts: AlertInput[] = [];

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { DomainAlert, MessageInput, ObservationSource, OrderSettled, TOPICS } from '@paysync/contracts';
-import type { AlertIntent, Decision, LedgerOrder } from './state-machine.ts';
+import type { AlertIntent, Decision, LedgerOrder } from '@paysync/orders';
 import type { WrittenEntry } from './store.ts';
 
 /** A name-based UUID, so the same state change always carries the same event id. */

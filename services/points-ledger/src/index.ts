@@ -3,4 +3,3 @@ export { createLedgerConsumer, type LedgerConsumer, type LedgerConsumerOptions }
 export { createLedgerMetrics, type LedgerMetrics } from './metrics.ts';
 export { type PipelineDeps, processRecords, type RawRecord } from './pipeline.ts';
 export { type Applied, applyObservations, type Incoming } from './settle.ts';
-export { type Decision, decide, type LedgerOrder, type Outcome, reversalPoints } from './state-machine.ts';

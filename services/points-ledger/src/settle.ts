@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import type { MessageInput, OrderStatus, PaymentObservation, TOPICS } from '@paysync/contracts';
 import type { PoolConnection } from '@paysync/db';
 import type { EvidenceReading } from '@paysync/orders';
+import { type AlertIntent, type Decision, decide, type Outcome } from '@paysync/orders';
 import { domainAlert, isStateChange, orderSettledEvent, stableUuid } from './events.ts';
-import { type AlertIntent, type Decision, decide, type Outcome } from './state-machine.ts';
 import {
   type Account,
   appendJournal,

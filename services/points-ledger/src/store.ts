@@ -1,6 +1,6 @@
 import type { OrderStatus, PaymentObservation } from '@paysync/contracts';
 import type { PoolConnection, RowDataPacket } from '@paysync/db';
-import type { AlertIntent, LedgerEntry, LedgerOrder, Outcome } from './state-machine.ts';
+import type { AlertIntent, LedgerEntry, LedgerOrder, Outcome } from '@paysync/orders';
 
 // The ledger's SQL. Each function reads or writes a whole batch in one statement, on the caller's
 // connection inside the caller's transaction, so a batch of a hundred observations costs about

@@ -25,9 +25,10 @@ describe('evidence across key rotations', () => {
     const m = world.sandbox.merchant!;
     const [order] = await world.createOrders(1, { tag: 'V' });
     world.pay(order!);
+    const ref = { outTradeNo: order!.outTradeNo, mchid: m.mchid };
     const signed = answerObservation(
-      await queryAnswer(world.client, { outTradeNo: order!.outTradeNo, mchid: m.mchid }),
-      order!,
+      await queryAnswer(world.client, ref),
+      ref,
       { producer: 'reconciler' },
       new Date(),
     );

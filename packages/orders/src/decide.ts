@@ -242,3 +242,21 @@ export function decide(order: LedgerOrder, obs: PaymentObservation): Decision {
       return unchanged(order, 'unchanged', obs.tradeState);
   }
 }
+
+/** What applying an observation would do to an order, for dry runs: the ledger's own decision. */
+export type Prediction = { statusAfter: OrderStatus; change: boolean; outcome: Outcome; why: string };
+
+/**
+ * The dry-run prediction of payctl and PaymentRepair. It is `decide` itself — not a second table
+ * that could drift — so "→ paid" is promised only where the ledger would settle: the order's
+ * amount, merchant and app are checked exactly as the ledger checks them.
+ */
+export function predict(order: LedgerOrder, obs: PaymentObservation): Prediction {
+  const d = decide(order, obs);
+  return {
+    statusAfter: d.statusAfter,
+    change: d.statusAfter !== order.status,
+    outcome: d.outcome,
+    why: d.detail,
+  };
+}
