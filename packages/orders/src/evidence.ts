@@ -186,15 +186,18 @@ const KINDS: Record<PaymentObservation['source'], readonly ObservationEvidence['
   manual: ['notification', 'v2_notification', 'answer'],
 };
 
-/** Stable JSON for comparing content: keys sorted, undefined dropped. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-        )
-      : v,
-  );
+/** Deep equality of plain JSON values, a key holding undefined counting as absent. */
+function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => same(v, b[i]));
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  for (const k in x) if (!same(x[k], y[k])) return false;
+  for (const k in y) if (!(k in x) && y[k] !== undefined) return false;
+  return true;
 }
 
 /**
@@ -217,11 +220,9 @@ export async function checkEvidence(
   }
   const reading = await reader.read(evidence, obs);
   const claimed = contentOf(obs);
-  if (canonical(claimed) !== canonical(reading.content)) {
+  if (!same(claimed, reading.content)) {
     const differs = Object.keys({ ...claimed, ...reading.content }).filter(
-      (k) =>
-        canonical((claimed as Record<string, unknown>)[k]) !==
-        canonical((reading.content as Record<string, unknown>)[k]),
+      (k) => !same((claimed as Record<string, unknown>)[k], (reading.content as Record<string, unknown>)[k]),
     );
     throw new EvidenceRefusedError(
       'content_differs',
