@@ -138,6 +138,7 @@ export const alertType = z.enum([
   'wechat_api_unavailable',
   'observation_dead_lettered',
   'unverified_observation',
+  'refund_unknown',
 ]);
 export type AlertType = z.infer<typeof alertType>;
 

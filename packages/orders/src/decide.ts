@@ -187,6 +187,40 @@ function applyRefund(order: LedgerOrder, obs: PaymentObservation): Decision {
 }
 
 /**
+ * trade_state REFUND without the refund's details (an order query; the refund notification is what
+ * carries out_refund_no and the amount). The payment happened, but some or all of the money went
+ * back: crediting the points now would leave points the money no longer backs, possibly for good if
+ * the refund notification was lost. So nothing is credited (or, for an order already paid here,
+ * nothing more is assumed) until the refund itself is seen — its notification settles the payment
+ * and reverses it exactly (applyRefund), the trade bill's refund rows name it otherwise — and a
+ * person is told at once.
+ */
+function refundSeenByQuery(order: LedgerOrder, obs: PaymentObservation): Decision {
+  const paidHere = order.status === 'paid' || order.status === 'refunded';
+  if (paidHere && order.refundedAmount > 0) return unchanged(order, 'duplicate', 'refund already applied');
+  return unchanged(
+    order,
+    'unchanged',
+    paidHere ? 'refunded at WeChat, no refund seen here' : 'paid and refunded at WeChat: not credited',
+    [
+      {
+        type: 'refund_unknown',
+        severity: 'critical',
+        summary: paidHere
+          ? `${order.outTradeNo} is refunded at WeChat but no refund was seen here: its points are still credited`
+          : `${order.outTradeNo} was paid and refunded at WeChat before paysync settled it: nothing credited until the refund is known`,
+        details: {
+          status_here: order.status,
+          amount_fen: order.amountTotal,
+          transaction_id: obs.transactionId ?? null,
+          source: obs.source,
+        },
+      },
+    ],
+  );
+}
+
+/**
  * The order state machine of DESIGN.md, as a pure function. The caller holds the order's row
  * lock and guarantees the observation was not applied before (journal), and the database's
  * unique keys make any ledger entry that was already written a no-op.
@@ -205,12 +239,13 @@ export function decide(order: LedgerOrder, obs: PaymentObservation): Decision {
   }
 
   switch (obs.tradeState) {
-    case 'SUCCESS':
-    case 'REFUND': {
+    case 'SUCCESS': {
       if (order.status === 'paid' || order.status === 'refunded')
         return unchanged(order, 'duplicate', 'already paid');
       return settle(order, obs, obs.transactionId!, obs.successTime);
     }
+    case 'REFUND':
+      return refundSeenByQuery(order, obs);
     case 'PAYERROR':
     case 'REVOKED':
       if (order.status !== 'pending')

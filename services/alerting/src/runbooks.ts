@@ -16,6 +16,7 @@ export const DOMAIN_RUNBOOKS: Record<AlertType, string> = {
   notify_url_unhealthy: 'notify-url-unhealthy',
   wechat_api_unavailable: 'wechat-api-breaker-open',
   unverified_observation: 'unverified-observations',
+  refund_unknown: 'refunds-unknown',
 };
 
 export const DEFAULT_RUNBOOK_BASE_URL = 'https://github.com/paysync/paysync/blob/main/docs/runbooks/';

@@ -47,8 +47,23 @@ describe('order state machine', () => {
     expect(d.alerts).toEqual([]);
   });
 
-  it('treats trade_state REFUND as a paid order', () => {
-    expect(decide(order(), obs({ tradeState: 'REFUND' })).statusAfter).toBe('paid');
+  it('credits nothing for trade_state REFUND seen by query, and alerts: the refund is not known yet', () => {
+    const d = decide(order(), obs({ tradeState: 'REFUND', source: 'query' }));
+    expect(d).toMatchObject({ outcome: 'unchanged', statusAfter: 'pending', entries: [] });
+    expect(d.alerts).toEqual([expect.objectContaining({ type: 'refund_unknown', severity: 'critical' })]);
+    // Paid here already, no refund applied: the points stay credited, and a person is told.
+    const paid = decide(
+      order({ status: 'paid', transactionId: '4200000001' }),
+      obs({ tradeState: 'REFUND', transactionId: '4200000001' }),
+    );
+    expect(paid).toMatchObject({ outcome: 'unchanged', statusAfter: 'paid', entries: [] });
+    expect(paid.alerts.map((a) => a.type)).toEqual(['refund_unknown']);
+    // Once a refund has been applied here, the REFUND state is what we already know.
+    const known = decide(
+      order({ status: 'refunded', transactionId: '4200000001', refundedAmount: 1000 }),
+      obs({ tradeState: 'REFUND', transactionId: '4200000001' }),
+    );
+    expect(known).toMatchObject({ outcome: 'duplicate', alerts: [] });
   });
 
   it('a SUCCESS for an order already paid is a duplicate that changes nothing', () => {

@@ -14,6 +14,10 @@ const TYPE_NAMES: Record<string, { zh: string; en: string }> = {
   notify_url_unhealthy: { zh: '支付回调地址不可用', en: 'Notify URL unhealthy' },
   wechat_api_unavailable: { zh: '微信支付 API 不可用', en: 'WeChat Pay API unavailable' },
   observation_dead_lettered: { zh: '支付观测进入死信队列', en: 'Observation dead-lettered' },
+  refund_unknown: {
+    zh: '微信支付已退款，但本系统未见该退款',
+    en: 'Refunded at WeChat, refund unknown here',
+  },
   unverified_observation: {
     zh: '无微信支付签名凭证的支付观测被拒绝',
     en: 'Observation without WeChat Pay signed evidence refused',

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { RowDataPacket } from '@paysync/db';
 import { loadOrders, syncOrder } from '@paysync/reconcile';
+import { eventually } from '@paysync/testkit';
 import { createReconcilerWorld, type ReconcilerWorld, TEST_POLICY, type TestOrder } from '../world.ts';
 
 // A dry run (payctl --dry-run, PaymentRepair dryRun) promises what the ledger will do. Both come
@@ -75,5 +77,35 @@ describe('dry-run prediction equals the ledger’s decision', () => {
       predicted: expected,
       applied: expected,
     });
+  });
+});
+
+describe('a refund learnt only from a query', () => {
+  it('credits nothing for an order paid and refunded at WeChat before paysync settled it, and alerts', async () => {
+    const [order] = await world.createOrders(1, { tag: 'Q' });
+    world.pay(order!);
+    world.sandbox.refund(order!.outTradeNo, { amount: order!.amountTotal });
+    const before = (await loadOrders(world.pool, [order!.outTradeNo])).get(order!.outTradeNo)!;
+    const deps = {
+      wechat: world.client,
+      publisher: world.publisher,
+      policy: TEST_POLICY,
+      origin: { producer: 'reconciler' },
+    };
+    const dry = await syncOrder({ ...deps, dryRun: true }, before);
+    expect(dry.wechatState).toBe('REFUND');
+    expect(dry.prediction).toMatchObject({ statusAfter: 'pending', change: false });
+    await syncOrder(deps, before);
+    await world.waitUntilConsumed();
+    expect((await world.order(order!.outTradeNo))?.status).toBe('pending');
+    const [[entries]] = await world.pool.query<RowDataPacket[]>(
+      'SELECT COUNT(*) AS n FROM point_transactions WHERE out_trade_no = ?',
+      [order!.outTradeNo],
+    );
+    expect(Number(entries?.n)).toBe(0);
+    const alert = await eventually('the refund_unknown alert', async () =>
+      world.alerts.find((a) => a.type === 'refund_unknown' && a.outTradeNo === order!.outTradeNo),
+    );
+    expect(alert?.severity).toBe('critical');
   });
 });
