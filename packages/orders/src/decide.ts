@@ -47,7 +47,22 @@ export type Decision = {
   detail: string;
 };
 
-const FINAL_UNPAID: ReadonlySet<OrderStatus> = new Set(['expired', 'cancelled', 'failed']);
+export const FINAL_UNPAID: ReadonlySet<OrderStatus> = new Set(['expired', 'cancelled', 'failed']);
+
+/**
+ * When an order finalised unpaid is looked at again, after it became final: WeChat's "not found" or
+ * "closed" may have been wrong or early, and a payment found then is settled as a late payment.
+ */
+export const FINAL_RECHECKS_MS: readonly number[] = [60 * 60 * 1000, 24 * 60 * 60 * 1000];
+
+/** The next re-check of an order that became final unpaid at `finalAt`, after `now`; null when done. */
+export function nextFinalRecheck(finalAt: Date, now: Date): Date | null {
+  for (const ms of FINAL_RECHECKS_MS) {
+    const at = finalAt.getTime() + ms;
+    if (at > now.getTime()) return new Date(at);
+  }
+  return null;
+}
 
 function unchanged(
   order: LedgerOrder,

@@ -28,11 +28,13 @@ export type SyncOrder = {
   checkAttempts: number;
   lastCheckedAt: Date | null;
   lastWechatState: string | null;
+  /** When the order reached its current final status (null while pending). */
+  settledAt: Date | null;
 };
 
 export const ORDER_COLUMNS = `id, out_trade_no, status, user_id, mchid, appid, amount_total, points, bonus_points,
   refunded_amount, transaction_id, time_expire, created_at, next_check_at, check_attempts, last_checked_at,
-  last_wechat_state`;
+  last_wechat_state, settled_at`;
 
 export type OrderRow = RowDataPacket & {
   id: number | string;
@@ -52,6 +54,7 @@ export type OrderRow = RowDataPacket & {
   check_attempts: number;
   last_checked_at: Date | null;
   last_wechat_state: string | null;
+  settled_at: Date | null;
 };
 
 export function toSyncOrder(r: OrderRow): SyncOrder {
@@ -73,6 +76,7 @@ export function toSyncOrder(r: OrderRow): SyncOrder {
     checkAttempts: Number(r.check_attempts),
     lastCheckedAt: r.last_checked_at,
     lastWechatState: r.last_wechat_state,
+    settledAt: r.settled_at,
   };
 }
 
@@ -101,6 +105,13 @@ async function retryingLocks<T>(fn: () => Promise<T>, attempts = 5): Promise<T> 
 }
 
 /**
+ * The statuses the sweep checks: pending orders until they are final, and orders finalised unpaid a
+ * few more times (the ledger schedules them 1 h after, the sync once more 24 h after), so that a
+ * payment WeChat took after all is found and settled as a late payment.
+ */
+export const CHECKED_STATUSES = `('pending', 'expired', 'cancelled', 'failed')`;
+
+/**
  * The page query of the sweep: the ids of pending orders due at `cutoff`, oldest due first,
  * through idx_payment_orders_status_next_check (status, next_check_at), so a page costs the same at
  * any table size. A plain consistent read: it locks nothing, so it never blocks (or skips) rows of
@@ -108,7 +119,7 @@ async function retryingLocks<T>(fn: () => Promise<T>, attempts = 5): Promise<T> 
  */
 export function dueOrdersSql(shard: Shard = WHOLE): string {
   return `SELECT id FROM payment_orders FORCE INDEX (idx_payment_orders_status_next_check)
-  WHERE status = 'pending' AND next_check_at <= ?${shardPredicate(shard).sql}
+  WHERE status IN ${CHECKED_STATUSES} AND next_check_at <= ?${shardPredicate(shard).sql}
   ORDER BY next_check_at, id
   LIMIT ?`;
 }
@@ -134,7 +145,7 @@ export type ClaimedPage = {
  * Through the primary key, only the candidates' own rows are ever locked.
  */
 export const CLAIM_LOCK_SQL = `SELECT ${ORDER_COLUMNS} FROM payment_orders FORCE INDEX (PRIMARY)
-  WHERE id IN (?) AND status = 'pending' AND next_check_at <= ?
+  WHERE id IN (?) AND status IN ${CHECKED_STATUSES} AND next_check_at <= ?
   ORDER BY next_check_at, id
   FOR UPDATE SKIP LOCKED`;
 
@@ -205,7 +216,7 @@ function caseOf(keys: readonly string[], values: readonly unknown[], otherwise: 
 /** Gives claimed orders that were not checked their previous next_check_at back (due again at once). */
 export async function releaseClaims(
   pool: Pool,
-  orders: readonly Pick<SyncOrder, 'outTradeNo' | 'nextCheckAt'>[],
+  orders: readonly Pick<SyncOrder, 'outTradeNo' | 'nextCheckAt' | 'status'>[],
 ): Promise<number> {
   if (orders.length === 0) return 0;
   return guarded('release of claimed orders', async () => {
@@ -218,11 +229,16 @@ export async function releaseClaims(
         chunk.map((o) => o.nextCheckAt),
         'next_check_at',
       );
+      const status = caseOf(
+        keys,
+        chunk.map((o) => o.status),
+        'NULL',
+      );
       const [res] = await retryingLocks(() =>
         pool.query<ResultSetHeader>(
           `UPDATE payment_orders FORCE INDEX (uk_payment_orders_out_trade_no)
-             SET next_check_at = ${next.sql} WHERE out_trade_no IN (?) AND status = 'pending'`,
-          [...next.params, keys],
+             SET next_check_at = ${next.sql} WHERE out_trade_no IN (?) AND status = ${status.sql}`,
+          [...next.params, keys, ...status.params],
         ),
       );
       released += res.affectedRows;
@@ -234,14 +250,20 @@ export async function releaseClaims(
 /** What a check of one order leaves in its scheduling columns (the only ones the reconciler writes). */
 export type ScheduleUpdate = {
   outTradeNo: string;
-  nextCheckAt: Date;
+  /** The status the order had when checked: a schedule is written only while it still has it. */
+  status: OrderStatus;
+  /** Null: no more checks (an order finalised unpaid, re-checked for the last time). */
+  nextCheckAt: Date | null;
   /** A completed check: check_attempts + 1, last_checked_at and last_wechat_state are written. */
   counted: boolean;
   checkedAt: Date;
   wechatState: string | undefined;
 };
 
-/** Writes many orders' schedules in one statement; orders no longer pending are left alone. */
+/**
+ * Writes many orders' schedules in one statement. An order whose status changed since it was
+ * checked (the ledger applied what the check saw) is left alone: the ledger's schedule stands.
+ */
 export async function writeSchedules(pool: Pool, updates: readonly ScheduleUpdate[]): Promise<void> {
   if (updates.length === 0) return;
   await guarded('schedule update', async () => {
@@ -266,6 +288,11 @@ export async function writeSchedules(pool: Pool, updates: readonly ScheduleUpdat
       updates.map((u) => (u.counted ? (u.wechatState ?? null) : null)),
       'NULL',
     );
+    const status = caseOf(
+      keys,
+      updates.map((u) => u.status),
+      'NULL',
+    );
     await retryingLocks(() =>
       pool.query(
         `UPDATE payment_orders FORCE INDEX (uk_payment_orders_out_trade_no) SET
@@ -273,14 +300,14 @@ export async function writeSchedules(pool: Pool, updates: readonly ScheduleUpdat
            check_attempts = check_attempts + ${attempts.sql},
            last_checked_at = COALESCE(${checked.sql}, last_checked_at),
            last_wechat_state = COALESCE(${state.sql}, last_wechat_state)
-         WHERE out_trade_no IN (?) AND status = 'pending'`,
-        [...next.params, ...attempts.params, ...checked.params, ...state.params, keys],
+         WHERE out_trade_no IN (?) AND status = ${status.sql}`,
+        [...next.params, ...attempts.params, ...checked.params, ...state.params, keys, ...status.params],
       ),
     );
   });
 }
 
-/** How many pending orders are due at `cutoff` in a shard, counted up to `cap`. */
+/** How many orders are due for a check at `cutoff` in a shard, counted up to `cap`. */
 export async function countDueOrders(
   pool: Pool,
   cutoff: Date,
@@ -291,7 +318,7 @@ export async function countDueOrders(
     const p = shardPredicate(shard);
     const [rows] = await pool.query<(RowDataPacket & { n: number })[]>(
       `SELECT COUNT(*) AS n FROM (SELECT 1 FROM payment_orders FORCE INDEX (idx_payment_orders_status_next_check)
-         WHERE status = 'pending' AND next_check_at <= ?${p.sql} LIMIT ?) due`,
+         WHERE status IN ${CHECKED_STATUSES} AND next_check_at <= ?${p.sql} LIMIT ?) due`,
       [cutoff, ...p.params, cap],
     );
     return Number(rows[0]?.n ?? 0);

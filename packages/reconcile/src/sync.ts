@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TradeState } from '@paysync/contracts';
-import { predict, type QueryAnswer, queryAnswer } from '@paysync/orders';
+import { FINAL_UNPAID, nextFinalRecheck, predict, type QueryAnswer, queryAnswer } from '@paysync/orders';
 import {
   CircuitOpenError,
   OrderNotExistError,
@@ -92,11 +92,14 @@ export async function syncOrder(deps: SyncDeps, order: SyncOrder): Promise<SyncR
   try {
     const first = await query();
     answers.push(first);
+    // A "not found" alone does not finalise a payable order: it is closed at WeChat first (so that
+    // it can no longer be paid, should it exist after all) and asked about again.
     closable =
       order.status === 'pending' &&
       (deps.closeExpired ?? true) &&
       expired &&
       (first.state === 'NOTPAY' ||
+        first.state === 'ORDER_NOT_EXIST' ||
         (first.state === 'USERPAYING' &&
           now.getTime() >= order.timeExpire.getTime() + policy.userPayingGraceMs));
     if (closable && !dryRun) {
@@ -193,6 +196,7 @@ export async function syncOrder(deps: SyncDeps, order: SyncOrder): Promise<SyncR
       outcome === 'error'
         ? {
             outTradeNo: order.outTradeNo,
+            status: order.status,
             nextCheckAt: nextCheckAt(policy.backoff, {
               kind: 'error',
               attempt,
@@ -205,6 +209,7 @@ export async function syncOrder(deps: SyncDeps, order: SyncOrder): Promise<SyncR
           }
         : {
             outTradeNo: order.outTradeNo,
+            status: order.status,
             nextCheckAt: nextCheckAt(policy.backoff, {
               kind: last?.state === 'USERPAYING' ? 'userpaying' : 'checked',
               attempt,
@@ -215,6 +220,19 @@ export async function syncOrder(deps: SyncDeps, order: SyncOrder): Promise<SyncR
             checkedAt: now,
             wechatState: last?.state,
           };
+  } else if (FINAL_UNPAID.has(order.status) && !dryRun) {
+    // A re-check of an order finalised unpaid: the next one (or none), or soon again after an error.
+    schedule = {
+      outTradeNo: order.outTradeNo,
+      status: order.status,
+      nextCheckAt:
+        outcome === 'error'
+          ? new Date(now.getTime() + policy.backoff.errorRetryMs)
+          : nextFinalRecheck(order.settledAt ?? now, now),
+      counted: outcome !== 'error',
+      checkedAt: now,
+      wechatState: outcome === 'error' ? undefined : last?.state,
+    };
   }
 
   if (!dryRun) {

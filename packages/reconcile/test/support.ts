@@ -68,6 +68,7 @@ export async function prepaidOrder(
     checkAttempts: 0,
     lastCheckedAt: null,
     lastWechatState: null,
+    settledAt: null,
     ...o,
   };
 }

@@ -1,8 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { MessageInput, OrderStatus, PaymentObservation, TOPICS } from '@paysync/contracts';
 import type { PoolConnection } from '@paysync/db';
-import type { EvidenceReading } from '@paysync/orders';
-import { type AlertIntent, type Decision, decide, type Outcome } from '@paysync/orders';
+import {
+  type AlertIntent,
+  type Decision,
+  decide,
+  type EvidenceReading,
+  FINAL_UNPAID,
+  nextFinalRecheck,
+  type Outcome,
+} from '@paysync/orders';
 import { domainAlert, isStateChange, orderSettledEvent, stableUuid } from './events.ts';
 import {
   type Account,
@@ -40,8 +47,6 @@ export type Applied =
       alerts: AlertEvent[];
     }
   | { kind: 'unknown_order'; obs: PaymentObservation };
-
-const FINAL_UNPAID: ReadonlySet<OrderStatus> = new Set(['expired', 'cancelled', 'failed']);
 
 /** The critical alert for an observation whose evidence proved nothing: it names the producer. */
 function unverifiedIntent(obs: PaymentObservation, verdict: { code: string; message: string }): AlertIntent {
@@ -308,6 +313,8 @@ export async function applyObservations(
       }
       if (decision.statusAfter !== statusBefore) {
         order.settledAt = now;
+        // Final unpaid: looked at again later (a payment found then is late); paid: never again.
+        order.nextCheckAt = FINAL_UNPAID.has(decision.statusAfter) ? nextFinalRecheck(now, now) : null;
         if (!state.cameFrom.has(decision.statusAfter)) state.cameFrom.set(decision.statusAfter, statusBefore);
       }
       order.status = decision.statusAfter;

@@ -7,6 +7,8 @@ import type { AlertIntent, LedgerEntry, LedgerOrder, Outcome } from '@paysync/or
 // ten round trips rather than a thousand.
 
 export type LockedOrder = LedgerOrder & {
+  /** The reconciler's next look at the order (pending, or a re-check after becoming final unpaid). */
+  nextCheckAt: Date | null;
   settledVia: string | null;
   settledAt: Date | null;
   successTime: Date | null;
@@ -26,6 +28,7 @@ type OrderRow = RowDataPacket & {
   transaction_id: string | null;
   time_expire: Date;
   refunded_amount: number;
+  next_check_at: Date | null;
   settled_via: string | null;
   settled_at: Date | null;
   success_time: Date | null;
@@ -47,7 +50,8 @@ export async function lockOrders(
   if (outTradeNos.length === 0) return orders;
   const [rows] = await conn.query<OrderRow[]>(
     `SELECT out_trade_no, user_id, mchid, appid, amount_total, points, bonus_points, status, transaction_id,
-            time_expire, refunded_amount, settled_via, settled_at, success_time, last_wechat_state, updated_at
+            time_expire, refunded_amount, next_check_at, settled_via, settled_at, success_time, last_wechat_state,
+            updated_at
        FROM payment_orders FORCE INDEX (uk_payment_orders_out_trade_no)
       WHERE out_trade_no IN (?) ORDER BY out_trade_no FOR UPDATE`,
     [[...outTradeNos].sort()],
@@ -65,6 +69,7 @@ export async function lockOrders(
       transactionId: r.transaction_id,
       timeExpire: r.time_expire,
       refundedAmount: Number(r.refunded_amount),
+      nextCheckAt: r.next_check_at,
       settledVia: r.settled_via,
       settledAt: r.settled_at,
       successTime: r.success_time,
@@ -236,11 +241,12 @@ export async function saveAccounts(conn: PoolConnection, accounts: readonly Acco
 export async function saveOrders(conn: PoolConnection, orders: readonly LockedOrder[]): Promise<void> {
   if (orders.length === 0) return;
   const row =
-    'SELECT ? AS no, ? AS status, ? AS tx, ? AS st, ? AS via, ? AS settled_at, ? AS refunded, ? AS lws';
+    'SELECT ? AS no, ? AS status, ? AS tx, ? AS st, ? AS via, ? AS settled_at, ? AS refunded, ? AS lws, ? AS nc';
   await conn.query(
     `UPDATE payment_orders o JOIN (${orders.map(() => row).join(' UNION ALL ')}) v ON o.out_trade_no = v.no
         SET o.status = v.status, o.transaction_id = v.tx, o.success_time = v.st, o.settled_via = v.via,
-            o.settled_at = v.settled_at, o.refunded_amount = v.refunded, o.last_wechat_state = v.lws`,
+            o.settled_at = v.settled_at, o.refunded_amount = v.refunded, o.last_wechat_state = v.lws,
+            o.next_check_at = v.nc`,
     orders.flatMap((o) => [
       o.outTradeNo,
       o.status,
@@ -250,6 +256,7 @@ export async function saveOrders(conn: PoolConnection, orders: readonly LockedOr
       o.settledAt,
       o.refundedAmount,
       o.lastWechatState,
+      o.nextCheckAt,
     ]),
   );
 }

@@ -169,6 +169,7 @@ describe('claiming due orders', () => {
         impatient,
         mine.map((outTradeNo) => ({
           outTradeNo,
+          status: 'pending' as const,
           nextCheckAt: at(60_000),
           counted: true,
           checkedAt: now,
@@ -178,7 +179,7 @@ describe('claiming due orders', () => {
       expect(
         await releaseClaims(
           impatient,
-          mine.map((outTradeNo) => ({ outTradeNo, nextCheckAt: at(-1) })),
+          mine.map((outTradeNo) => ({ outTradeNo, status: 'pending' as const, nextCheckAt: at(-1) })),
         ),
       ).toBe(mine.length);
     } finally {
@@ -208,12 +209,27 @@ describe('claiming due orders', () => {
 });
 
 describe('scheduling', () => {
-  it('writes next check, attempts, last check and WeChat state of pending orders only', async () => {
+  it('writes next check, attempts, last check and WeChat state of orders whose status did not change meanwhile', async () => {
     const [a, b] = await seed(2);
+    // b was checked while pending; the ledger has expired it since: its own schedule stands.
     await pool.query("UPDATE payment_orders SET status = 'expired' WHERE out_trade_no = ?", [b]);
     await writeSchedules(pool, [
-      { outTradeNo: a!, nextCheckAt: at(120_000), counted: true, checkedAt: now, wechatState: 'NOTPAY' },
-      { outTradeNo: b!, nextCheckAt: at(120_000), counted: true, checkedAt: now, wechatState: 'CLOSED' },
+      {
+        outTradeNo: a!,
+        status: 'pending',
+        nextCheckAt: at(120_000),
+        counted: true,
+        checkedAt: now,
+        wechatState: 'NOTPAY',
+      },
+      {
+        outTradeNo: b!,
+        status: 'pending',
+        nextCheckAt: at(120_000),
+        counted: true,
+        checkedAt: now,
+        wechatState: 'CLOSED',
+      },
     ]);
     const orders = await loadOrders(pool, [a!, b!]);
     expect(orders.get(a!)).toMatchObject({
@@ -228,7 +244,14 @@ describe('scheduling', () => {
   it('an error retry moves only the next check', async () => {
     const [a] = await seed(1);
     await writeSchedules(pool, [
-      { outTradeNo: a!, nextCheckAt: at(60_000), counted: false, checkedAt: now, wechatState: undefined },
+      {
+        outTradeNo: a!,
+        status: 'pending',
+        nextCheckAt: at(60_000),
+        counted: false,
+        checkedAt: now,
+        wechatState: undefined,
+      },
     ]);
     expect((await loadOrders(pool, [a!])).get(a!)).toMatchObject({
       nextCheckAt: at(60_000),

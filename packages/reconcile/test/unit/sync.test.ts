@@ -44,7 +44,7 @@ describe('syncing one order with WeChat Pay', () => {
       }),
     ]);
     expect(r.schedule).toMatchObject({ counted: true, wechatState: 'NOTPAY' });
-    expect(r.schedule!.nextCheckAt.getTime() - r.checkedAt.getTime()).toBe(MIN);
+    expect(r.schedule!.nextCheckAt!.getTime() - r.checkedAt.getTime()).toBe(MIN);
     expect(sandbox.order(order.outTradeNo).trade_state).toBe('NOTPAY');
   });
 
@@ -136,18 +136,32 @@ describe('syncing one order with WeChat Pay', () => {
     const r = await syncOrder(d, order);
     expect(r.outcome).toBe('pending');
     expect(sandbox.order(order.outTradeNo).trade_state).toBe('USERPAYING');
-    expect(r.schedule!.nextCheckAt.getTime() - r.checkedAt.getTime()).toBe(
+    expect(r.schedule!.nextCheckAt!.getTime() - r.checkedAt.getTime()).toBe(
       DEFAULT_SYNC_POLICY.backoff.userPayingMs,
     );
   });
 
-  it('treats ORDER_NOT_EXIST as final only after expiry', async () => {
+  it('treats ORDER_NOT_EXIST as final only after expiry, and only once the order is closed at WeChat', async () => {
     const base = await prepaidOrder(client, sandbox);
     const unknown = { ...base, outTradeNo: `${base.outTradeNo.slice(0, 28)}NONE` };
     const { d, publisher } = deps();
+    const closes = () =>
+      Object.values(
+        sandbox.counters().requests['POST /v3/pay/transactions/out-trade-no/:out_trade_no/close'] ?? {},
+      ).reduce((a, b) => a + b, 0);
+    const before = closes();
     expect((await syncOrder(d, unknown)).outcome).toBe('not_found');
-    expect((await syncOrder(d, { ...unknown, timeExpire: past(1000) })).outcome).toBe('not_found_expired');
-    expect(publisher.observed.map((o) => o.tradeState)).toEqual(['ORDER_NOT_EXIST', 'ORDER_NOT_EXIST']);
+    expect(closes()).toBe(before);
+    // Past expiry, a "not found" alone finalises nothing: close (the order can no longer be paid,
+    // should it exist after all), then ask again — that second answer is the one applied.
+    const r = await syncOrder(d, { ...unknown, timeExpire: past(1000) });
+    expect(r).toMatchObject({ outcome: 'not_found_expired', closed: false });
+    expect(closes()).toBe(before + 1);
+    expect(publisher.observed.map((o) => o.tradeState)).toEqual([
+      'ORDER_NOT_EXIST',
+      'ORDER_NOT_EXIST',
+      'ORDER_NOT_EXIST',
+    ]);
   });
 
   // The incident recreated by paysync itself: a "no such order" from something that is not WeChat
@@ -178,6 +192,7 @@ describe('syncing one order with WeChat Pay', () => {
         (o.evidence as { status?: number }).status,
       ]),
     ).toEqual([
+      ['ORDER_NOT_EXIST', 'answer', 404],
       ['ORDER_NOT_EXIST', 'answer', 404],
       ['SUCCESS', 'answer', 200],
     ]);
