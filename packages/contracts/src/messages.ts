@@ -122,6 +122,12 @@ export const orderSettled = z.object({
   settledVia: observationSource,
   /** A payment that arrived after the order had expired, been cancelled or failed. */
   latePayment: z.boolean().default(false),
+  /**
+   * Fen refunded so far, and whether that is less than the order's total: status `refunded` with
+   * partialRefund true is a partly refunded order (points reversed in proportion, the rest kept).
+   */
+  refundedAmount: fen.default(0),
+  partialRefund: z.boolean().default(false),
   settledAt: rfc3339,
 });
 export type OrderSettled = z.infer<typeof orderSettled>;

@@ -40,6 +40,8 @@ export function orderSettledEvent(
     balanceAfter: entry?.balanceAfter ?? balance,
     settledVia,
     latePayment,
+    refundedAmount: order.refundedAmount,
+    partialRefund: order.refundedAmount > 0 && order.refundedAmount < order.amountTotal,
     settledAt: settledAt.toISOString(),
   };
 }

@@ -83,6 +83,12 @@ export async function orderCommand(
   return 0;
 }
 
+/** "none", "300 of 1000 fen (partial)" or "1000 of 1000 fen (full)". */
+export function refundedText(refunded: number, total: number): string {
+  if (refunded <= 0) return 'none';
+  return `${refunded} of ${total} fen (${refunded >= total ? 'full' : 'partial'})`;
+}
+
 function render(
   io: Io,
   outTradeNo: string,
@@ -139,6 +145,7 @@ function render(
           ['created', iso(order.created_at as Date)],
           ['time_expire', iso(order.time_expire as Date)],
           ['settled', `${iso(order.settled_at as Date | null)} via ${order.settled_via ?? '-'}`],
+          ['refunded', refundedText(Number(order.refunded_amount), Number(order.amount_total))],
           [
             'checks',
             `${order.check_attempts} (last ${iso(order.last_checked_at as Date | null)}: ${order.last_wechat_state ?? '-'}; next ${iso(order.next_check_at as Date | null)})`,

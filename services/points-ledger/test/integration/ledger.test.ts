@@ -114,6 +114,19 @@ describe('points-ledger state transitions (real MariaDB and Kafka)', () => {
     expect(reversals).toHaveLength(3);
     expect(reversals.reduce((sum, e) => sum + e.points_delta, 0)).toBe(-100);
     expect(await balance(order.userId)).toBe(0);
+    // The events say how much was refunded, and whether the order was then only partly refunded.
+    const events = await eventually('three refund events', async () => {
+      const e = world.outputs.settled.filter(
+        (x) => x.outTradeNo === order.outTradeNo && x.status === 'refunded',
+      );
+      return new Set(e.map((x) => x.eventId)).size >= 3 ? e : undefined;
+    });
+    const byAmount = new Map(events.map((e) => [e.refundedAmount, e.partialRefund]));
+    expect([...byAmount].sort(([a], [b]) => a - b)).toEqual([
+      [100, true],
+      [200, true],
+      [300, false],
+    ]);
   });
 
   it('pending → failed on PAYERROR, pending → cancelled on CLOSED before expiry, pending → expired after it', async () => {
