@@ -31,6 +31,8 @@ export function exampleMessages(): { [T in TopicName]: MessageInput<T> } {
       balanceAfter: 5100,
       settledVia: 'query',
       latePayment: false,
+      refundedAmount: 0,
+      partialRefund: false,
       settledAt: '2026-11-26T04:00:01.000Z',
     },
     [TOPICS.alerts]: {
