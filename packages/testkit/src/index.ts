@@ -6,7 +6,12 @@ export {
   portAnswers,
   REPO_ROOT,
 } from './infra.ts';
-export { checkInvariants, type InvariantReport, type WeChatPaidOrder } from './invariants.ts';
+export {
+  checkInvariants,
+  type InvariantReport,
+  type WeChatPaidOrder,
+  type WeChatRefund,
+} from './invariants.ts';
 export {
   createIsolatedDatabase,
   createIsolatedTopics,

@@ -9,6 +9,9 @@ export type WeChatPaidOrder = {
   appid: string;
 };
 
+/** A refund WeChat (the sandbox) reports SUCCESS: invariant 7 expects exactly one reversal for it. */
+export type WeChatRefund = { outTradeNo: string; outRefundNo: string; amount: number };
+
 export type InvariantReport = { ok: boolean; violations: string[]; checked: Record<string, number> };
 
 type Row = RowDataPacket & Record<string, unknown>;
@@ -30,6 +33,8 @@ export async function checkInvariants(
      * that WeChat did not take the money for).
      */
     paidAtWeChatIsComplete?: boolean;
+    /** Every successful refund at WeChat of this database's orders, when the caller knows them. */
+    refundsAtWeChat?: readonly WeChatRefund[];
     maxViolationsListed?: number;
   } = {},
 ): Promise<InvariantReport> {
@@ -122,6 +127,43 @@ export async function checkInvariants(
     add(`6: ${u.entry_type} entry of ${u.out_trade_no} has no verified observation behind it`);
   }
 
+  // 7. Refunds reverse points exactly: never more than was credited, all of it after a full refund,
+  // and the refunded amount recorded is what the reversals are for.
+  const [reversals] = await pool.query<Row[]>(
+    `SELECT o.out_trade_no, o.amount_total, o.refunded_amount,
+            COALESCE(SUM(CASE WHEN t.entry_type = 'recharge' THEN t.points_delta END), 0) AS credited,
+            COALESCE(-SUM(CASE WHEN t.entry_type = 'refund_reversal' THEN t.points_delta END), 0) AS reversed
+       FROM payment_orders o JOIN point_transactions t ON t.out_trade_no = o.out_trade_no
+      GROUP BY o.out_trade_no, o.amount_total, o.refunded_amount`,
+  );
+  for (const r of reversals) {
+    const credited = Number(r.credited);
+    const reversed = Number(r.reversed);
+    const refunded = Number(r.refunded_amount);
+    const total = Number(r.amount_total);
+    if (reversed > credited) add(`7: ${r.out_trade_no} reversed ${reversed} points of ${credited} credited`);
+    if (refunded >= total && reversed !== credited) {
+      add(`7: ${r.out_trade_no} is fully refunded but ${credited - reversed} points stay credited`);
+    }
+    const owed = refunded >= total ? credited : Math.floor((credited * refunded) / total);
+    if (refunded < total && reversed !== owed) {
+      add(
+        `7: ${r.out_trade_no} refunded ${refunded} of ${total} fen, reversed ${reversed} points, owes ${owed}`,
+      );
+    }
+  }
+  // 7. … and every refund at WeChat has exactly one reversal here.
+  if (opts.refundsAtWeChat) {
+    const [entries] = await pool.query<Row[]>(
+      "SELECT out_trade_no, reference_no, COUNT(*) AS n FROM point_transactions WHERE entry_type = 'refund_reversal' GROUP BY out_trade_no, reference_no",
+    );
+    const count = new Map(entries.map((e) => [`${e.out_trade_no}/${e.reference_no}`, Number(e.n)]));
+    for (const f of opts.refundsAtWeChat) {
+      const n = count.get(`${f.outTradeNo}/${f.outRefundNo}`) ?? 0;
+      if (n !== 1) add(`7: refund ${f.outRefundNo} of ${f.outTradeNo} has ${n} reversals here`);
+    }
+  }
+
   // 5. Every order is final or still being checked: a pending order has a next check scheduled.
   for (const o of orders) {
     if (o.status === 'pending' && o.next_check_at === null)
@@ -135,6 +177,7 @@ export async function checkInvariants(
       orders: orders.length,
       accounts: balances.length,
       paidAtWeChat: opts.paidAtWeChat?.length ?? 0,
+      refundsAtWeChat: opts.refundsAtWeChat?.length ?? 0,
     },
   };
 }

@@ -111,6 +111,9 @@ async function expectSettledExactlyOnce(world: LedgerWorld, orders: SeedOrder[],
       appid: APPID,
     })),
     paidAtWeChatIsComplete: true,
+    refundsAtWeChat: orders
+      .filter((o) => refunded.has(o.outTradeNo))
+      .map((o) => ({ outTradeNo: o.outTradeNo, outRefundNo: `RF${o.outTradeNo}`.slice(0, 32), amount: 500 })),
   });
   expect(report.violations).toEqual([]);
   expect(report.checked.paidAtWeChat).toBe(orders.length);

@@ -127,6 +127,30 @@ describe('points-ledger state transitions (real MariaDB and Kafka)', () => {
       [200, true],
       [300, false],
     ]);
+    // Invariant 7 holds, and would see one reversal too many.
+    const refundsAtWeChat = refunds.map((r) => ({
+      outTradeNo: order.outTradeNo,
+      outRefundNo: r.refund!.outRefundNo,
+      amount: 100,
+    }));
+    expect((await checkInvariants(world.pool, { refundsAtWeChat })).violations).toEqual([]);
+    const [[one]] = await world.pool.query<RowDataPacket[]>(
+      "SELECT id, points_delta FROM point_transactions WHERE out_trade_no = ? AND entry_type = 'refund_reversal' LIMIT 1",
+      [order.outTradeNo],
+    );
+    await world.pool.query('UPDATE point_transactions SET points_delta = points_delta - 1 WHERE id = ?', [
+      one?.id,
+    ]);
+    try {
+      expect((await checkInvariants(world.pool, { refundsAtWeChat })).violations).toEqual(
+        expect.arrayContaining([`7: ${order.outTradeNo} reversed 101 points of 100 credited`]),
+      );
+    } finally {
+      await world.pool.query('UPDATE point_transactions SET points_delta = ? WHERE id = ?', [
+        one?.points_delta,
+        one?.id,
+      ]);
+    }
   });
 
   it('pending → failed on PAYERROR, pending → cancelled on CLOSED before expiry, pending → expired after it', async () => {
@@ -281,6 +305,20 @@ describe('points-ledger state transitions (real MariaDB and Kafka)', () => {
       ),
     );
     expect(alert.severity).toBe('critical');
+    // The modelled spend is no refund: take it back out, so that the books of the whole database
+    // (checked by the invariants below) hold again.
+    await world.pool.query(
+      "DELETE FROM point_transactions WHERE out_trade_no = ? AND reference_no = 'SPEND'",
+      [order.outTradeNo],
+    );
+    await world.pool.query(
+      'UPDATE point_accounts SET balance = balance + 1000, flagged = 0 WHERE user_id = ?',
+      [order.userId],
+    );
+    await world.pool.query(
+      "UPDATE point_transactions SET balance_after = balance_after + 1000 WHERE out_trade_no = ? AND entry_type = 'refund_reversal'",
+      [order.outTradeNo],
+    );
   });
 });
 
