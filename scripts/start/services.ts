@@ -111,6 +111,7 @@ export function ledgerProcess(ctx: ServiceContext, extra: Record<string, string>
       LEDGER_GROUP_ID: ctx.topicPrefix ? `${ctx.topicPrefix}-points-ledger` : 'paysync-points-ledger',
       // A killed ledger's partitions go to its successor after 10 s rather than 30.
       LEDGER_SESSION_TIMEOUT_MS: '10000',
+      LEDGER_LOCK_WAIT_TIMEOUT_S: '3',
       ...extra,
     },
     health: `${url(ctx.ports.ledgerOps)}/readyz`,

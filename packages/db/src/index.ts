@@ -20,6 +20,7 @@ export {
   isDatabaseUnavailable,
   isDataError,
   isDuplicateKeyError,
+  isLockWaitTimeout,
   isRetryableTransactionError,
   type Pool,
   type PoolConnection,

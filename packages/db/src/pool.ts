@@ -75,6 +75,16 @@ export function isRetryableTransactionError(err: unknown): boolean {
   return typeof err === 'object' && err !== null && RETRYABLE.has((err as { code?: string }).code ?? '');
 }
 
+/**
+ * A row lock held elsewhere for longer than innodb_lock_wait_timeout (an operator's open
+ * `SELECT … FOR UPDATE`, a long transaction): waiting again would only wait again.
+ */
+export function isLockWaitTimeout(err: unknown): boolean {
+  return (
+    typeof err === 'object' && err !== null && (err as { code?: string }).code === 'ER_LOCK_WAIT_TIMEOUT'
+  );
+}
+
 /** A duplicate-key error: a unique key refused a second row (used for exactly-once writes). */
 export function isDuplicateKeyError(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: string }).code === 'ER_DUP_ENTRY';

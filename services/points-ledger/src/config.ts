@@ -36,6 +36,11 @@ export const ledgerEnv = z.object({
     .describe(
       'Kafka consumer session timeout: how long a dead ledger holds its partitions before a rebalance.',
     ),
+  LEDGER_LOCK_WAIT_TIMEOUT_S: intFromEnv({ min: 1, max: 60 })
+    .default(5)
+    .describe(
+      'Seconds a ledger statement waits for a row lock (innodb_lock_wait_timeout). Longer waits are not retried: the order is left for later and the rest of its partition settles.',
+    ),
   LEDGER_DB_POOL_SIZE: intFromEnv({ min: 1, max: 100 })
     .default(5)
     .describe('MySQL connections of the ledger.'),
@@ -139,6 +144,14 @@ export function loadLedgerConfig(env: Record<string, string | undefined> = proce
       : readSecretFile('WECHATPAY_API_V2_KEY_FILE', parsed.WECHATPAY_API_V2_KEY_FILE, issues);
   if (apiV2Key === '')
     issues.push({ variable: 'WECHATPAY_API_V2_KEY_FILE', message: 'the APIv2 key file is empty' });
+  // Between two heartbeats a chunk waits at most twice for a lock (the chunk, then its first
+  // locked order alone): that must stay well inside the session, or the group rebalances.
+  if (parsed.LEDGER_LOCK_WAIT_TIMEOUT_S * 1000 * 2 >= parsed.LEDGER_SESSION_TIMEOUT_MS) {
+    issues.push({
+      variable: 'LEDGER_LOCK_WAIT_TIMEOUT_S',
+      message: `twice it must stay under LEDGER_SESSION_TIMEOUT_MS (${parsed.LEDGER_SESSION_TIMEOUT_MS} ms), so that waiting for locks never outlives the consumer's session`,
+    });
+  }
   if (issues.length > 0 || apiV3Key === undefined) throw new ConfigError('points-ledger', issues);
   return { ...parsed, evidence: { apiV3Key, publicKeys, apiV2Key } };
 }

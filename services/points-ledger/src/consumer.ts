@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TOPICS, type TopicNames, topicNames } from '@paysync/contracts';
 import { createConsumer, publish } from '@paysync/kafka';
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
@@ -19,6 +20,9 @@ export type LedgerConsumerOptions = PipelineDeps & {
   onCrash?: (err: unknown) => void;
 };
 
+/** Pause before a partition with a locked order is fetched again. */
+const BLOCKED_RETRY_MS = 500;
+
 export type LedgerConsumer = { consumer: Consumer; start(): Promise<void>; stop(): Promise<void> };
 
 /**
@@ -39,8 +43,12 @@ export function createLedgerConsumer(opts: LedgerConsumerOptions): LedgerConsume
     retry: { retries: 5 },
   });
 
-  async function handleChunk(records: RawRecord[]): Promise<void> {
-    const { outcomes, publications } = await processRecords(opts, records);
+  /** Applies a chunk; returns the offset of its first record left for later (a locked order), if any. */
+  async function handleChunk(
+    records: RawRecord[],
+    heartbeat: () => Promise<void>,
+  ): Promise<string | undefined> {
+    const { outcomes, publications } = await processRecords(opts, records, heartbeat);
     metrics.batchSize.observe(records.length);
     try {
       await Promise.all([
@@ -61,7 +69,13 @@ export function createLedgerConsumer(opts: LedgerConsumerOptions): LedgerConsume
       throw err;
     }
     const committedAt = Date.now();
+    let blockedAt: string | undefined;
     for (const o of outcomes) {
+      if (o.outcome === 'blocked') {
+        blockedAt ??= o.record.offset;
+        metrics.observations.inc({ source: 'unknown', outcome: 'blocked' });
+        continue;
+      }
       const source = o.result?.obs.source ?? 'unknown';
       const outcome = o.result?.kind === 'applied' ? o.result.outcome : o.outcome;
       metrics.observations.inc({ source, outcome });
@@ -75,10 +89,14 @@ export function createLedgerConsumer(opts: LedgerConsumerOptions): LedgerConsume
     }
     for (const d of publications.deadLetters) metrics.deadLetters.inc({ reason: d.reason });
     for (const a of publications.alerts) metrics.alertsPublished.inc({ type: a.type });
+    return blockedAt;
   }
 
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
+    // The first record left for later (its order locked elsewhere): offsets stop before it, so the
+    // partition is fetched again from there; what follows it is still applied now (a repeat then).
+    let blockedAt: bigint | undefined;
     for (let i = 0; i < batch.messages.length; i += chunkSize) {
       if (!isRunning() || isStale()) return;
       const chunk = batch.messages.slice(i, i + chunkSize).map((m) => ({
@@ -88,11 +106,16 @@ export function createLedgerConsumer(opts: LedgerConsumerOptions): LedgerConsume
         value: m.value,
         timestamp: m.timestamp,
       }));
-      await handleChunk(chunk);
-      for (const r of chunk) resolveOffset(r.offset);
+      const blocked = await handleChunk(chunk, heartbeat);
+      if (blocked !== undefined && blockedAt === undefined) blockedAt = BigInt(blocked);
+      for (const r of chunk) {
+        if (blockedAt !== undefined && BigInt(r.offset) >= blockedAt) break;
+        resolveOffset(r.offset);
+      }
       await commitOffsetsIfNecessary();
       await heartbeat();
     }
+    if (blockedAt !== undefined) await sleep(BLOCKED_RETRY_MS);
   }
 
   return {

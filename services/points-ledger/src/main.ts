@@ -17,7 +17,11 @@ import { createLedgerMetrics } from './metrics.ts';
 
 const config = loadLedgerConfig();
 const logger = createLogger({ service: 'points-ledger', level: config.LOG_LEVEL });
-const pool = createPool({ url: config.MYSQL_URL, connectionLimit: config.LEDGER_DB_POOL_SIZE });
+const pool = createPool({
+  url: config.MYSQL_URL,
+  connectionLimit: config.LEDGER_DB_POOL_SIZE,
+  lockWaitTimeoutSeconds: config.LEDGER_LOCK_WAIT_TIMEOUT_S,
+});
 const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'paysync-points-ledger', logger });
 const producer = createIdempotentProducer(kafka);
 const admin = kafka.admin();

@@ -18,7 +18,7 @@ export function createLedgerMetrics(
 ) {
   const observations = new Counter({
     name: 'paysync_ledger_observations_total',
-    help: 'Observations consumed, by source and outcome (settled, late, refunded, transitioned, duplicate, unchanged, mismatch, unverified, unknown_order, malformed, failed).',
+    help: 'Observations consumed, by source and outcome (settled, late, refunded, transitioned, duplicate, unchanged, mismatch, unverified, unknown_order, malformed, failed, blocked — left for later, its order locked elsewhere).',
     labelNames: ['source', 'outcome'] as const,
     registers: [registry],
   });

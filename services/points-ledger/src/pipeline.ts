@@ -6,7 +6,13 @@ import {
   TOPICS,
   tryDecodeMessage,
 } from '@paysync/contracts';
-import { isDataError, isRetryableTransactionError, type Pool, withTransaction } from '@paysync/db';
+import {
+  isDataError,
+  isLockWaitTimeout,
+  isRetryableTransactionError,
+  type Pool,
+  withTransaction,
+} from '@paysync/db';
 import type { Logger } from '@paysync/observability';
 import { checkEvidence, type EvidenceReader, EvidenceRefusedError } from '@paysync/orders';
 import { type Applied, applyObservations, type Incoming, type Verdict } from './settle.ts';
@@ -28,7 +34,8 @@ export type Publications = {
 
 export type RecordOutcome = {
   record: RawRecord;
-  outcome: Applied['kind'] | 'malformed' | 'failed';
+  /** `blocked`: its order's row is locked elsewhere; not applied, to be consumed again. */
+  outcome: Applied['kind'] | 'malformed' | 'failed' | 'blocked';
   result?: Applied;
 };
 
@@ -103,7 +110,9 @@ async function inTransaction(deps: PipelineDeps, items: Incoming[], now: Date): 
     try {
       return await withTransaction(deps.pool, (conn) => applyObservations(conn, items, now));
     } catch (err) {
-      if (!isRetryableTransactionError(err) || attempt >= attempts) throw err;
+      // A lock-wait timeout is not retried here: the lock is someone else's, and waiting again
+      // would keep the whole partition (and Kafka's session) waiting with it. See processRecords.
+      if (!isRetryableTransactionError(err) || isLockWaitTimeout(err) || attempt >= attempts) throw err;
       deps.logger.debug({ attempt, size: items.length }, 'transaction conflict; retrying');
       await new Promise((r) => setTimeout(r, 5 * attempt * Math.random()));
     }
@@ -150,6 +159,8 @@ class SuspiciousFailuresError extends Error {
 export async function processRecords(
   deps: PipelineDeps,
   records: readonly RawRecord[],
+  /** Keeps the consumer's group membership alive between the transactions of a slow chunk. */
+  heartbeat: () => Promise<void> = async () => {},
 ): Promise<{ outcomes: RecordOutcome[]; publications: Publications }> {
   const now = deps.now?.() ?? new Date();
   const publications: Publications = { settled: [], alerts: [], deadLetters: [] };
@@ -184,19 +195,37 @@ export async function processRecords(
     position: { partition: v.record.partition, offset: v.record.offset },
   });
 
-  let results: { record: RawRecord; result: Applied | Error }[];
+  let results: { record: RawRecord; result: Applied | Error | 'blocked' }[];
   try {
     const applied = valid.length > 0 ? await inTransaction(deps, valid.map(toIncoming), now) : [];
     results = applied.map((result, i) => ({ record: (valid[i] as { record: RawRecord }).record, result }));
   } catch (err) {
-    if (!isDataError(err)) throw err;
-    if (valid.length > 1) deps.logger.warn({ err, size: valid.length }, 'batch failed; applying one by one');
+    const blocked = isLockWaitTimeout(err);
+    if (!isDataError(err) && !blocked) throw err;
+    await heartbeat();
+    if (valid.length > 1) {
+      deps.logger.warn({ err, size: valid.length }, 'batch failed; applying one by one');
+    }
+    // One by one: a record failing alone with a data error is dead-lettered; a record whose order
+    // is locked elsewhere is left for later (with every later record of that order), and the others
+    // are applied now — a lock on one order does not hold up the rest of the partition.
     results = [];
+    const lockedOrders = new Set<string>();
     for (const v of valid) {
+      if (lockedOrders.has(v.obs.outTradeNo)) {
+        results.push({ record: v.record, result: 'blocked' });
+        continue;
+      }
       try {
         const [one] = await inTransaction(deps, [toIncoming(v)], now);
         results.push({ record: v.record, result: one as Applied });
       } catch (e) {
+        await heartbeat();
+        if (isLockWaitTimeout(e)) {
+          lockedOrders.add(v.obs.outTradeNo);
+          results.push({ record: v.record, result: 'blocked' });
+          continue;
+        }
         if (!isDataError(e)) throw e;
         results.push({ record: v.record, result: e as Error });
       }
@@ -205,9 +234,19 @@ export async function processRecords(
     if (failed.length >= SUSPICIOUS_FAILURES) {
       throw new SuspiciousFailuresError(failed.length, valid.length, { cause: failed[0]?.result });
     }
+    if (lockedOrders.size > 0) {
+      deps.logger.warn(
+        { orders: [...lockedOrders].slice(0, 10), count: lockedOrders.size },
+        'orders locked elsewhere: their observations are consumed again once the lock is released',
+      );
+    }
   }
 
   for (const { record, result } of results) {
+    if (result === 'blocked') {
+      outcomes.push({ record, outcome: 'blocked' });
+      continue;
+    }
     if (result instanceof Error) {
       deps.logger.error(
         { err: result, partition: record.partition, offset: record.offset },

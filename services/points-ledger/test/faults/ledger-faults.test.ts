@@ -44,6 +44,7 @@ async function setup(name: string, orderCount: number) {
     KAFKA_TOPIC_PREFIX: world.prefix,
     LEDGER_GROUP_ID: world.groupId,
     LEDGER_SESSION_TIMEOUT_MS: '6000',
+    LEDGER_LOCK_WAIT_TIMEOUT_S: '2',
     LEDGER_BATCH_SIZE: '100',
     ...(await world.evidenceEnv()),
   };
@@ -239,6 +240,51 @@ describe('points-ledger under faults', () => {
     },
     600_000,
   );
+
+  // An operator's open `SELECT … FOR UPDATE` on one order: that order waits, nothing else does.
+  it('keeps settling every other order, its own partition included, while one order row is locked for 40 s', async () => {
+    const { world, orders, refunded, stream, env } = await setup('lockheld', 300);
+    const victim = orders[7] as SeedOrder;
+    const holder = await world.pool.getConnection();
+    const { ledger, publishing } = await (async () => {
+      await holder.beginTransaction();
+      await holder.query('SELECT id FROM payment_orders WHERE out_trade_no = ? FOR UPDATE', [
+        victim.outTradeNo,
+      ]);
+      return streamThroughLedger(world, stream, env);
+    })();
+    try {
+      await publishing;
+      const others = orders.filter((o) => o !== victim).map((o) => o.outTradeNo);
+      await eventually(
+        'every other order to settle while the lock is held',
+        async () => {
+          const [[row]] = await world.pool.query<RowDataPacket[]>(
+            "SELECT COUNT(*) AS n FROM payment_orders WHERE status IN ('paid', 'refunded') AND out_trade_no IN (?)",
+            [others],
+          );
+          return Number(row?.n) === others.length ? true : undefined;
+        },
+        { timeoutMs: 40_000, intervalMs: 500 },
+      );
+      const [[mine]] = await world.pool.query<RowDataPacket[]>(
+        'SELECT status FROM payment_orders WHERE out_trade_no = ?',
+        [victim.outTradeNo],
+      );
+      expect(mine?.status).toBe('pending');
+      // Hold it well past the consumer's session (6 s here): the member must stay in its group.
+      await new Promise((r) => setTimeout(r, 15_000));
+    } finally {
+      await holder.rollback();
+      holder.release();
+    }
+    await expectSettledExactlyOnce(world, orders, refunded);
+    expect(world.outputs.deadLetters).toEqual([]);
+    expect(ledger.restarts).toBe(0);
+    const rebalances =
+      ledger.current?.lines.filter((l) => /rebalanc|not a member|REBALANCE_IN_PROGRESS/i.test(l)) ?? [];
+    expect(rebalances).toEqual([]);
+  }, 600_000);
 
   it('settles once with two ledger processes in one group through rebalances', async () => {
     const { world, orders, refunded, stream, env } = await setup('rebalance', 500);
