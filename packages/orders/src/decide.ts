@@ -35,6 +35,11 @@ export type AlertIntent = {
   severity: 'critical' | 'warning';
   summary: string;
   details: Record<string, string | number | boolean | null>;
+  /**
+   * Set by the ledger when it journals the alert, so that the alert published again after a crash
+   * (from the journal) carries the same key as the first time and pages once.
+   */
+  dedupeKey?: string;
 };
 
 export type Decision = {

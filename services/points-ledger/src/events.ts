@@ -46,6 +46,16 @@ export function orderSettledEvent(
   };
 }
 
+/** The key the alerting service deduplicates by: one page per type, order and (refund, producer). */
+export function dedupeKeyOf(intent: AlertIntent, outTradeNo: string, discriminator = ''): string {
+  return `${intent.type}:${outTradeNo}${discriminator ? `:${discriminator}` : ''}`;
+}
+
+/** The alert with its dedupe key fixed, as it is journaled and published (now and after a crash). */
+export function keyed(intent: AlertIntent, outTradeNo: string, discriminator = ''): AlertIntent {
+  return { ...intent, dedupeKey: intent.dedupeKey ?? dedupeKeyOf(intent, outTradeNo, discriminator) };
+}
+
 export function domainAlert(
   intent: AlertIntent,
   outTradeNo: string,
@@ -59,7 +69,7 @@ export function domainAlert(
     outTradeNo,
     summary: intent.summary,
     details: intent.details,
-    dedupeKey: `${intent.type}:${outTradeNo}${discriminator ? `:${discriminator}` : ''}`,
+    dedupeKey: intent.dedupeKey ?? dedupeKeyOf(intent, outTradeNo, discriminator),
     source: 'points-ledger',
     occurredAt: occurredAt.toISOString(),
   };

@@ -10,7 +10,7 @@ import {
   nextFinalRecheck,
   type Outcome,
 } from '@paysync/orders';
-import { domainAlert, isStateChange, orderSettledEvent, stableUuid } from './events.ts';
+import { domainAlert, isStateChange, keyed, orderSettledEvent, stableUuid } from './events.ts';
 import {
   type Account,
   appendJournal,
@@ -67,7 +67,7 @@ function unverifiedIntent(obs: PaymentObservation, verdict: { code: string; mess
 
 function unverifiedAlert(obs: PaymentObservation, verdict: { code: string; message: string }, now: Date) {
   const no = /^[A-Za-z0-9_\-|*]{6,32}$/.test(obs.outTradeNo) ? obs.outTradeNo : 'unknown';
-  return domainAlert(unverifiedIntent(obs, verdict), no, now, obs.producer.slice(0, 64));
+  return domainAlert(keyed(unverifiedIntent(obs, verdict), no, obs.producer.slice(0, 64)), no, now);
 }
 
 /**
@@ -214,7 +214,7 @@ export async function applyObservations(
     }
 
     if (!verdict.ok) {
-      const alert = unverifiedIntent(obs, verdict);
+      const alert = keyed(unverifiedIntent(obs, verdict), order.outTradeNo, obs.producer.slice(0, 64));
       seen.set(journalId(item), [alert]);
       journal.push({
         id: journalId(item),
@@ -231,7 +231,7 @@ export async function applyObservations(
         kind: 'applied',
         obs,
         outcome: 'unverified',
-        alerts: [domainAlert(alert, order.outTradeNo, now, obs.producer.slice(0, 64))],
+        alerts: [domainAlert(alert, order.outTradeNo, now)],
       });
       continue;
     }
@@ -295,6 +295,7 @@ export async function applyObservations(
 
     const statusBefore = order.status;
     const reference = written.at(-1)?.reference ?? '';
+    const keyedAlerts = alerts.map((a) => keyed(a, order.outTradeNo, reference));
     let settled: SettledEvent | undefined;
     if (isStateChange(decision)) {
       const refundedFen = decision.entries.reduce(
@@ -337,14 +338,14 @@ export async function applyObservations(
       settled = currentStateEvent(state, accounts);
     }
 
-    seen.set(obs.observationId, alerts);
+    seen.set(obs.observationId, keyedAlerts);
     journal.push({
       obs,
       outcome: decision.outcome,
       statusBefore,
       statusAfter: order.status,
       detail: decision.detail,
-      alerts,
+      alerts: keyedAlerts,
       partition: item.position?.partition,
       offset: item.position?.offset,
     });
@@ -352,7 +353,7 @@ export async function applyObservations(
       kind: 'applied',
       obs,
       outcome: decision.outcome,
-      alerts: alerts.map((a) => domainAlert(a, order.outTradeNo, now, reference)),
+      alerts: keyedAlerts.map((a) => domainAlert(a, order.outTradeNo, now)),
       ...(settled ? { settled } : {}),
     });
   }

@@ -291,7 +291,10 @@ describe('points-ledger state transitions (real MariaDB and Kafka)', () => {
        SELECT ?, ?, 'refund_reversal', 'SPEND', -1000, 100`,
       [order.userId, order.outTradeNo],
     );
-    await world.observe(refundObservation(order, `RF${order.outTradeNo}`.slice(0, 32), 1000));
+    const refund = await world.signer.sign(
+      refundObservation(order, `RF${order.outTradeNo}`.slice(0, 32), 1000),
+    );
+    await world.observeAsIs(refund);
     await settledTo(order, 'refunded');
     expect(await balance(order.userId)).toBe(-1000);
     const [[account]] = await world.pool.query<RowDataPacket[]>(
@@ -305,6 +308,18 @@ describe('points-ledger state transitions (real MariaDB and Kafka)', () => {
       ),
     );
     expect(alert.severity).toBe('critical');
+    // Delivered again (a crash between commit and publish): the alert is published again from the
+    // journal with the same dedupe key, so it pages once.
+    await world.observeAsIs(refund);
+    await world.waitUntilConsumed();
+    const again = await eventually('the alert again', async () => {
+      const all = world.outputs.alerts.filter(
+        (a) => a.type === 'refund_exceeds_balance' && a.outTradeNo === order.outTradeNo,
+      );
+      return all.length >= 2 ? all : undefined;
+    });
+    expect(new Set(again.map((a) => a.dedupeKey))).toEqual(new Set([alert.dedupeKey]));
+    expect(alert.dedupeKey).toBe(`refund_exceeds_balance:${order.outTradeNo}:${refund.refund!.outRefundNo}`);
     // The modelled spend is no refund: take it back out, so that the books of the whole database
     // (checked by the invariants below) hold again.
     await world.pool.query(
