@@ -24,6 +24,7 @@ import {
   type LockedOrder,
   lockAccounts,
   lockOrders,
+  readAccounts,
   saveAccounts,
   saveOrders,
   transitions,
@@ -151,10 +152,19 @@ export async function applyObservations(
     journaled(conn, items.map(journalId)),
     existingEntries(conn, found),
   ]);
-  const accounts = await lockAccounts(
-    conn,
-    [...orders.values()].map((o) => o.userId),
+  // Only an account this batch may credit or reverse is created and locked: a SUCCESS or a refund
+  // with verified evidence. A NOTPAY (every sweep publishes one per pending order) locks nothing.
+  const moneyUsers = new Set(
+    items
+      .filter((i, n) => (verdicts[n] as Verdict).ok && (i.obs.tradeState === 'SUCCESS' || i.obs.refund))
+      .flatMap((i) => {
+        const o = orders.get(i.obs.outTradeNo);
+        return o ? [o.userId] : [];
+      }),
   );
+  const accounts = await lockAccounts(conn, [...moneyUsers]);
+  const others = [...orders.values()].map((o) => o.userId).filter((u) => !moneyUsers.has(u));
+  for (const [id, account] of await readAccounts(conn, others)) accounts.set(id, account);
   // The journal's transitions are needed only to re-publish an event for a repeat.
   const repeatOrders = items.filter(
     (i) => seen.has(journalId(i)) || orders.get(i.obs.outTradeNo)?.status !== 'pending',
@@ -241,6 +251,9 @@ export async function applyObservations(
     let decision: Decision = decide(order, signedAt ? { ...obs, observedAt: signedAt.toISOString() } : obs);
     const written: WrittenEntry[] = [];
     const account = accounts.get(order.userId) as Account;
+    if (decision.entries.length > 0 && !account.locked) {
+      throw new Error(`the account of ${order.userId} would change without its lock`);
+    }
     for (const entry of decision.entries) {
       const reference = entry.kind === 'recharge' ? '' : entry.outRefundNo;
       const key = entryKey(entry.kind, reference);

@@ -167,7 +167,42 @@ export async function existingEntries(
   return byOrder;
 }
 
-export type Account = { userId: string; balance: number; flagged: boolean; dirty: boolean };
+export type Account = {
+  userId: string;
+  balance: number;
+  flagged: boolean;
+  dirty: boolean;
+  /** Locked for this transaction (only those may change); the others were only read. */
+  locked: boolean;
+};
+
+/**
+ * Balances of accounts that nothing in this transaction credits or reverses (for the events of
+ * other transitions): a plain read, no row created, no lock taken.
+ */
+export async function readAccounts(
+  conn: PoolConnection,
+  userIds: readonly string[],
+): Promise<Map<string, Account>> {
+  const accounts = new Map<string, Account>();
+  if (userIds.length === 0) return accounts;
+  const [rows] = await conn.query<(RowDataPacket & { user_id: string; balance: number; flagged: number })[]>(
+    'SELECT user_id, balance, flagged FROM point_accounts WHERE user_id IN (?)',
+    [[...new Set(userIds)]],
+  );
+  for (const id of new Set(userIds))
+    accounts.set(id, { userId: id, balance: 0, flagged: false, dirty: false, locked: false });
+  for (const r of rows) {
+    accounts.set(r.user_id, {
+      userId: r.user_id,
+      balance: Number(r.balance),
+      flagged: r.flagged === 1,
+      dirty: false,
+      locked: false,
+    });
+  }
+  return accounts;
+}
 
 /** Creates missing accounts and locks all of them (in key order) for this transaction. */
 export async function lockAccounts(
@@ -192,6 +227,7 @@ export async function lockAccounts(
       balance: Number(r.balance),
       flagged: r.flagged === 1,
       dirty: false,
+      locked: true,
     });
   }
   return accounts;

@@ -381,3 +381,40 @@ describe('exactly once, whatever the order and the repeats', () => {
     expect(Number(dups?.n)).toBeGreaterThan(0);
   });
 });
+
+describe('what an observation locks', () => {
+  it('a NOTPAY takes no lock on the user’s account: a held account does not hold it up', async () => {
+    const order = await world.seedOrder();
+    await world.pool.query('INSERT INTO point_accounts (user_id, balance) VALUES (?, 0)', [order.userId]);
+    const holder = await world.pool.getConnection();
+    try {
+      await holder.beginTransaction();
+      await holder.query('SELECT balance FROM point_accounts WHERE user_id = ? FOR UPDATE', [order.userId]);
+      await world.observe(
+        observation(order, {
+          source: 'query',
+          tradeState: 'NOTPAY',
+          transactionId: undefined,
+          amount: undefined,
+          successTime: undefined,
+        }),
+      );
+      // Well under the pool's 10 s lock wait: it did not wait for the account at all.
+      const journaled = await eventually(
+        'the NOTPAY journaled while the account is locked',
+        async () => {
+          const [rows] = await world.pool.query<RowDataPacket[]>(
+            'SELECT outcome FROM order_observations WHERE out_trade_no = ?',
+            [order.outTradeNo],
+          );
+          return rows.length > 0 ? rows.map((r) => r.outcome) : undefined;
+        },
+        { timeoutMs: 4000, intervalMs: 100 },
+      );
+      expect(journaled).toEqual(['unchanged']);
+    } finally {
+      await holder.rollback();
+      holder.release();
+    }
+  });
+});
