@@ -6,6 +6,9 @@ import type { Admin } from 'kafkajs';
 
 export const ORDER_STATUSES = ['pending', 'paid', 'failed', 'cancelled', 'refunded', 'expired'] as const;
 
+/** How long the per-status order counts are reused between scrapes. */
+export const ORDER_COUNT_TTL_MS = 30_000;
+
 export type LedgerMetrics = ReturnType<typeof createLedgerMetrics>;
 
 /**
@@ -53,41 +56,66 @@ export function createLedgerMetrics(
     registers: [registry],
   });
 
+  // A gauge read from MySQL or the broker at scrape time must not take /metrics down with it: one
+  // failing source would answer 500 and every paysync_ledger_* series — counters included — would
+  // vanish, resolving the very alerts that should fire. A failed read keeps the gauge's last values
+  // (an alert that was firing keeps firing) and says so in paysync_ledger_metrics_source_up.
+  type Read = { source: 'mysql' | 'kafka'; ok: boolean };
+  const reads = new Set<Promise<Read>>();
+  const guarded = (source: Read['source'], read: (gauge: Gauge) => Promise<void>) =>
+    async function (this: Gauge): Promise<void> {
+      const done = read(this).then(
+        (): Read => ({ source, ok: true }),
+        (): Read => ({ source, ok: false }),
+      );
+      reads.add(done);
+      try {
+        await done;
+      } finally {
+        reads.delete(done);
+      }
+    };
+
+  // Counting every order by status scans the whole table: at most once per ORDER_COUNT_TTL_MS per
+  // replica, however often Prometheus scrapes.
+  let orderCounts: { at: number; counts: Map<string, number> } | undefined;
   new Gauge({
     name: 'paysync_ledger_orders',
-    help: 'Payment orders by status, read from MySQL at scrape time.',
+    help: `Payment orders by status, read from MySQL at scrape time (at most every ${ORDER_COUNT_TTL_MS / 1000} s).`,
     labelNames: ['status'] as const,
     registers: [registry],
-    async collect() {
-      const [rows] = await sources.pool.query<(RowDataPacket & { status: string; n: number })[]>(
-        'SELECT status, COUNT(*) AS n FROM payment_orders GROUP BY status',
-      );
-      const counts = new Map(rows.map((r) => [r.status, Number(r.n)]));
-      for (const status of ORDER_STATUSES) this.set({ status }, counts.get(status) ?? 0);
-    },
+    collect: guarded('mysql', async (gauge) => {
+      if (!orderCounts || Date.now() - orderCounts.at >= ORDER_COUNT_TTL_MS) {
+        const [rows] = await sources.pool.query<(RowDataPacket & { status: string; n: number })[]>(
+          'SELECT status, COUNT(*) AS n FROM payment_orders GROUP BY status',
+        );
+        orderCounts = { at: Date.now(), counts: new Map(rows.map((r) => [r.status, Number(r.n)])) };
+      }
+      for (const status of ORDER_STATUSES) gauge.set({ status }, orderCounts.counts.get(status) ?? 0);
+    }),
   });
   new Gauge({
     name: 'paysync_ledger_oldest_pending_order_age_seconds',
     help: 'Age of the oldest pending order, read from MySQL at scrape time (0 when none is pending).',
     registers: [registry],
-    async collect() {
+    collect: guarded('mysql', async (gauge) => {
       const [[row]] = await sources.pool.query<(RowDataPacket & { oldest: Date | null })[]>(
         "SELECT MIN(created_at) AS oldest FROM payment_orders WHERE status = 'pending'",
       );
-      this.set(row?.oldest ? Math.max(0, (Date.now() - row.oldest.getTime()) / 1000) : 0);
-    },
+      gauge.set(row?.oldest ? Math.max(0, (Date.now() - row.oldest.getTime()) / 1000) : 0);
+    }),
   });
   new Gauge({
     name: 'paysync_ledger_oldest_pending_past_expiry_seconds',
     help: 'How long the pending order longest past its time_expire has been so, read from MySQL at scrape time (0 when none).',
     registers: [registry],
-    async collect() {
+    collect: guarded('mysql', async (gauge) => {
       const [[row]] = await sources.pool.query<(RowDataPacket & { overdue: number | null })[]>(
         `SELECT TIMESTAMPDIFF(MICROSECOND, MIN(time_expire), NOW(3)) / 1e6 AS overdue
            FROM payment_orders WHERE status = 'pending' AND time_expire < NOW(3)`,
       );
-      this.set(Math.max(0, Number(row?.overdue ?? 0)));
-    },
+      gauge.set(Math.max(0, Number(row?.overdue ?? 0)));
+    }),
   });
   if (sources.admin && sources.dlqTopic) {
     const { admin, dlqTopic } = sources;
@@ -96,11 +124,11 @@ export function createLedgerMetrics(
       help: `Dead letters not yet handled by operators (DLQ end offset minus the ${DLQ_HANDLED_GROUP} group's offset), per partition, read from the broker at scrape time.`,
       labelNames: ['partition'] as const,
       registers: [registry],
-      async collect() {
+      collect: guarded('kafka', async (gauge) => {
         for (const p of await fetchDlqPartitions(admin, dlqTopic)) {
-          this.set({ partition: String(p.partition) }, unhandledCount(p));
+          gauge.set({ partition: String(p.partition) }, unhandledCount(p));
         }
-      },
+      }),
     });
   }
   if (sources.admin) {
@@ -110,7 +138,7 @@ export function createLedgerMetrics(
       help: 'Messages not yet consumed by the ledger, per partition, read from the broker at scrape time.',
       labelNames: ['partition'] as const,
       registers: [registry],
-      async collect() {
+      collect: guarded('kafka', async (gauge) => {
         const [ends, committed] = await Promise.all([
           admin.fetchTopicOffsets(sources.topic),
           admin.fetchOffsets({ groupId: sources.groupId, topics: [sources.topic] }),
@@ -123,10 +151,24 @@ export function createLedgerMetrics(
         );
         for (const end of ends) {
           const lag = BigInt(end.high) - (done.get(end.partition) ?? BigInt(end.low));
-          this.set({ partition: String(end.partition) }, Number(lag > 0n ? lag : 0n));
+          gauge.set({ partition: String(end.partition) }, Number(lag > 0n ? lag : 0n));
         }
-      },
+      }),
     });
   }
+  // Registered last: Prometheus' registry starts every collect() in registration order, so by the
+  // time this one runs, the scrape's reads above are under way and it reports how they ended.
+  new Gauge({
+    name: 'paysync_ledger_metrics_source_up',
+    help: 'Whether this scrape could read each source of the gauges above (mysql, kafka): 1, or 0 when a read failed and its gauge was left out.',
+    labelNames: ['source'] as const,
+    registers: [registry],
+    async collect() {
+      const results = await Promise.all([...reads]);
+      const up = new Map<Read['source'], number>();
+      for (const r of results) up.set(r.source, Math.min(up.get(r.source) ?? 1, r.ok ? 1 : 0));
+      for (const [source, value] of up) this.set({ source }, value);
+    },
+  });
   return { observations, settleLatency, batchSize, deadLetters, alertsPublished, publishFailures };
 }

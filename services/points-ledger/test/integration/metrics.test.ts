@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createPool } from '@paysync/db';
 import { createRegistry } from '@paysync/observability';
 import { createLedgerMetrics } from '../../src/index.ts';
 import { createLedgerWorld, type LedgerWorld, observation } from '../world.ts';
@@ -54,8 +55,30 @@ describe('ledger metrics computed at scrape time', () => {
         .filter((l) => l.startsWith('paysync_ledger_dlq_messages{'))
         .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
       expect(dlq).toBe(1);
+      expect(sample(text, 'paysync_ledger_metrics_source_up', 'source="mysql"')).toBe(1);
+      expect(sample(text, 'paysync_ledger_metrics_source_up', 'source="kafka"')).toBe(1);
     } finally {
       await admin.disconnect();
+    }
+  });
+
+  it('keeps /metrics answering when MySQL cannot be read: counters stay, the source says 0', async () => {
+    const down = createPool({ url: 'mysql://paysync:paysync@127.0.0.1:1/paysync', connectionLimit: 1 });
+    try {
+      const registry = createRegistry('points-ledger', { processMetrics: false });
+      const metrics = createLedgerMetrics(registry, {
+        pool: down,
+        groupId: world.groupId,
+        topic: world.topics.paymentObservations,
+      });
+      metrics.observations.inc({ source: 'notification', outcome: 'settled' });
+      const text = await registry.metrics();
+      expect(
+        sample(text, 'paysync_ledger_observations_total', 'source="notification",outcome="settled"'),
+      ).toBe(1);
+      expect(sample(text, 'paysync_ledger_metrics_source_up', 'source="mysql"')).toBe(0);
+    } finally {
+      await down.end();
     }
   });
 });
