@@ -24,5 +24,10 @@ export { newOutTradeNo } from './orders/out-trade-no.ts';
 export { type ReadDeps, readOrder } from './orders/read.ts';
 export { beijingRfc3339, createOrderRequest } from './orders/schema.ts';
 export { createObservationPublisher, type ObservationPublisher } from './publisher.ts';
-export { enforceNotifyUrl, NotifyUrlRejectedError } from './startup.ts';
+export {
+  enforceNotifyUrl,
+  enforceTopicDurability,
+  NotifyUrlRejectedError,
+  TopicNotDurableError,
+} from './startup.ts';
 export { createWeChat, type WeChat, type WeChatSetup } from './wechat.ts';

@@ -19,7 +19,12 @@ import { startHttpServer } from './http/server.ts';
 import { createGatewayMetrics } from './metrics.ts';
 import { createObservationPublisher } from './publisher.ts';
 import { gatewayReadiness } from './readiness.ts';
-import { enforceNotifyUrl, NotifyUrlRejectedError } from './startup.ts';
+import {
+  enforceNotifyUrl,
+  enforceTopicDurability,
+  NotifyUrlRejectedError,
+  TopicNotDurableError,
+} from './startup.ts';
 import { createWeChat } from './wechat.ts';
 
 let config: GatewayConfig;
@@ -122,10 +127,21 @@ shutdown.add({ name: 'flush logs', run: async () => logger.flush() });
 exitOnSignals(shutdown);
 
 try {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await enforceTopicDurability(admin, topics.paymentObservations, {
+      production: config.production,
+      logger,
+    });
+  } finally {
+    await admin.disconnect();
+  }
   await publisher.start();
   await wechat.client.start();
   http = await startHttpServer(gateway.app, { host: config.GATEWAY_HOST, port: config.GATEWAY_PORT });
 } catch (err) {
+  if (err instanceof TopicNotDurableError) console.error(err.message);
   logger.fatal({ error: errorSummary(err) }, 'callback-gateway could not start');
   process.exit((await shutdown.run('start-up failed')) || 1);
 }

@@ -1,5 +1,7 @@
+import { checkTopicDurability, type Durability } from '@paysync/kafka';
 import type { Logger } from '@paysync/observability';
 import type { NotifyUrlCheck } from '@paysync/wechatpay';
+import type { Admin } from 'kafkajs';
 import type { GatewayMetrics } from './metrics.ts';
 import { checkGatewayNotifyUrl, describeNotifyUrlProblems, loggableUrl } from './notify-url.ts';
 
@@ -43,4 +45,48 @@ export function enforceNotifyUrl(
     `NOTIFY URL UNUSABLE BY WECHAT PAY (development mode, starting anyway)\n${message}`,
   );
   return check;
+}
+
+/** Production start-up refused: an acknowledged observation could be lost with one broker. */
+export class TopicNotDurableError extends Error {
+  readonly code = 'TOPIC_NOT_DURABLE';
+  readonly durability: Durability;
+
+  constructor(durability: Durability) {
+    super(
+      `the observation topic is not durable enough for acks=all to mean anything:\n${durability.problems
+        .map((p) => `  - ${p.message}`)
+        .join(
+          '\n',
+        )}\nRefusing to start in production mode: the gateway answers WeChat Pay 204 once Kafka acknowledged a notification, and WeChat never sends it again.`,
+    );
+    this.name = 'TopicNotDurableError';
+    this.durability = durability;
+  }
+}
+
+/**
+ * The observation topic's durability at start-up (replication factor ≥ 3, min.insync.replicas ≥ 2).
+ * Production: refuse to start — a 204 to WeChat Pay is final, so an acknowledgement that one broker
+ * can lose breaks invariant 4; refusing costs nothing (WeChat retries for a day and the previous
+ * pods keep serving during a rollout). Development (a single local broker): a warning.
+ */
+export async function enforceTopicDurability(
+  admin: Admin,
+  topic: string,
+  opts: { production: boolean; logger: Logger },
+): Promise<Durability> {
+  const durability = await checkTopicDurability(admin, topic);
+  if (durability.problems.length === 0) return durability;
+  if (opts.production) throw new TopicNotDurableError(durability);
+  opts.logger.warn(
+    {
+      topic,
+      replication_factor: durability.replicationFactor,
+      min_insync_replicas: durability.minInsyncReplicas,
+      problems: durability.problems.map((p) => p.code),
+    },
+    'observation topic not durable (development mode, starting anyway)',
+  );
+  return durability;
 }
