@@ -1,4 +1,10 @@
-import { type Admin, ConfigResourceTypes } from 'kafkajs';
+import type { Admin } from 'kafkajs';
+
+/**
+ * The Kafka protocol's resource type of a topic (kafkajs' ConfigResourceTypes.TOPIC, which Node's ESM
+ * loader cannot import by name from kafkajs' CommonJS build).
+ */
+const TOPIC_RESOURCE = 2;
 
 /** What acks=all needs to mean "on more than one broker": a replica can die without losing a write. */
 export const DURABLE = { replicationFactor: 3, minInsyncReplicas: 2 } as const;
@@ -39,7 +45,7 @@ export async function checkTopicDurability(admin: Admin, topic: string): Promise
   const replicationFactor = Math.min(...partitions.map((p) => p.replicas.length));
   const configs = await admin.describeConfigs({
     includeSynonyms: false,
-    resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas'] }],
+    resources: [{ type: TOPIC_RESOURCE, name: topic, configNames: ['min.insync.replicas'] }],
   });
   const entry = configs.resources[0]?.configEntries.find((e) => e.configName === 'min.insync.replicas');
   const minInsyncReplicas = Number(entry?.configValue ?? 1);
