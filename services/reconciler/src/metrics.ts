@@ -61,6 +61,7 @@ export class SweepMetrics {
   readonly notifyHealthy: Gauge;
   readonly notifyProbeSeconds: Gauge;
   #succeeded = false;
+  #probed = false;
 
   constructor(registry: Registry = createRegistry('reconciler', { processMetrics: false })) {
     this.registry = registry;
@@ -177,6 +178,29 @@ export class SweepMetrics {
     if (result.needsAttention) this.needsAttention.inc();
     if (result.rateLimited > 0) this.rateLimited.inc(result.rateLimited);
     if (result.error && result.outcome === 'error') this.errors.inc({ code: result.error.code });
+  }
+
+  /** The notify-URL probe's result (the probe is optional: RECONCILER_NOTIFY_PROBE). */
+  recordNotifyProbe(healthy: boolean, latencyMs: number | undefined): void {
+    this.notifyHealthy.set(healthy ? 1 : 0);
+    if (latencyMs !== undefined) this.notifyProbeSeconds.set(latencyMs / 1000);
+    this.#probed = true;
+  }
+
+  /**
+   * Takes out of the registry what this run did not measure, before it is pushed: prom-client
+   * exports an unlabelled gauge never set as 0, which would read "notify URL unhealthy" on every
+   * run with the probe off, and "last success in 1970" (so that absent() never fires) before the
+   * first success. Call after the carried gauges were filled in (pushRunMetrics does).
+   */
+  dropUnmeasured(carriedLastSuccess: boolean): void {
+    if (!this.#probed) {
+      this.registry.removeSingleMetric('paysync_reconciler_notify_url_healthy');
+      this.registry.removeSingleMetric('paysync_reconciler_notify_url_probe_duration_seconds');
+    }
+    if (!this.#succeeded && !carriedLastSuccess) {
+      this.registry.removeSingleMetric('paysync_reconciler_last_success_timestamp_seconds');
+    }
   }
 
   /** Records the run's end. */

@@ -76,9 +76,12 @@ export async function pushRunMetrics(
     /** Labels the registry adds to every metric (its default labels). */
     defaultLabels?: readonly string[];
     timeoutMs?: number;
+    /** Called after carrying, before the push, with the carried gauges that had a previous value. */
+    beforePush?: (carriedGauges: ReadonlySet<string>) => void;
   },
 ): Promise<{ carried: boolean }> {
   let carried = true;
+  const carriedGauges = new Set<string>();
   try {
     const names = [...opts.cumulative, ...opts.carryGauges.map((g) => g.name)];
     const previous = await previousValues(opts.url, opts.job, opts.groupings, names, {
@@ -92,11 +95,15 @@ export async function pushRunMetrics(
     for (const g of opts.carryGauges) {
       if (g.setThisRun) continue;
       const metric = registry.getSingleMetric(g.name) as unknown as Settable | undefined;
-      for (const p of previous.get(g.name) ?? []) metric?.set?.(p.labels, p.value);
+      for (const p of previous.get(g.name) ?? []) {
+        metric?.set?.(p.labels, p.value);
+        carriedGauges.add(g.name);
+      }
     }
   } catch {
     carried = false;
   }
+  opts.beforePush?.(carriedGauges);
   const gateway = new Pushgateway(opts.url, { timeout: opts.timeoutMs ?? 5000 }, registry);
   await gateway.push({ jobName: opts.job, groupings: opts.groupings });
   return { carried };

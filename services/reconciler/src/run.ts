@@ -72,8 +72,7 @@ export async function runSweepJob(deps: SweepJobDeps, config: SweepJobConfig): P
       timeoutMs: config.notify.timeoutMs,
       allowInsecure: config.notify.allowInsecure,
     });
-    metrics.notifyHealthy.set(probe.healthy ? 1 : 0);
-    if (probe.latencyMs !== undefined) metrics.notifyProbeSeconds.set(probe.latencyMs / 1000);
+    metrics.recordNotifyProbe(probe.healthy, probe.latencyMs);
     if (probe.healthy) {
       log.info(
         { notifyUrl: probe.url, status: probe.status, latencyMs: probe.latencyMs },
@@ -142,6 +141,8 @@ export async function runSweepJob(deps: SweepJobDeps, config: SweepJobConfig): P
         cumulative: CUMULATIVE_METRICS,
         carryGauges: CARRIED_GAUGES.map((name) => ({ name, setThisRun: metrics.succeeded })),
         defaultLabels: ['service'],
+        beforePush: (carriedGauges) =>
+          metrics.dropUnmeasured(carriedGauges.has('paysync_reconciler_last_success_timestamp_seconds')),
       });
       pushed = true;
       if (!carried)

@@ -40,8 +40,16 @@ afterAll(async () => {
 
 /** One sample's value from the Pushgateway's /metrics, for our job and shard. */
 async function sample(name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+  return sampleOf('paysync_reconciler', name, labels);
+}
+
+async function sampleOf(
+  job: string,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number | undefined> {
   const text = await (await fetch(`${pgwUrl}/metrics`)).text();
-  const wanted = { job: 'paysync_reconciler', shard: '0-of-1', ...labels };
+  const wanted = { job, shard: '0-of-1', ...labels };
   for (const line of text.split('\n')) {
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\} (\S+)$/.exec(line);
     if (!m || m[1] !== name) continue;
@@ -67,6 +75,8 @@ describe('run metrics on the Pushgateway', () => {
     expect(await sample('paysync_reconciler_last_run_orders_checked')).toBe(10);
     const success1 = await sample('paysync_reconciler_last_success_timestamp_seconds');
     expect(success1).toBeGreaterThan(Date.now() / 1000 - 60);
+    // No probe configured: no "notify URL unhealthy" (a never-set gauge would read 0).
+    expect(await sample('paysync_reconciler_notify_url_healthy')).toBeUndefined();
 
     // Second run: counters continue from what the first pushed.
     const second = await world.createOrders(5);
@@ -108,5 +118,23 @@ describe('run metrics on the Pushgateway', () => {
     );
     expect(await sample('paysync_reconciler_last_success_timestamp_seconds')).toBe(success2);
     expect(await sample('paysync_reconciler_last_run_timestamp_seconds')).toBeGreaterThanOrEqual(success2);
+  });
+
+  it('pushes no last success before the first one, so that absent() can page for a reconciler that never succeeded', async () => {
+    const job = 'paysync_reconciler_fresh';
+    await world.createOrders(5);
+    const wechat = await world.makeClient({
+      volumeThreshold: 2,
+      errorThresholdPercentage: 50,
+      resetTimeoutMs: 60_000,
+    });
+    world.sandbox.setFaults({ failNextQueries: 1000, failStatus: 503 });
+    await sleep(400);
+    const failed = await world.sweep({ pushgateway: { url: pgwUrl, job }, concurrency: 1 }, { wechat });
+    world.sandbox.resetFaults();
+    expect(failed.report.status).toBe('breaker_open');
+    expect(failed.pushed).toBe(true);
+    expect(await sampleOf(job, 'paysync_reconciler_last_run_status', { status: 'breaker_open' })).toBe(1);
+    expect(await sampleOf(job, 'paysync_reconciler_last_success_timestamp_seconds')).toBeUndefined();
   });
 });
