@@ -8,7 +8,15 @@ import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
 
 const FILE_NAME = /^(\d{4})_([a-z0-9_]+)\.sql$/;
-const LOCK_NAME = 'paysync_schema_migrations';
+/**
+ * The migration lock's name. MySQL's named locks are server-wide: the name carries the database's,
+ * so that two environments (two databases on one server) do not wait for each other.
+ */
+async function lockName(conn: PoolConnection): Promise<string> {
+  const [[row]] = await conn.query<(RowDataPacket & { db: string | null })[]>('SELECT DATABASE() AS db');
+  const db = row?.db ?? '';
+  return `paysync_migrate_${createHash('sha256').update(db).digest('hex').slice(0, 32)}`;
+}
 
 export type Migration = { version: number; name: string; checksum: string; statements: string[] };
 export type MigrationState = { version: number; name: string; state: 'applied' | 'pending' | 'modified' };
@@ -80,6 +88,24 @@ async function ensureTable(conn: PoolConnection): Promise<void> {
     execution_ms INT UNSIGNED NOT NULL,
     applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
   ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin`);
+  // The statements of a migration that ran before it failed half-way: MariaDB commits each DDL
+  // statement by itself, so a failed migration cannot be rolled back — it is resumed instead.
+  await conn.query(`CREATE TABLE IF NOT EXISTS schema_migration_steps (
+    version INT UNSIGNED NOT NULL,
+    step INT UNSIGNED NOT NULL,
+    checksum CHAR(64) NOT NULL,
+    done_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+    PRIMARY KEY (version, step)
+  ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin`);
+}
+
+/** Steps of `version` already done (by a run that failed later), for the same file only. */
+async function doneSteps(conn: PoolConnection, m: Migration): Promise<Set<number>> {
+  const [rows] = await conn.query<(RowDataPacket & { step: number; checksum: string })[]>(
+    'SELECT step, checksum FROM schema_migration_steps WHERE version = ?',
+    [m.version],
+  );
+  return new Set(rows.filter((r) => r.checksum === m.checksum).map((r) => Number(r.step)));
 }
 
 async function applied(conn: PoolConnection): Promise<Map<number, AppliedRow>> {
@@ -120,6 +146,12 @@ export async function migrationStatus(pool: Pool, dir = MIGRATIONS_DIR): Promise
 export type MigrateOptions = {
   dir?: string;
   lockTimeoutSeconds?: number;
+  /**
+   * Seconds a statement waits for a table's metadata lock (lock_wait_timeout; default 10). A DDL
+   * waiting behind a long transaction on payment_orders would otherwise make every query on that
+   * table queue behind it: the migration fails instead, and can simply be run again.
+   */
+  ddlLockWaitSeconds?: number;
   onProgress?: (event: { version: number; name: string; ms: number }) => void;
 };
 
@@ -130,10 +162,11 @@ export type MigrateOptions = {
  */
 export async function migrateUp(pool: Pool, opts: MigrateOptions = {}): Promise<MigrationState[]> {
   const conn = await pool.getConnection();
+  const name = await lockName(conn);
   try {
     const [[lock]] = await conn.query<(RowDataPacket & { got: number | null })[]>(
       'SELECT GET_LOCK(?, ?) AS got',
-      [LOCK_NAME, opts.lockTimeoutSeconds ?? 60],
+      [name, opts.lockTimeoutSeconds ?? 60],
     );
     if (lock?.got !== 1) {
       throw new MigrationError(
@@ -142,6 +175,7 @@ export async function migrateUp(pool: Pool, opts: MigrateOptions = {}): Promise<
       );
     }
     try {
+      await conn.query('SET SESSION lock_wait_timeout = ?', [opts.ddlLockWaitSeconds ?? 10]);
       await ensureTable(conn);
       const migrations = await loadMigrations(opts.dir);
       const states = compare(migrations, await applied(conn));
@@ -155,27 +189,34 @@ export async function migrateUp(pool: Pool, opts: MigrateOptions = {}): Promise<
       for (const m of migrations) {
         if (states.find((s) => s.version === m.version)?.state !== 'pending') continue;
         const started = Date.now();
-        for (const statement of m.statements) {
+        const done = await doneSteps(conn, m);
+        for (const [step, statement] of m.statements.entries()) {
+          if (done.has(step)) continue;
           try {
             await conn.query(statement);
           } catch (err) {
             throw new MigrationError(
               'MIGRATION_FAILED',
-              `migration ${m.version}_${m.name} failed: ${(err as Error).message}`,
+              `migration ${m.version}_${m.name} failed at statement ${step + 1} of ${m.statements.length} (the ${step} before it are done and are not run again): ${(err as Error).message}`,
               { cause: err },
             );
           }
+          await conn.query(
+            'INSERT IGNORE INTO schema_migration_steps (version, step, checksum) VALUES (?, ?, ?)',
+            [m.version, step, m.checksum],
+          );
         }
         const ms = Date.now() - started;
         await conn.query(
           'INSERT INTO schema_migrations (version, name, checksum, execution_ms) VALUES (?, ?, ?, ?)',
           [m.version, m.name, m.checksum, ms],
         );
+        await conn.query('DELETE FROM schema_migration_steps WHERE version = ?', [m.version]);
         opts.onProgress?.({ version: m.version, name: m.name, ms });
       }
       return compare(migrations, await applied(conn));
     } finally {
-      await conn.query('SELECT RELEASE_LOCK(?)', [LOCK_NAME]);
+      await conn.query('SELECT RELEASE_LOCK(?)', [name]);
     }
   } finally {
     conn.release();

@@ -125,6 +125,91 @@ describe('migrations against the real server', () => {
   });
 });
 
+describe('migrations that fail half-way, or meet a busy table', () => {
+  it('resume where they stopped: statements already done (DDL commits by itself) are not run again', async () => {
+    const other = await createIsolatedDatabase('db_resume');
+    const dir = await mkdtemp(join(tmpdir(), 'paysync-migrations-'));
+    const p = createPool({ url: other.url });
+    try {
+      await writeFile(
+        join(dir, '0001_half_way.sql'),
+        'CREATE TABLE t (id INT PRIMARY KEY);\nCREATE INDEX idx_t_id ON t (id);\nINSERT INTO later (id) VALUES (1);\n',
+      );
+      await expect(migrateUp(p, { dir })).rejects.toMatchObject({ code: 'MIGRATION_FAILED' });
+      // What was missing appears (another migration, an operator); the same file runs again.
+      await p.query('CREATE TABLE later (id INT PRIMARY KEY)');
+      const states = await migrateUp(p, { dir });
+      expect(states).toEqual([{ version: 1, name: 'half_way', state: 'applied' }]);
+      const [[row]] = await p.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM later');
+      expect(Number(row?.n)).toBe(1);
+      const [steps] = await p.query<RowDataPacket[]>('SELECT * FROM schema_migration_steps');
+      expect(steps).toEqual([]);
+    } finally {
+      await p.end();
+      await other.drop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('give up on a table held by a long transaction instead of freezing it behind the DDL', async () => {
+    const other = await createIsolatedDatabase('db_busy');
+    const dir = await mkdtemp(join(tmpdir(), 'paysync-migrations-'));
+    const p = createPool({ url: other.url, connectionLimit: 3 });
+    const holder = await p.getConnection();
+    try {
+      await writeFile(join(dir, '0001_table.sql'), 'CREATE TABLE busy (id INT PRIMARY KEY);\n');
+      await writeFile(join(dir, '0002_alter.sql'), 'ALTER TABLE busy ADD COLUMN note VARCHAR(10) NULL;\n');
+      await migrateUp(p, { dir });
+      // A third migration meets a transaction that has read the table and is still open.
+      await writeFile(
+        join(dir, '0003_alter_again.sql'),
+        'ALTER TABLE busy ADD COLUMN more VARCHAR(10) NULL;\n',
+      );
+      await holder.beginTransaction();
+      await holder.query('SELECT * FROM busy');
+      const started = Date.now();
+      await expect(migrateUp(p, { dir, ddlLockWaitSeconds: 1 })).rejects.toMatchObject({
+        code: 'MIGRATION_FAILED',
+      });
+      expect(Date.now() - started).toBeLessThan(10_000);
+      await holder.rollback();
+      const states = await migrateUp(p, { dir, ddlLockWaitSeconds: 1 });
+      expect(states.map((s) => s.state)).toEqual(['applied', 'applied', 'applied']);
+    } finally {
+      holder.release();
+      await p.end();
+      await other.drop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('take a lock of their own database only: another database migrates meanwhile', async () => {
+    const [one, two] = [await createIsolatedDatabase('db_lock_a'), await createIsolatedDatabase('db_lock_b')];
+    const a = createPool({ url: one.url });
+    const b = createPool({ url: two.url });
+    const held = await a.getConnection();
+    try {
+      // Hold database one's migration lock, as a run in progress would.
+      const [[name]] = await held.query<RowDataPacket[]>(
+        "SELECT CONCAT('paysync_migrate_', LEFT(SHA2(DATABASE(), 256), 32)) AS n",
+      );
+      await held.query('SELECT GET_LOCK(?, 5)', [name?.n]);
+      await expect(migrateUp(a, { lockTimeoutSeconds: 1 })).rejects.toMatchObject({
+        code: 'MIGRATION_LOCK_TIMEOUT',
+      });
+      const states = await migrateUp(b, { lockTimeoutSeconds: 1 });
+      expect(states.every((s) => s.state === 'applied')).toBe(true);
+    } finally {
+      await held.query('SELECT RELEASE_ALL_LOCKS()').catch(() => {});
+      held.release();
+      await a.end();
+      await b.end();
+      await one.drop();
+      await two.drop();
+    }
+  });
+});
+
 describe('schema constraints', () => {
   beforeAll(async () => {
     await migrateUp(pool);
