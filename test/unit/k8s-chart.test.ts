@@ -69,9 +69,14 @@ describe('helm lint and template', () => {
       'Role/paysync-operator',
       'RoleBinding/paysync-operator',
       'NetworkPolicy/paysync-default-deny',
+      'Job/paysync-migrate',
+      'NetworkPolicy/paysync-migrate',
     ]) {
       expect(kinds).toContain(want);
     }
+    // The schema is applied before anything else changes, on install and on every upgrade.
+    const migrate = defaults.find((m) => m.kind === 'Job' && m.metadata.name === 'paysync-migrate');
+    expect(migrate?.metadata.annotations).toMatchObject({ 'helm.sh/hook': 'pre-install,pre-upgrade' });
     expect(byKind(defaults, 'ServiceMonitor').length).toBe(4);
   });
 });
