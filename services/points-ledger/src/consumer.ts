@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TOPICS, type TopicNames, topicNames } from '@paysync/contracts';
-import { createConsumer, publish } from '@paysync/kafka';
+import { type TopicNames, topicNames } from '@paysync/contracts';
+import { createConsumer } from '@paysync/kafka';
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { LedgerMetrics } from './metrics.ts';
+import { createOutboxRelay } from './outbox.ts';
 import { type PipelineDeps, processRecords, type RawRecord } from './pipeline.ts';
 
 export type LedgerConsumerOptions = PipelineDeps & {
@@ -35,6 +36,13 @@ export function createLedgerConsumer(opts: LedgerConsumerOptions): LedgerConsume
   const topics = opts.topics ?? topicNames();
   const chunkSize = opts.batchSize ?? 100;
   const { logger, metrics, producer } = opts;
+  const relay = createOutboxRelay({
+    pool: opts.pool,
+    producer,
+    topics,
+    logger,
+    onFailure: () => metrics.publishFailures.inc(),
+  });
   const consumer = createConsumer(opts.kafka, {
     groupId: opts.groupId,
     sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
@@ -50,24 +58,8 @@ export function createLedgerConsumer(opts: LedgerConsumerOptions): LedgerConsume
   ): Promise<string | undefined> {
     const { outcomes, publications } = await processRecords(opts, records, heartbeat);
     metrics.batchSize.observe(records.length);
-    try {
-      await Promise.all([
-        publications.settled.length > 0
-          ? publish(producer, TOPICS.orderSettled, publications.settled, { destination: topics.orderSettled })
-          : undefined,
-        publications.alerts.length > 0
-          ? publish(producer, TOPICS.alerts, publications.alerts, { destination: topics.alerts })
-          : undefined,
-        publications.deadLetters.length > 0
-          ? publish(producer, TOPICS.paymentObservationsDlq, publications.deadLetters, {
-              destination: topics.paymentObservationsDlq,
-            })
-          : undefined,
-      ]);
-    } catch (err) {
-      metrics.publishFailures.inc();
-      throw err;
-    }
+    // Committed with the settlement in the outbox: the relay sends them; nothing here waits on Kafka.
+    relay.wake();
     const committedAt = Date.now();
     let blockedAt: string | undefined;
     for (const o of outcomes) {
@@ -126,6 +118,7 @@ export function createLedgerConsumer(opts: LedgerConsumerOptions): LedgerConsume
         logger.error({ err: error, restart }, 'ledger consumer crashed');
         if (!restart) opts.onCrash?.(error);
       });
+      relay.start();
       await consumer.connect();
       await consumer.subscribe({ topic: topics.paymentObservations, fromBeginning: true });
       await consumer.run({
@@ -136,8 +129,10 @@ export function createLedgerConsumer(opts: LedgerConsumerOptions): LedgerConsume
       });
     },
     async stop() {
-      // kafkajs waits for the running eachBatch to finish its current chunk and commits offsets.
+      // kafkajs waits for the running eachBatch to finish its current chunk and commits offsets;
+      // then the relay sends what is left in the outbox.
       await consumer.disconnect();
+      await relay.stop();
     },
   };
 }

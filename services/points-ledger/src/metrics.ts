@@ -52,7 +52,7 @@ export function createLedgerMetrics(
   });
   const publishFailures = new Counter({
     name: 'paysync_ledger_publish_failures_total',
-    help: 'Failed publications of order-settled events, alerts or dead letters (the batch is consumed again).',
+    help: 'Failed attempts of the outbox relay to send order-settled events, alerts or dead letters (they stay in the outbox and are sent again).',
     registers: [registry],
   });
 
@@ -92,6 +92,17 @@ export function createLedgerMetrics(
         orderCounts = { at: Date.now(), counts: new Map(rows.map((r) => [r.status, Number(r.n)])) };
       }
       for (const status of ORDER_STATUSES) gauge.set({ status }, orderCounts.counts.get(status) ?? 0);
+    }),
+  });
+  new Gauge({
+    name: 'paysync_ledger_outbox_messages',
+    help: 'Messages committed by the ledger and not yet sent to Kafka (the outbox), read from MySQL at scrape time.',
+    registers: [registry],
+    collect: guarded('mysql', async (gauge) => {
+      const [[row]] = await sources.pool.query<(RowDataPacket & { n: number })[]>(
+        'SELECT COUNT(*) AS n FROM ledger_outbox',
+      );
+      gauge.set(Number(row?.n ?? 0));
     }),
   });
   new Gauge({

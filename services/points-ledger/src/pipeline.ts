@@ -15,7 +15,10 @@ import {
 } from '@paysync/db';
 import type { Logger } from '@paysync/observability';
 import { checkEvidence, type EvidenceReader, EvidenceRefusedError } from '@paysync/orders';
+import { type Publications, writeOutbox } from './outbox.ts';
 import { type Applied, applyObservations, type Incoming, type Verdict } from './settle.ts';
+
+export type { Publications } from './outbox.ts';
 
 /** One consumed Kafka record, as the pipeline needs it. */
 export type RawRecord = {
@@ -24,12 +27,6 @@ export type RawRecord = {
   offset: string;
   value: Buffer | null;
   timestamp: string;
-};
-
-export type Publications = {
-  settled: MessageInput<typeof TOPICS.orderSettled>[];
-  alerts: MessageInput<typeof TOPICS.alerts>[];
-  deadLetters: MessageInput<typeof TOPICS.paymentObservationsDlq>[];
 };
 
 export type RecordOutcome = {
@@ -104,11 +101,31 @@ function deadLetterAlert(dl: MessageInput<typeof TOPICS.paymentObservationsDlq>,
   };
 }
 
-async function inTransaction(deps: PipelineDeps, items: Incoming[], now: Date): Promise<Applied[]> {
+/**
+ * Applies items in one transaction and, in the same transaction, writes what they lead to
+ * publishing into the outbox (ledger_outbox): the events exist exactly when the settlement does.
+ */
+async function inTransaction(
+  deps: PipelineDeps,
+  items: { incoming: Incoming; record: RawRecord }[],
+  now: Date,
+): Promise<Applied[]> {
   const attempts = deps.maxAttempts ?? 5;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await withTransaction(deps.pool, (conn) => applyObservations(conn, items, now));
+      return await withTransaction(deps.pool, async (conn) => {
+        const applied = await applyObservations(
+          conn,
+          items.map((i) => i.incoming),
+          now,
+        );
+        const publications = emptyPublications();
+        for (const [i, a] of applied.entries()) {
+          addApplied(publications, (items[i] as { record: RawRecord }).record, a, now);
+        }
+        await writeOutbox(conn, publications);
+        return applied;
+      });
     } catch (err) {
       // A lock-wait timeout is not retried here: the lock is someone else's, and waiting again
       // would keep the whole partition (and Kafka's session) waiting with it. See processRecords.
@@ -117,6 +134,28 @@ async function inTransaction(deps: PipelineDeps, items: Incoming[], now: Date): 
       await new Promise((r) => setTimeout(r, 5 * attempt * Math.random()));
     }
   }
+}
+
+function emptyPublications(): Publications {
+  return { settled: [], alerts: [], deadLetters: [] };
+}
+
+/** What one applied observation leads to publishing: its event and alerts, or a dead letter. */
+function addApplied(into: Publications, record: RawRecord, result: Applied, now: Date): void {
+  if (result.kind === 'unknown_order') {
+    const dl = deadLetter(
+      record,
+      'unknown_order',
+      `no order ${result.obs.outTradeNo}`,
+      result.obs.outTradeNo,
+      now,
+    );
+    into.deadLetters.push(dl);
+    into.alerts.push(deadLetterAlert(dl, now));
+    return;
+  }
+  if (result.settled) into.settled.push(result.settled);
+  into.alerts.push(...result.alerts);
 }
 
 /** The evidence check's verdict; anything but a refusal of the evidence (the archive unreadable) throws. */
@@ -163,7 +202,10 @@ export async function processRecords(
   heartbeat: () => Promise<void> = async () => {},
 ): Promise<{ outcomes: RecordOutcome[]; publications: Publications }> {
   const now = deps.now?.() ?? new Date();
-  const publications: Publications = { settled: [], alerts: [], deadLetters: [] };
+  // Everything to publish (for the caller's counts); what no settlement transaction wrote to the
+  // outbox — dead letters of malformed and failed records — is written at the end.
+  const publications = emptyPublications();
+  const unsettled = emptyPublications();
   const outcomes: RecordOutcome[] = [];
   const valid: { record: RawRecord; obs: PaymentObservation }[] = [];
 
@@ -180,8 +222,8 @@ export async function processRecords(
       outTradeNo = undefined;
     }
     const dl = deadLetter(record, 'malformed', decoded.error.reason, outTradeNo, now);
-    publications.deadLetters.push(dl);
-    publications.alerts.push(deadLetterAlert(dl, now));
+    unsettled.deadLetters.push(dl);
+    unsettled.alerts.push(deadLetterAlert(dl, now));
     outcomes.push({ record, outcome: 'malformed' });
   }
 
@@ -189,10 +231,13 @@ export async function processRecords(
   // Kafka is a claim; only what WeChat signed moves money or finality.
   const verdicts = await Promise.all(valid.map((v) => verdictOf(deps.evidence, v.obs)));
   const verdictByRecord = new Map(valid.map((v, i) => [v.record, verdicts[i] as Verdict]));
-  const toIncoming = (v: { record: RawRecord; obs: PaymentObservation }): Incoming => ({
-    obs: v.obs,
-    verdict: verdictByRecord.get(v.record) as Verdict,
-    position: { partition: v.record.partition, offset: v.record.offset },
+  const toIncoming = (v: { record: RawRecord; obs: PaymentObservation }) => ({
+    record: v.record,
+    incoming: {
+      obs: v.obs,
+      verdict: verdictByRecord.get(v.record) as Verdict,
+      position: { partition: v.record.partition, offset: v.record.offset },
+    } satisfies Incoming,
   });
 
   let results: { record: RawRecord; result: Applied | Error | 'blocked' }[];
@@ -254,27 +299,19 @@ export async function processRecords(
       );
       const obs = valid.find((v) => v.record === record)?.obs;
       const dl = deadLetter(record, 'processing_failed', result.message, obs?.outTradeNo, now);
-      publications.deadLetters.push(dl);
-      publications.alerts.push(deadLetterAlert(dl, now));
+      unsettled.deadLetters.push(dl);
+      unsettled.alerts.push(deadLetterAlert(dl, now));
       outcomes.push({ record, outcome: 'failed' });
       continue;
     }
     outcomes.push({ record, outcome: result.kind, result });
-    if (result.kind === 'unknown_order') {
-      const dl = deadLetter(
-        record,
-        'unknown_order',
-        `no order ${result.obs.outTradeNo}`,
-        result.obs.outTradeNo,
-        now,
-      );
-      publications.deadLetters.push(dl);
-      publications.alerts.push(deadLetterAlert(dl, now));
-      continue;
-    }
-    if (result.settled) publications.settled.push(result.settled);
-    publications.alerts.push(...result.alerts);
+    addApplied(publications, record, result, now);
   }
+  if (unsettled.deadLetters.length > 0) {
+    await withTransaction(deps.pool, (conn) => writeOutbox(conn, unsettled));
+  }
+  publications.deadLetters.push(...unsettled.deadLetters);
+  publications.alerts.push(...unsettled.alerts);
   outcomes.sort((a, b) => Number(BigInt(a.record.offset) - BigInt(b.record.offset)));
   return { outcomes, publications };
 }

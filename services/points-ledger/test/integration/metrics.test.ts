@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createPool } from '@paysync/db';
 import { createRegistry } from '@paysync/observability';
+import { eventually } from '@paysync/testkit';
 import { createLedgerMetrics } from '../../src/index.ts';
 import { createLedgerWorld, type LedgerWorld, observation } from '../world.ts';
 
@@ -29,6 +30,10 @@ describe('ledger metrics computed at scrape time', () => {
     const ghost = { ...paid, outTradeNo: 'RCGHOSTMETRICS000001' };
     await world.observe(observation(ghost)); // unknown order → one dead letter
     await world.waitUntilConsumed();
+    // The dead letter is committed with the settlement (the outbox) and relayed right after.
+    await eventually('the dead letter on the DLQ', async () =>
+      world.outputs.deadLetters.length > 0 ? true : undefined,
+    );
 
     const admin = world.kafka.admin();
     await admin.connect();
