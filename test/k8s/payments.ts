@@ -9,16 +9,15 @@ import { type TopicNames, topicNames } from '@paysync/contracts';
 import { createPool, migrateUp, type Pool, type RowDataPacket } from '@paysync/db';
 import { createIdempotentProducer, createKafka } from '@paysync/kafka';
 import { createLogger, createRegistry } from '@paysync/observability';
-import { certificateArchiver } from '@paysync/orders';
 import { createLedgerConsumer, createLedgerMetrics, type LedgerConsumer } from '@paysync/points-ledger';
 import {
   createIsolatedDatabase,
   createIsolatedTopics,
+  sandboxClient,
   sandboxEvidence,
   testEnv,
   uniqueName,
 } from '@paysync/testkit';
-import { WeChatPayClient } from '@paysync/wechatpay';
 import { startSandbox } from '@paysync/wechatpay-sandbox';
 
 let seq = 0;
@@ -39,17 +38,7 @@ export async function createPaymentWorld(name: string) {
   const kafka = createKafka({ brokers: testEnv().kafkaBrokers, clientId: prefix });
   const sandbox = await startSandbox({});
   const m = sandbox.merchant!;
-  const client = new WeChatPayClient({
-    mchid: m.mchid,
-    merchantSerialNo: m.certificateSerial,
-    privateKey: m.privateKey,
-    apiV3Key: m.apiV3Key,
-    baseUrls: [sandbox.url],
-    allowInsecureHttp: true,
-    retries: 0,
-    onCertificates: certificateArchiver(pool, () => {}),
-  });
-  await client.start();
+  const client = await sandboxClient(sandbox, { archive: pool });
   const logger = createLogger({ service: 'k8s-operator-test', level: 'silent' });
   const producer = createIdempotentProducer(kafka);
   await producer.connect();

@@ -5,16 +5,16 @@ import { join } from 'node:path';
 import { TOPICS, type TopicNames, topicNames } from '@paysync/contracts';
 import { createPool, migrateUp, type Pool, type RowDataPacket } from '@paysync/db';
 import { createIdempotentProducer, createKafka, publish } from '@paysync/kafka';
-import { certificateArchiver, queryAnswer, queryObservation } from '@paysync/orders';
+import { queryAnswer, queryObservation } from '@paysync/orders';
 import {
   createIsolatedDatabase,
   createIsolatedTopics,
   type IsolatedDatabase,
   REPO_ROOT,
+  sandboxClient,
   testEnv,
   uniqueName,
 } from '@paysync/testkit';
-import { WeChatPayClient } from '@paysync/wechatpay';
 import { type Sandbox, startSandbox } from '@paysync/wechatpay-sandbox';
 import type { Producer } from 'kafkajs';
 import {
@@ -224,18 +224,8 @@ routes:
      */
     async publishUnknownOrderObservation(): Promise<string> {
       const outTradeNo = `RCUNKNOWN${Date.now().toString(36)}`.slice(0, 32);
-      const client = new WeChatPayClient({
-        mchid: m.mchid,
-        merchantSerialNo: m.certificateSerial,
-        privateKey: m.privateKey,
-        apiV3Key: m.apiV3Key,
-        baseUrls: [sandbox.url],
-        allowInsecureHttp: true,
-        retries: 0,
-        onCertificates: certificateArchiver(pool, () => {}),
-      });
+      const client = await sandboxClient(sandbox, { archive: pool });
       try {
-        await client.start();
         await client.prepayNative({
           appid: m.appid,
           description: 'points recharge',

@@ -6,23 +6,14 @@ import {
   type ResultSetHeader,
   type RowDataPacket,
 } from '@paysync/db';
+import type { LedgerOrder } from '@paysync/orders';
 import { StoreFailedError } from './errors.ts';
 import { type Shard, shardPredicate, WHOLE } from './shard.ts';
 
 /** An order as the sync needs it. */
-export type SyncOrder = {
+/** An order as the sync sees it: the ledger's order (the one model, @paysync/orders) and its schedule. */
+export type SyncOrder = LedgerOrder & {
   id: number;
-  outTradeNo: string;
-  status: OrderStatus;
-  userId: string;
-  mchid: string;
-  appid: string;
-  amountTotal: number;
-  points: number;
-  bonusPoints: number;
-  refundedAmount: number;
-  transactionId: string | null;
-  timeExpire: Date;
   createdAt: Date;
   nextCheckAt: Date | null;
   checkAttempts: number;

@@ -1,27 +1,15 @@
 import type { PaymentObservation } from '@paysync/contracts';
-import { WeChatPayClient, type WeChatPayClientOptions } from '@paysync/wechatpay';
+import { sandboxClient as startedSandboxClient } from '@paysync/testkit';
+import type { WeChatPayClient, WeChatPayClientOptions } from '@paysync/wechatpay';
 import type { Sandbox } from '@paysync/wechatpay-sandbox';
 import type { AlertInput, Publisher, SyncOrder } from '../src/index.ts';
 
 /** The library's client pointed at the sandbox. */
-export async function sandboxClient(
+export function sandboxClient(
   sandbox: Sandbox,
   overrides: Partial<WeChatPayClientOptions> = {},
 ): Promise<WeChatPayClient> {
-  const m = sandbox.merchant!;
-  const client = new WeChatPayClient({
-    mchid: m.mchid,
-    merchantSerialNo: m.certificateSerial,
-    privateKey: m.privateKey,
-    apiV3Key: m.apiV3Key,
-    baseUrls: [sandbox.url],
-    allowInsecureHttp: true,
-    retries: 0,
-    timeoutMs: 2000,
-    ...overrides,
-  });
-  await client.start();
-  return client;
+  return startedSandboxClient(sandbox, { timeoutMs: 2000, ...overrides });
 }
 
 let seq = 0;

@@ -21,4 +21,4 @@ export {
   testKafka,
   uniqueName,
 } from './isolation.ts';
-export { sandboxEvidence, TestWeChatSigner } from './wechat-evidence.ts';
+export { sandboxClient, sandboxEvidence, TestWeChatSigner } from './wechat-evidence.ts';

@@ -3,6 +3,7 @@ import type { PaymentObservation } from '@paysync/contracts';
 import {
   archiveEvidenceReader,
   CONTENT_FIELDS,
+  certificateArchiver,
   contentOf,
   EvidenceKeys,
   EvidenceReader,
@@ -22,6 +23,8 @@ import {
   randomNonce,
   rsaSignAsync,
   toPublicKey,
+  WeChatPayClient,
+  type WeChatPayClientOptions,
 } from '@paysync/wechatpay';
 import type { Sandbox } from '@paysync/wechatpay-sandbox';
 import type { WeChatPaidOrder } from './invariants.ts';
@@ -194,4 +197,30 @@ export function sandboxEvidence(
     return archived.keyAt(serial, timestamp);
   };
   return new EvidenceReader({ keyAt, apiV3Key });
+}
+
+/**
+ * The WeChat Pay client of the sandbox's merchant, started (certificates loaded). With `archive`,
+ * every certificate download is archived there, as the production components do for the ledger.
+ */
+export async function sandboxClient(
+  sandbox: Pick<Sandbox, 'url' | 'merchant'>,
+  opts: Partial<WeChatPayClientOptions> & { archive?: Queryable } = {},
+): Promise<WeChatPayClient> {
+  const m = sandbox.merchant as NonNullable<Sandbox['merchant']>;
+  const { archive, ...overrides } = opts;
+  const client = new WeChatPayClient({
+    mchid: m.mchid,
+    merchantSerialNo: m.certificateSerial,
+    privateKey: m.privateKey,
+    apiV3Key: m.apiV3Key,
+    baseUrls: [sandbox.url],
+    allowInsecureHttp: true,
+    retries: 0,
+    timeoutMs: 3000,
+    ...(archive ? { onCertificates: certificateArchiver(archive, () => {}) } : {}),
+    ...overrides,
+  });
+  await client.start();
+  return client;
 }

@@ -186,22 +186,21 @@ export async function readAccounts(
 ): Promise<Map<string, Account>> {
   const accounts = new Map<string, Account>();
   if (userIds.length === 0) return accounts;
-  const [rows] = await conn.query<(RowDataPacket & { user_id: string; balance: number; flagged: number })[]>(
-    'SELECT user_id, balance, flagged FROM point_accounts WHERE user_id IN (?)',
-    [[...new Set(userIds)]],
-  );
-  for (const id of new Set(userIds))
+  const ids = [...new Set(userIds)];
+  for (const id of ids)
     accounts.set(id, { userId: id, balance: 0, flagged: false, dirty: false, locked: false });
-  for (const r of rows) {
-    accounts.set(r.user_id, {
-      userId: r.user_id,
-      balance: Number(r.balance),
-      flagged: r.flagged === 1,
-      dirty: false,
-      locked: false,
-    });
-  }
+  const [rows] = await conn.query<AccountRow[]>(
+    'SELECT user_id, balance, flagged FROM point_accounts WHERE user_id IN (?)',
+    [ids],
+  );
+  for (const r of rows) accounts.set(r.user_id, accountOf(r, false));
   return accounts;
+}
+
+type AccountRow = RowDataPacket & { user_id: string; balance: number; flagged: number };
+
+function accountOf(r: AccountRow, locked: boolean): Account {
+  return { userId: r.user_id, balance: Number(r.balance), flagged: r.flagged === 1, dirty: false, locked };
 }
 
 /** Creates missing accounts and locks all of them (in key order) for this transaction. */
@@ -217,19 +216,11 @@ export async function lockAccounts(
      ON DUPLICATE KEY UPDATE user_id = user_id`,
     sorted,
   );
-  const [rows] = await conn.query<(RowDataPacket & { user_id: string; balance: number; flagged: number })[]>(
+  const [rows] = await conn.query<AccountRow[]>(
     'SELECT user_id, balance, flagged FROM point_accounts WHERE user_id IN (?) ORDER BY user_id FOR UPDATE',
     [sorted],
   );
-  for (const r of rows) {
-    accounts.set(r.user_id, {
-      userId: r.user_id,
-      balance: Number(r.balance),
-      flagged: r.flagged === 1,
-      dirty: false,
-      locked: true,
-    });
-  }
+  for (const r of rows) accounts.set(r.user_id, accountOf(r, true));
   return accounts;
 }
 

@@ -6,7 +6,6 @@ import { decodeMessage, type MessageOf, TOPICS, type TopicNames, topicNames } fr
 import { createPool, migrateUp, type Pool, type RowDataPacket } from '@paysync/db';
 import { createConsumer, createIdempotentProducer, createKafka } from '@paysync/kafka';
 import { createLogger, createRegistry } from '@paysync/observability';
-import { certificateArchiver } from '@paysync/orders';
 import { createLedgerConsumer, createLedgerMetrics, type LedgerConsumer } from '@paysync/points-ledger';
 import {
   AdaptiveRateLimiter,
@@ -24,12 +23,13 @@ import {
   createIsolatedTopics,
   eventually,
   type IsolatedDatabase,
+  sandboxClient,
   sandboxEvidence,
   testEnv,
   uniqueName,
   type WeChatPaidOrder,
 } from '@paysync/testkit';
-import { type BreakerOptions, WeChatPayClient } from '@paysync/wechatpay';
+import type { BreakerOptions, WeChatPayClient } from '@paysync/wechatpay';
 import { type Sandbox, type SandboxOptions, startSandbox } from '@paysync/wechatpay-sandbox';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { runSweepJob, type SweepJobConfig, type SweepJobDeps, type SweepJobResult } from '../src/index.ts';
@@ -80,20 +80,8 @@ export async function createReconcilerWorld(name: string, opts: WorldOptions = {
   const clients: WeChatPayClient[] = [];
   /** A WeChat Pay client of its own (its own breaker), closed with the world. */
   const makeClient = async (breaker?: BreakerOptions) => {
-    const c = new WeChatPayClient({
-      mchid: m.mchid,
-      merchantSerialNo: m.certificateSerial,
-      privateKey: m.privateKey,
-      apiV3Key: m.apiV3Key,
-      baseUrls: [sandbox.url],
-      allowInsecureHttp: true,
-      retries: 0,
-      timeoutMs: 3000,
-      ...(breaker ? { breaker } : {}),
-      // As in production: every certificate download is archived for the ledger's checks.
-      onCertificates: certificateArchiver(pool, () => {}),
-    });
-    await c.start();
+    // As in production: every certificate download is archived for the ledger's checks.
+    const c = await sandboxClient(sandbox, { archive: pool, ...(breaker ? { breaker } : {}) });
     clients.push(c);
     return c;
   };

@@ -3,8 +3,8 @@ import { TOPICS } from '@paysync/contracts';
 import { publish } from '@paysync/kafka';
 import { archiveEvidenceReader, checkEvidence, queryAnswer } from '@paysync/orders';
 import { answerObservation } from '@paysync/reconcile';
-import { checkInvariants, type WeChatPaidOrder } from '@paysync/testkit';
-import { WeChatPayClient } from '@paysync/wechatpay';
+import { checkInvariants, sandboxClient, type WeChatPaidOrder } from '@paysync/testkit';
+import type { WeChatPayClient } from '@paysync/wechatpay';
 import { createReconcilerWorld, type ReconcilerWorld } from '../world.ts';
 
 // WeChat rotates its platform certificate, and moves merchants from certificates to a WeChat Pay
@@ -67,15 +67,7 @@ describe('evidence across key rotations', () => {
     expect(world.client.keyStore!.serials().certificates).toEqual([rotated.serialNo]);
     // Then the merchant moves to the WeChat Pay public key; certificates disappear altogether.
     const { id, publicKeyPem } = await world.sandbox.usePublicKey({ only: true });
-    const withPublicKey = new WeChatPayClient({
-      mchid: m.mchid,
-      merchantSerialNo: m.certificateSerial,
-      privateKey: m.privateKey,
-      publicKey: { id, key: publicKeyPem },
-      baseUrls: [world.sandbox.url],
-      allowInsecureHttp: true,
-      retries: 0,
-    });
+    const withPublicKey = await sandboxClient(world.sandbox, { publicKey: { id, key: publicKeyPem } });
     const signedAfter = await observe(withPublicKey, second!.outTradeNo);
     expect(signedAfter.evidence).toMatchObject({ headers: { serial: id } });
     await withPublicKey.close();
