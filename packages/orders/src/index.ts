@@ -37,6 +37,7 @@ export {
   buildObservation,
   CONTENT_FIELDS,
   contentOf,
+  forDisplay,
   notFoundContent,
   type ObservationEnvelope,
   type ObservedContent,

@@ -218,3 +218,23 @@ export function queryObservation(
   const content = answer.transaction ? transactionContent(answer.transaction) : notFoundContent(order);
   return buildObservation(content, envelope, answerEvidence(answer.answer));
 }
+
+/**
+ * An observation fit for a terminal, a ticket or a log: the evidence reduced to what identifies it
+ * (kind, signing key, time). The evidence itself stays in Kafka and the journal; a query answer's
+ * body carries the payer's openid in clear, and none of it is needed to read what happened.
+ */
+export function forDisplay(obs: PaymentObservation): Omit<PaymentObservation, 'evidence'> & {
+  evidence?: { kind: string; serial?: string; signedAt?: string };
+} {
+  const { evidence, ...rest } = obs;
+  if (!evidence) return rest;
+  const signed =
+    evidence.kind === 'v2_notification'
+      ? {}
+      : {
+          serial: evidence.headers.serial,
+          signedAt: new Date(Number(evidence.headers.timestamp) * 1000).toISOString(),
+        };
+  return { ...rest, evidence: { kind: evidence.kind, ...signed } };
+}

@@ -1,8 +1,8 @@
 import type { KeyObject } from 'node:crypto';
 import { WECHATPAY_HEADERS } from './constants.ts';
-import { MalformedError, MissingHeaderError } from './errors.ts';
+import { MalformedError } from './errors.ts';
 import { type HeaderInput, headerLookup } from './headers.ts';
-import { type VerifiedMessage, verifySignedMessage } from './verify-message.ts';
+import { required, type VerifiedMessage, verifySignedMessage } from './verify-message.ts';
 
 /**
  * Signed messages kept as evidence: what WeChat sent, exactly, so that a process other than the one
@@ -32,11 +32,7 @@ export interface SignedAnswer extends SignedEvidence {
 /** Picks the signature headers out of received headers; a missing one is MissingHeaderError. */
 export function signatureHeaders(headers: HeaderInput): SignatureHeaders {
   const get = headerLookup(headers);
-  const need = (name: string): string => {
-    const value = get(name);
-    if (value === undefined || value === '') throw new MissingHeaderError(name);
-    return value;
-  };
+  const need = (name: string): string => required(get, name);
   const signatureType = get(WECHATPAY_HEADERS.signatureType);
   return {
     serial: need(WECHATPAY_HEADERS.serial),

@@ -44,7 +44,8 @@ const SERIAL = /^[A-Za-z0-9_-]{1,128}$/;
 const TIMESTAMP = /^\d{1,12}$/;
 const NONCE = /^[\x21-\x7e]{1,128}$/;
 
-function required(get: (name: string) => string | undefined, name: string): string {
+/** A header that must be present and not blank (MissingHeaderError otherwise). */
+export function required(get: (name: string) => string | undefined, name: string): string {
   const value = get(name);
   if (value === undefined || value.trim() === '') throw new MissingHeaderError(name);
   return value;

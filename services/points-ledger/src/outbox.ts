@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CONTENT_TYPE,
   encodeMessage,
@@ -204,7 +203,6 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
         leader.conn.release();
         leader = undefined;
       }
-      await sleep(0);
     },
   };
 }

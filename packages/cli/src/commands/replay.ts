@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type PaymentObservation, paymentObservation } from '@paysync/contracts';
+import { forDisplay } from '@paysync/orders';
 import { completeAudit, insertAudit, orderJournal, orderSnapshots, waitForJournal } from '@paysync/reconcile';
 import { load, syncEnv } from '../config.ts';
 import { CommandFailedError } from '../errors.ts';
@@ -53,7 +54,7 @@ export async function replayCommand(
     : 'the same observation again: the ledger changes nothing and re-publishes order-settled and its alerts';
 
   if (dryRun) {
-    if (flags.json) json(io, { dryRun: true, mode, effect, observation: message });
+    if (flags.json) json(io, { dryRun: true, mode, effect, observation: forDisplay(message) });
     else {
       io.out(
         `${paint(io, 'bold', 'DRY RUN')}: would publish ${message.tradeState} (${message.source}, observed ${message.observedAt}) for ${outTradeNo} — ${effect}.\n`,

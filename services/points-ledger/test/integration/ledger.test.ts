@@ -399,7 +399,8 @@ describe('what an observation locks', () => {
           successTime: undefined,
         }),
       );
-      // Well under the pool's 10 s lock wait: it did not wait for the account at all.
+      // Journaled while the account stays locked: had it needed the account, it would wait for the
+      // lock, time out and be left for later, again and again, until the lock is released below.
       const journaled = await eventually(
         'the NOTPAY journaled while the account is locked',
         async () => {
@@ -409,7 +410,7 @@ describe('what an observation locks', () => {
           );
           return rows.length > 0 ? rows.map((r) => r.outcome) : undefined;
         },
-        { timeoutMs: 4000, intervalMs: 100 },
+        { timeoutMs: 30_000, intervalMs: 100 },
       );
       expect(journaled).toEqual(['unchanged']);
     } finally {

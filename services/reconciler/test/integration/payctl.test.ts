@@ -235,6 +235,16 @@ describe('payctl order, sync and replay', () => {
     await eventually('the first order-settled', async () =>
       world.settled.find((s) => s.outTradeNo === order!.outTradeNo),
     );
+    // A dry run names the evidence it would re-send but does not print it: a query answer's body
+    // carries the payer's openid in clear.
+    const dry = await payctl('--json', 'replay', order!.outTradeNo, '--dry-run', '--actor', 'bob');
+    expect(dry.code).toBe(0);
+    expect(dry.out).not.toContain('openid');
+    expect(JSON.parse(dry.out).observation.evidence).toEqual({
+      kind: 'answer',
+      serial: expect.any(String),
+      signedAt: expect.any(String),
+    });
     const dbBefore = await snapshot();
     const replayed = await payctl(
       'replay',

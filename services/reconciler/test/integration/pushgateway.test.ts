@@ -59,6 +59,18 @@ async function sampleOf(
   return undefined;
 }
 
+/** WeChat Pay answering 503 to every query, and a client whose breaker opens after two failures. */
+async function wechatDown() {
+  const wechat = await world.makeClient({
+    volumeThreshold: 2,
+    errorThresholdPercentage: 50,
+    resetTimeoutMs: 60_000,
+  });
+  world.sandbox.setFaults({ failNextQueries: 1000, failStatus: 503 });
+  await sleep(400);
+  return wechat;
+}
+
 const pushgatewayConfig = () => ({ pushgateway: { url: pgwUrl, job: 'paysync_reconciler' } });
 
 describe('run metrics on the Pushgateway', () => {
@@ -97,13 +109,7 @@ describe('run metrics on the Pushgateway', () => {
 
     // A failed run (WeChat down, breaker open): the last success stays where it was.
     await world.createOrders(10);
-    const wechat = await world.makeClient({
-      volumeThreshold: 2,
-      errorThresholdPercentage: 50,
-      resetTimeoutMs: 60_000,
-    });
-    world.sandbox.setFaults({ failNextQueries: 1000, failStatus: 503 });
-    await sleep(400);
+    const wechat = await wechatDown();
     const r3 = await world.sweep({ ...pushgatewayConfig(), concurrency: 1 }, { wechat });
     world.sandbox.resetFaults();
     expect(r3.report.status).toBe('breaker_open');
@@ -123,13 +129,7 @@ describe('run metrics on the Pushgateway', () => {
   it('pushes no last success before the first one, so that absent() can page for a reconciler that never succeeded', async () => {
     const job = 'paysync_reconciler_fresh';
     await world.createOrders(5);
-    const wechat = await world.makeClient({
-      volumeThreshold: 2,
-      errorThresholdPercentage: 50,
-      resetTimeoutMs: 60_000,
-    });
-    world.sandbox.setFaults({ failNextQueries: 1000, failStatus: 503 });
-    await sleep(400);
+    const wechat = await wechatDown();
     const failed = await world.sweep({ pushgateway: { url: pgwUrl, job }, concurrency: 1 }, { wechat });
     world.sandbox.resetFaults();
     expect(failed.report.status).toBe('breaker_open');
