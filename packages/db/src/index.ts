@@ -30,3 +30,20 @@ export {
   redactMysqlUrl,
   withTransaction,
 } from './pool.ts';
+export {
+  findRefund,
+  findRefundByMerchantNo,
+  heldPoints,
+  insertRefund,
+  listRefunds,
+  lockOrderForRefund,
+  lockRefunds,
+  type NewRefund,
+  orderTotals,
+  type RefundRow,
+  type RefundUpdate,
+  refundsUnderWay,
+  refundTracker,
+  saveRefundUpdates,
+  selectDueRefunds,
+} from './refunds.ts';

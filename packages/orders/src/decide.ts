@@ -13,6 +13,11 @@ export type LedgerOrder = {
   transactionId: string | null;
   timeExpire: Date;
   refundedAmount: number;
+  /**
+   * Fen of refunds paysync itself has under way for the order (processing or abnormal): a query
+   * that says REFUND is then news of a refund already known here, which its own answer settles.
+   */
+  refundsUnderWay?: number;
 };
 
 /** What an observation did to an order; each outcome is counted by source. */
@@ -218,6 +223,8 @@ function applyRefund(order: LedgerOrder, obs: PaymentObservation): Decision {
 function refundSeenByQuery(order: LedgerOrder, obs: PaymentObservation): Decision {
   const paidHere = order.status === 'paid' || order.status === 'refunded';
   if (paidHere && order.refundedAmount > 0) return unchanged(order, 'duplicate', 'refund already applied');
+  if (paidHere && (order.refundsUnderWay ?? 0) > 0)
+    return unchanged(order, 'unchanged', 'a refund made here is under way');
   return unchanged(
     order,
     'unchanged',

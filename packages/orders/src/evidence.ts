@@ -6,7 +6,9 @@ import {
   decryptNotification,
   exactText,
   type HeaderInput,
+  isRefundAnswerBody,
   type KeyAt,
+  parseRefundAnswer,
   parseTransaction,
   type SignedAnswer,
   signedEvidence,
@@ -18,6 +20,7 @@ import {
   contentOf,
   notFoundContent,
   type ObservedContent,
+  refundAnswerContent,
   refundContent,
   transactionContent,
   v2Content,
@@ -159,8 +162,12 @@ export class EvidenceReader {
         return { content, signedAt, namesOrder: true, fingerprint };
       }
       if (evidence.status === 200) {
-        const tx = parseTransaction(JSON.parse(evidence.body));
-        return { content: transactionContent(tx), signedAt, namesOrder: true, fingerprint };
+        const body: unknown = JSON.parse(evidence.body);
+        // A refund answer names its order and refund, but not the merchant: that is the one asked for.
+        const content = isRefundAnswerBody(body)
+          ? refundAnswerContent(parseRefundAnswer(body), claimed.mchid)
+          : transactionContent(parseTransaction(body));
+        return { content, signedAt, namesOrder: true, fingerprint };
       }
       const code = (JSON.parse(evidence.body) as { code?: unknown }).code;
       if (evidence.status === 404 && typeof code === 'string' && NOT_EXIST_CODES.has(code)) {

@@ -10,6 +10,7 @@ import {
   type SignedAnswer,
   type V2Notification,
   type WeChatRefund,
+  type WeChatRefundAnswer,
   type WeChatTransaction,
 } from '@paysync/wechatpay';
 import { answerEvidence } from './evidence.ts';
@@ -70,23 +71,42 @@ export function transactionContent(tx: WeChatTransaction): ObservedContent {
   };
 }
 
-/** A refund notification: the order is in REFUND, with the refund's details. */
-export function refundContent(refund: WeChatRefund): ObservedContent {
-  const currency = refund.amount.currency ?? 'CNY';
+/** The order is in REFUND, with one refund's details (notification resource or refund answer). */
+function refundOf(
+  r: { out_trade_no: string; transaction_id: string; out_refund_no: string; refund_id: string },
+  mchid: string,
+  status: 'SUCCESS' | 'CLOSED' | 'ABNORMAL' | 'PROCESSING',
+  amount: { total: number; refund: number; currency?: string | undefined },
+  successTime: string | undefined,
+): ObservedContent {
+  const currency = amount.currency ?? 'CNY';
   return {
-    outTradeNo: refund.out_trade_no,
-    mchid: refund.mchid,
+    outTradeNo: r.out_trade_no,
+    mchid,
     tradeState: 'REFUND',
-    transactionId: refund.transaction_id,
-    amount: { total: refund.amount.total, currency },
+    transactionId: r.transaction_id,
+    amount: { total: amount.total, currency },
     refund: {
-      outRefundNo: refund.out_refund_no,
-      refundId: refund.refund_id,
-      refundStatus: refund.refund_status,
-      amount: { refund: refund.amount.refund, total: refund.amount.total, currency },
-      ...(refund.success_time ? { successTime: refund.success_time } : {}),
+      outRefundNo: r.out_refund_no,
+      refundId: r.refund_id,
+      refundStatus: status,
+      amount: { refund: amount.refund, total: amount.total, currency },
+      ...(successTime ? { successTime } : {}),
     },
   };
+}
+
+/** A refund notification. */
+export function refundContent(refund: WeChatRefund): ObservedContent {
+  return refundOf(refund, refund.mchid, refund.refund_status, refund.amount, refund.success_time);
+}
+
+/**
+ * A refund create or query answer. It does not name the merchant: that is the merchant whose
+ * credentials asked (the client refuses any other), as for a "not found".
+ */
+export function refundAnswerContent(refund: WeChatRefundAnswer, mchid: string): ObservedContent {
+  return refundOf(refund, mchid, refund.status, refund.amount, refund.success_time);
 }
 
 const TIME_END = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/;
@@ -217,6 +237,16 @@ export function queryObservation(
 ): PaymentObservation {
   const content = answer.transaction ? transactionContent(answer.transaction) : notFoundContent(order);
   return buildObservation(content, envelope, answerEvidence(answer.answer));
+}
+
+/** A refund's signed create or query answer as an observation. */
+export function refundAnswerObservation(
+  refund: WeChatRefundAnswer,
+  answer: SignedAnswer,
+  mchid: string,
+  envelope: ObservationEnvelope,
+): PaymentObservation {
+  return buildObservation(refundAnswerContent(refund, mchid), envelope, answerEvidence(answer));
 }
 
 /**

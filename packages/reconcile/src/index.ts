@@ -38,6 +38,7 @@ export {
   type RateLimiterOptions,
   type RateLimiterStats,
 } from './rate-limiter.ts';
+export { type RefundSweepDeps, type RefundSweepReport, sweepRefunds } from './refund-sweep.ts';
 export {
   parseShard,
   type Shard,

@@ -25,6 +25,14 @@ import {
   prepayBody,
   transactionIdSchema,
 } from './prepay.ts';
+import {
+  type CreateRefundInput,
+  createRefundBody,
+  createRefundSchema,
+  outRefundNoSchema,
+  parseRefundAnswer,
+  type WeChatRefundAnswer,
+} from './refunds.ts';
 import type { RawResponse, ResponseVerifier } from './responses.ts';
 import { parseJson, parseTransaction, parseWith, type WeChatTransaction } from './schemas.ts';
 import { toPrivateKey } from './sign.ts';
@@ -198,6 +206,45 @@ export class WeChatPayClient {
       body: JSON.stringify({ mchid: this.mchid }),
       verify: true,
     });
+  }
+
+  /**
+   * `POST /v3/refund/domestic/refunds`. WeChat refunds an out_refund_no once, however often it is
+   * sent, so the transport's retries (timeouts, 5xx) and any later retry reuse the same number and
+   * amount. The signed answer is kept as evidence.
+   */
+  async createRefund(
+    input: CreateRefundInput,
+    mchid?: string,
+  ): Promise<{ refund: WeChatRefundAnswer; answer: SignedAnswer }> {
+    const checked = checkInput(createRefundSchema, input, 'refund');
+    this.#signsFor(mchid);
+    const raw = await this.call({
+      operation: 'refund_create',
+      method: 'POST',
+      pathWithQuery: '/v3/refund/domestic/refunds',
+      body: createRefundBody(checked),
+      verify: true,
+    });
+    const refund = parseRefundAnswer(parseJson(raw.body, 'refund_create response'));
+    return { refund, answer: { status: raw.status, ...signedEvidence(raw.headers, raw.body) } };
+  }
+
+  /** `GET /v3/refund/domestic/refunds/{out_refund_no}`, with the signed answer kept as evidence. */
+  async queryRefund(
+    outRefundNo: string,
+    mchid?: string,
+  ): Promise<{ refund: WeChatRefundAnswer; answer: SignedAnswer }> {
+    const no = checkInput(outRefundNoSchema, outRefundNo, 'out_refund_no');
+    this.#signsFor(mchid);
+    const raw = await this.call({
+      operation: 'refund_query',
+      method: 'GET',
+      pathWithQuery: `/v3/refund/domestic/refunds/${encodeURIComponent(no)}`,
+      verify: true,
+    });
+    const refund = parseRefundAnswer(parseJson(raw.body, 'refund_query response'));
+    return { refund, answer: { status: raw.status, ...signedEvidence(raw.headers, raw.body) } };
   }
 
   /** `POST /v3/pay/transactions/native` → the QR code URL. */

@@ -127,6 +127,16 @@ export {
   outTradeNoSchema,
   transactionIdSchema,
 } from './prepay.ts';
+export {
+  type CreateRefundInput,
+  isRefundAnswerBody,
+  outRefundNoSchema,
+  parseRefundAnswer,
+  REFUND_ANSWER_STATUSES,
+  type RefundAnswerStatus,
+  refundAnswerSchema,
+  type WeChatRefundAnswer,
+} from './refunds.ts';
 export type { CallOutcome, RawResponse } from './responses.ts';
 // Wire schemas.
 export {

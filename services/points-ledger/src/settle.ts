@@ -1,14 +1,23 @@
 import { createHash } from 'node:crypto';
 import type { MessageInput, OrderStatus, PaymentObservation, TOPICS } from '@paysync/contracts';
-import type { PoolConnection } from '@paysync/db';
+import {
+  lockRefunds,
+  type PoolConnection,
+  type RefundRow,
+  type RefundUpdate,
+  refundsUnderWay,
+  saveRefundUpdates,
+} from '@paysync/db';
 import {
   type AlertIntent,
   type Decision,
   decide,
   type EvidenceReading,
   FINAL_UNPAID,
+  holdReleased,
   nextFinalRecheck,
   type Outcome,
+  refundStatusAfter,
 } from '@paysync/orders';
 import { domainAlert, isStateChange, keyed, orderSettledEvent, stableUuid } from './events.ts';
 import {
@@ -163,6 +172,20 @@ export async function applyObservations(
       }),
   );
   const accounts = await lockAccounts(conn, [...moneyUsers]);
+  // Refund rows after accounts (the order API locks an order, then inserts its refund).
+  const refunds: Map<string, Pick<RefundRow, 'status' | 'amountFen'>> = await lockRefunds(
+    conn,
+    [...new Set(items.flatMap((i) => (i.obs.refund ? [i.obs.refund.outRefundNo] : [])))].sort(),
+  );
+  const refundByQuery = items.filter((i) => i.obs.tradeState === 'REFUND' && !i.obs.refund);
+  if (refundByQuery.length > 0) {
+    const underWay = await refundsUnderWay(conn, [...new Set(refundByQuery.map((i) => i.obs.outTradeNo))]);
+    for (const [no, fen] of underWay) {
+      const o = orders.get(no);
+      if (o) o.refundsUnderWay = fen;
+    }
+  }
+  const refundUpdates = new Map<string, RefundUpdate>();
   const others = [...orders.values()].map((o) => o.userId).filter((u) => !moneyUsers.has(u));
   for (const [id, account] of await readAccounts(conn, others)) accounts.set(id, account);
   // The journal's transitions are needed only to re-publish an event for a repeat.
@@ -306,6 +329,41 @@ export async function applyObservations(
       });
     }
 
+    if (obs.refund && decision.outcome !== 'mismatch') {
+      const r = obs.refund;
+      const known = refunds.get(r.outRefundNo);
+      const status = refundStatusAfter(known?.status, r.refundStatus);
+      const reversed = written.find((w) => w.kind === 'refund_reversal' && w.reference === r.outRefundNo);
+      const prior = refundUpdates.get(r.outRefundNo);
+      if (known && known.amountFen !== r.amount.refund) {
+        alerts.push({
+          type: 'amount_mismatch',
+          severity: 'critical',
+          summary: `WeChat reports refund ${r.outRefundNo} of ${order.outTradeNo} as ${r.amount.refund} fen, paysync asked for ${known.amountFen} fen`,
+          details: {
+            out_refund_no: r.outRefundNo,
+            expected_fen: known.amountFen,
+            observed_fen: r.amount.refund,
+          },
+        });
+      }
+      refundUpdates.set(r.outRefundNo, {
+        outRefundNo: r.outRefundNo,
+        outTradeNo: order.outTradeNo,
+        mchid: order.mchid,
+        userId: order.userId,
+        amountFen: r.amount.refund,
+        status,
+        wechatStatus: r.refundStatus,
+        refundId: r.refundId,
+        successTime: r.successTime ? new Date(r.successTime) : null,
+        reversedPoints: prior?.reversedPoints ?? (reversed ? -reversed.pointsDelta : null),
+        releaseHold: holdReleased(status),
+        known: prior?.known ?? known !== undefined,
+      });
+      refunds.set(r.outRefundNo, { status, amountFen: known?.amountFen ?? r.amount.refund });
+    }
+
     const statusBefore = order.status;
     const reference = written.at(-1)?.reference ?? '';
     const keyedAlerts = alerts.map((a) => keyed(a, order.outTradeNo, reference));
@@ -377,6 +435,7 @@ export async function applyObservations(
     conn,
     [...states.values()].filter((s) => s.changed).map((s) => s.order),
   );
+  await saveRefundUpdates(conn, [...refundUpdates.values()], now);
   await appendJournal(conn, journal);
   return results;
 }

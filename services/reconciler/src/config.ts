@@ -87,6 +87,11 @@ export const reconcilerEnv = z.object({
   RECONCILER_RATE_LIMIT_RETRIES: intFromEnv({ min: 0, max: 10 })
     .default(3)
     .describe('429s retried per call (after slowing down) before the check counts as an error.'),
+  RECONCILER_REFUND_LIMIT: intFromEnv({ min: 0, max: 100_000 })
+    .default(1000)
+    .describe(
+      'Refunds under way driven per run (shard 0 only): creates sent again until WeChat answers, then queried until final. 0 turns the refund sweep off.',
+    ),
   RECONCILER_NOTIFY_PROBE: boolFromEnv.default(true).describe('Probe WECHATPAY_NOTIFY_URL every run.'),
   RECONCILER_NOTIFY_PROBE_URL: z
     .url()

@@ -108,6 +108,7 @@ try {
               allowInsecure: config.RECONCILER_NOTIFY_URL_ALLOW_INSECURE,
             }
           : undefined,
+      refunds: { notifyUrl: config.WECHATPAY_NOTIFY_URL, limit: config.RECONCILER_REFUND_LIMIT },
       pushgateway: config.RECONCILER_PUSHGATEWAY_URL
         ? { url: config.RECONCILER_PUSHGATEWAY_URL, job: config.RECONCILER_PUSHGATEWAY_JOB }
         : undefined,

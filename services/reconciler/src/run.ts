@@ -1,5 +1,6 @@
 import type { Pool } from '@paysync/db';
 import type { Logger } from '@paysync/observability';
+import type { RefundApi } from '@paysync/orders';
 import {
   type AdaptiveRateLimiter,
   type NotifyProbeResult,
@@ -10,6 +11,7 @@ import {
   type Shard,
   type SyncPolicy,
   shardLabel,
+  sweepRefunds,
   type WeChatOrders,
 } from '@paysync/reconcile';
 import { CARRIED_GAUGES, CUMULATIVE_METRICS, SweepMetrics } from './metrics.ts';
@@ -20,7 +22,7 @@ export const PRODUCER = 'reconciler';
 
 export type SweepJobDeps = {
   pool: Pool;
-  wechat: WeChatOrders;
+  wechat: WeChatOrders & RefundApi;
   publisher: Publisher;
   pacer: AdaptiveRateLimiter;
   logger: Logger;
@@ -41,6 +43,11 @@ export type SweepJobConfig = {
     | { url: string; probeUrl?: string | undefined; timeoutMs: number; allowInsecure: boolean }
     | undefined;
   pushgateway?: { url: string; job: string } | undefined;
+  /**
+   * Refunds under way are driven by shard 0's run (one at a time across runs): creates sent again
+   * until WeChat answers, then queried until final. Creates need paysync's notify URL.
+   */
+  refunds?: { notifyUrl: string | undefined; limit: number } | undefined;
 };
 
 export type SweepJobResult = {
@@ -127,6 +134,22 @@ export async function runSweepJob(deps: SweepJobDeps, config: SweepJobConfig): P
       ...(config.useLock !== undefined ? { useLock: config.useLock } : {}),
     },
   );
+  const refunds =
+    config.refunds && config.refunds.limit > 0 && config.shard.index === 0 && report.status !== 'failed'
+      ? await sweepRefunds(
+          {
+            pool: deps.pool,
+            wechat: deps.wechat,
+            publisher: deps.publisher,
+            logger: log,
+            producer: PRODUCER,
+            notifyUrl: config.refunds.notifyUrl,
+            clock,
+            pace: () => deps.pacer.acquire(),
+          },
+          { limit: config.refunds.limit },
+        )
+      : undefined;
   await deps.publisher.idle();
   const pacer = deps.pacer.stats();
   metrics.finish(report, clock(), pacer.minQpsSeen);
@@ -170,6 +193,7 @@ export async function runSweepJob(deps: SweepJobDeps, config: SweepJobConfig): P
     released: report.released,
     remainingDue: report.remainingDue,
     notifyUrlHealthy: probe?.healthy,
+    ...(refunds ? { refunds } : {}),
     processCpuMs: Math.round((cpu.user + cpu.system) / 1000),
     pushed,
     ...(report.failure ? { failure: report.failure } : {}),

@@ -235,7 +235,7 @@ export async function createReconcilerWorld(name: string, opts: WorldOptions = {
     ): Promise<SweepJobResult & { pacer: AdaptiveRateLimiter }> {
       const pacer = deps.pacer ?? new AdaptiveRateLimiter({ qps: 2000 });
       const result = await runSweepJob(
-        { pool, publisher, wechat: deps.wechat ?? (client as WeChatOrders), pacer, logger, ...deps },
+        { pool, publisher, wechat: deps.wechat ?? client, pacer, logger, ...deps },
         {
           shard: WHOLE,
           pageSize: 50,

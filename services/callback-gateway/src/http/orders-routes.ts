@@ -4,12 +4,18 @@ import { errorSummary } from '../callback.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { type ApiResult, createOrder, type OrderDeps } from '../orders/create.ts';
 import { type ReadDeps, readOrder } from '../orders/read.ts';
+import { createRefund, type RefundDeps, readRefunds } from '../orders/refunds.ts';
 import { sendApiError } from './api-errors.ts';
 import { type ApiTokens, requireToken } from './auth.ts';
 
 export const ORDERS_PATH = '/api/payment/orders';
 
-export type OrdersRouteDeps = OrderDeps & ReadDeps & { tokens: ApiTokens; metrics: GatewayMetrics };
+export type OrdersRouteDeps = OrderDeps &
+  ReadDeps &
+  Omit<RefundDeps, 'wechat'> & { wechat: OrderDeps['wechat'] & RefundDeps['wechat'] } & {
+    tokens: ApiTokens;
+    metrics: GatewayMetrics;
+  };
 
 const isJson = (req: Request) => req.is(['application/json', 'application/*+json']) !== false;
 
@@ -47,6 +53,30 @@ export function ordersRouter(deps: OrdersRouteDeps): Router {
     },
     express.json({ limit: '16kb', type: () => true, strict: true }),
     async (req, res) => send(res, await createOrder(deps, req.body)),
+  );
+
+  const refunds = `${byNo}/refunds`;
+  const refundByNo = `${refunds}/:outRefundNo`;
+  router.post(
+    refunds,
+    measured(deps.metrics, refunds),
+    requireToken(deps.tokens, 'write'),
+    (req, res, next) => {
+      if (!isJson(req)) return sendApiError(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'send application/json');
+      next();
+    },
+    express.json({ limit: '16kb', type: () => true, strict: true }),
+    async (req, res) => send(res, await createRefund(deps, String(req.params.outTradeNo), req.body)),
+  );
+  router.get(refunds, measured(deps.metrics, refunds), requireToken(deps.tokens, 'read'), async (req, res) =>
+    send(res, await readRefunds(deps, String(req.params.outTradeNo))),
+  );
+  router.get(
+    refundByNo,
+    measured(deps.metrics, refundByNo),
+    requireToken(deps.tokens, 'read'),
+    async (req, res) =>
+      send(res, await readRefunds(deps, String(req.params.outTradeNo), String(req.params.outRefundNo))),
   );
 
   router.get(byNo, measured(deps.metrics, byNo), requireToken(deps.tokens, 'read'), async (req, res) => {

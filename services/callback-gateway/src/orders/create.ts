@@ -21,7 +21,7 @@ import {
 
 export type WeChatOrders = Pick<
   WeChatPayClient,
-  'prepayNative' | 'prepayJsapi' | 'jsapiPayParams' | 'queryOrder'
+  'prepayNative' | 'prepayJsapi' | 'jsapiPayParams' | 'queryOrder' | 'createRefund' | 'queryRefund'
 >;
 
 export type OrderDeps = {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { RowDataPacket } from '@paysync/db';
+import type { RefundApi } from '@paysync/orders';
 import { AdaptiveRateLimiter, countDueOrders, shardOf, type WeChatOrders } from '@paysync/reconcile';
 import { createReconcilerWorld, type ReconcilerWorld, TEST_POLICY } from '../world.ts';
 
@@ -15,8 +16,10 @@ beforeEach(async () => {
 });
 
 /** The real client, recording which order each query was for. */
-function recordingClient(queried: string[]): WeChatOrders {
+function recordingClient(queried: string[]): WeChatOrders & RefundApi {
   return {
+    createRefund: (input, mchid) => world.client.createRefund(input, mchid),
+    queryRefund: (no, mchid) => world.client.queryRefund(no, mchid),
     queryOrder: (no, mchid) => {
       queried.push(no);
       return world.client.queryOrder(no, mchid);

@@ -91,6 +91,8 @@ describe('the incident, reproduced', () => {
     await expirePendingOrders();
     let paidAtWeChat: WeChatPaidOrder | undefined;
     const userPaysFirst = {
+      createRefund: world.client.createRefund.bind(world.client),
+      queryRefund: world.client.queryRefund.bind(world.client),
       queryOrder: (no: string, mchid: string) => world.client.queryOrder(no, mchid),
       closeOrder: async (no: string, mchid: string) => {
         // The last query said NOTPAY; the user's payment lands just before our close does.

@@ -1,0 +1,95 @@
+import { type Pool, selectDueRefunds } from '@paysync/db';
+import type { Logger } from '@paysync/observability';
+import { driveStoredRefund, type RefundApi } from '@paysync/orders';
+import { tryAdvisoryLock } from './lock.ts';
+import type { Publisher } from './publisher.ts';
+
+export type RefundSweepDeps = {
+  pool: Pool;
+  wechat: RefundApi;
+  publisher: Publisher;
+  logger: Logger;
+  producer: string;
+  /** paysync's notify URL: every refund create carries it. Without it, creates wait. */
+  notifyUrl: string | undefined;
+  clock?: () => Date;
+  /** Called before each WeChat call (the sweep's shared rate limit). */
+  pace?: () => Promise<void>;
+};
+
+export type RefundSweepReport = {
+  status: 'ok' | 'skipped_locked' | 'failed';
+  checked: number;
+  /** What WeChat said, by its status (PROCESSING, SUCCESS, CLOSED, ABNORMAL). */
+  answered: Record<string, number>;
+  retried: number;
+  rejected: number;
+  /** Creates not sent because no notify URL is configured. */
+  waiting: number;
+  failure?: string;
+};
+
+const LOCK = 'paysync_refund_sweep';
+
+/**
+ * Drives every refund under way whose next step is due: sends the create again (same out_refund_no,
+ * same amount) until WeChat answers it, then asks about it on the refund back-off until it is final —
+ * so a lost refund notification, or a create that timed out after WeChat accepted it, is recovered.
+ * One run at a time across shards (a named lock); never throws.
+ */
+export async function sweepRefunds(
+  deps: RefundSweepDeps,
+  options: { limit: number },
+): Promise<RefundSweepReport> {
+  const report: RefundSweepReport = {
+    status: 'ok',
+    checked: 0,
+    answered: {},
+    retried: 0,
+    rejected: 0,
+    waiting: 0,
+  };
+  const clock = deps.clock ?? (() => new Date());
+  let lock: Awaited<ReturnType<typeof tryAdvisoryLock>> | undefined;
+  try {
+    lock = await tryAdvisoryLock(deps.pool, LOCK);
+    if (!lock.acquired) return { ...report, status: 'skipped_locked' };
+    const due = await selectDueRefunds(deps.pool, clock(), options.limit);
+    for (const refund of due) {
+      if (refund.submittedAt === null && deps.notifyUrl === undefined) {
+        report.waiting += 1;
+        continue;
+      }
+      await deps.pace?.();
+      report.checked += 1;
+      const result = await driveStoredRefund(
+        {
+          pool: deps.pool,
+          wechat: deps.wechat,
+          publish: (obs) => deps.publisher.observations([obs]),
+          notifyUrl: deps.notifyUrl ?? '',
+          producer: deps.producer,
+          now: clock,
+        },
+        refund,
+      );
+      if (result.kind === 'answered')
+        report.answered[result.status] = (report.answered[result.status] ?? 0) + 1;
+      else if (result.kind === 'rejected') report.rejected += 1;
+      else report.retried += 1;
+    }
+    if (report.waiting > 0) {
+      deps.logger.error(
+        { waiting: report.waiting },
+        'refunds wait to be sent to WeChat Pay: set WECHATPAY_NOTIFY_URL for the reconciler',
+      );
+    }
+    await deps.publisher.idle();
+    return report;
+  } catch (err) {
+    deps.logger.error({ err }, 'refund sweep failed');
+    return { ...report, status: 'failed', failure: err instanceof Error ? err.name : 'error' };
+  } finally {
+    await lock?.release();
+  }
+}
