@@ -13,6 +13,12 @@ export interface Counters {
     /** Responses sent without signature headers (the `unsignedNextResponses` fault). */
     unsignedResponses: number;
     connectionsReset: number;
+    /** Refund creates answered NOT_ENOUGH by `refundNotEnoughNext`. */
+    refundNotEnough: number;
+    /** Refund creates answered SYSTEM_ERROR by `refundSystemErrorNext`. */
+    refundSystemErrors: number;
+    /** Accepted refund creates whose answer was lost (`loseNextRefundAnswers`). */
+    refundAnswersLost: number;
   };
   notifications: {
     /** Notifications created (one per event, whatever happened to its deliveries). */
@@ -23,7 +29,7 @@ export interface Counters {
     acknowledged: number;
     /** Attempts that failed (non-success status, timeout, connection error, unreachable). */
     failed: number;
-    /** Notifications dropped by the drop fault. */
+    /** Notifications dropped by the drop faults (`dropNotificationShare`, `dropRefundNotifications`). */
     dropped: number;
     /** Duplicate copies sent. */
     duplicated: number;
@@ -45,6 +51,9 @@ export function emptyCounters(): Counters {
       responseProbes: 0,
       unsignedResponses: 0,
       connectionsReset: 0,
+      refundNotEnough: 0,
+      refundSystemErrors: 0,
+      refundAnswersLost: 0,
     },
     notifications: {
       created: 0,

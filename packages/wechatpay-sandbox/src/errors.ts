@@ -31,3 +31,5 @@ export const orderNotExist = () => new SandboxError(404, 'ORDER_NOT_EXIST', '订
 export const resourceNotExists = (message = '资源不存在') =>
   new SandboxError(404, 'RESOURCE_NOT_EXISTS', message);
 export const systemError = (status = 500) => new SandboxError(status, 'SYSTEM_ERROR', '系统错误');
+/** The refund API's "merchant balance too low": retry later with the same out_refund_no. */
+export const notEnough = () => new SandboxError(403, 'NOT_ENOUGH', '基本账户余额不足，请充值后重新发起');

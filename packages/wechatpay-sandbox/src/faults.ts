@@ -46,6 +46,27 @@ export const faultsSchema = z.strictObject({
   faultScope: z.enum(['query', 'api']),
   /** Down: every connection to the sandbox's /v3 API is reset without an answer. */
   down: z.boolean(),
+  /**
+   * The next N refund creates that would create a refund answer 403 NOT_ENOUGH (基本账户余额不足)
+   * and create nothing; a later retry with the same out_refund_no succeeds.
+   */
+  refundNotEnoughNext: count,
+  /** The next N refund creates answer 500 SYSTEM_ERROR (signed, from WeChat itself) and create nothing. */
+  refundSystemErrorNext: count,
+  /**
+   * The next N refund creates answered 200 are accepted (the refund exists and completes as usual)
+   * but the answer is lost (see `lostRefundAnswer`): WeChat took it, the caller timed out.
+   */
+  loseNextRefundAnswers: count,
+  /** How an answer is lost: an unsigned 500 SYSTEM_ERROR (default) or a connection reset. */
+  lostRefundAnswer: z.enum(['system_error', 'reset']),
+  /** Share of REFUND.* notifications lost entirely (on top of `dropNotificationShare`). */
+  dropRefundNotifications: share,
+  /**
+   * Where refunds created through the refund API end after `refundDelayMs`; PROCESSING = they stay
+   * open until `settleRefund` (or `POST /sandbox/refunds/:out_refund_no/settle`).
+   */
+  refundOutcome: z.enum(['SUCCESS', 'ABNORMAL', 'CLOSED', 'PROCESSING']),
 });
 
 export type Faults = z.output<typeof faultsSchema>;
@@ -74,5 +95,11 @@ export function defaultFaults(): Faults {
     queryLatencyMs: 0,
     faultScope: 'query',
     down: false,
+    refundNotEnoughNext: 0,
+    refundSystemErrorNext: 0,
+    loseNextRefundAnswers: 0,
+    lostRefundAnswer: 'system_error',
+    dropRefundNotifications: 0,
+    refundOutcome: 'SUCCESS',
   };
 }

@@ -5,17 +5,19 @@ export type { PlatformCertificate, PlatformPublicKey } from './keys.ts';
 export { generateTestMerchant, type Merchant, type MerchantConfig, type TestMerchant } from './merchants.ts';
 export type { EventType } from './notification-body.ts';
 export type { DeliveryAttempt, DeliveryOutcome, NotificationRecord, NotificationState } from './notifier.ts';
-export type { RefundControlOptions } from './operations.ts';
+export type { RefundControlOptions, SettleRefundOptions } from './operations.ts';
 export { type SandboxConfig, type SandboxOptions, sandboxOptionsSchema } from './options.ts';
 export type {
+  RefundChannel,
   RefundResource,
+  RefundSource,
   RefundStatus,
   TradeState,
   TradeType,
   TransactionResource,
 } from './order-types.ts';
-export type { PayOptions, RefundOptions } from './orders.ts';
+export { MAX_REFUNDS_PER_ORDER, type PayOptions, type RefundOptions } from './orders.ts';
 export type { KeyMode, PlatformKeysView, PublicKeyOptions, RotateOptions } from './platform.ts';
 export { type NotificationFilter, type OrderRef, type Sandbox, startSandbox } from './sandbox.ts';
 export { beijingTime, type Clock, NOTIFY_RETRY_SCHEDULE_MS } from './time.ts';
-export type { OrderView } from './views.ts';
+export type { OrderView, RefundApiView, RefundView } from './views.ts';

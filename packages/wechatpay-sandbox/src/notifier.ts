@@ -112,7 +112,13 @@ export class Notifier {
     };
     this.#records.push(record);
     counters.notifications.created += 1;
-    if (fault.dropNotificationShare > 0 && random() < fault.dropNotificationShare) {
+    const dropped = fault.dropNotificationShare > 0 && random() < fault.dropNotificationShare;
+    const refundDropped =
+      !dropped &&
+      input.eventType.startsWith('REFUND.') &&
+      fault.dropRefundNotifications > 0 &&
+      random() < fault.dropRefundNotifications;
+    if (dropped || refundDropped) {
       record.state = 'dropped';
       record.attempts.push(this.#attemptBase(0, 0, 'dropped', false, false));
       counters.notifications.dropped += 1;

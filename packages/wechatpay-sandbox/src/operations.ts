@@ -1,15 +1,23 @@
 import { type Counters, emptyCounters } from './counters.ts';
-import { SandboxError } from './errors.ts';
+import { notEnough, SandboxError } from './errors.ts';
 import { defaultFaults, type Faults, type FaultsPatch, faultsPatchSchema } from './faults.ts';
 import type { Merchant } from './merchants.ts';
 import type { Notifier } from './notifier.ts';
 import type { Order, Refund, RefundStatus } from './order-types.ts';
-import type { OrderStore, PayOptions, RefundOptions } from './orders.ts';
+import type { AbnormalRefundHandling, OrderStore, PayOptions, RefundOptions } from './orders.ts';
 import { refundResource as refundResourceOf, transactionResource as transactionResourceOf } from './views.ts';
 
 export interface RefundControlOptions extends RefundOptions {
   /** Where the refund ends: SUCCESS (default), ABNORMAL, CLOSED, or PROCESSING to leave it open. */
   status?: RefundStatus;
+  /** Send the REFUND.<status> notification (default true); false: learnt only by query or bill. */
+  notify?: boolean;
+}
+
+export interface SettleRefundOptions {
+  status: Exclude<RefundStatus, 'PROCESSING'>;
+  /** Send the REFUND.<status> notification (default true). */
+  notify?: boolean;
 }
 
 export interface OperationsDeps {
@@ -64,28 +72,68 @@ export class Operations {
     return order;
   }
 
-  /** Starts a refund; it reaches `status` after the refund delay and is then notified. */
+  /**
+   * A refund made in the merchant platform (no API call): it reaches `status` after the refund
+   * delay and is notified unless `notify` is false. The refund API's faults do not apply.
+   */
   refund(order: Order, options: RefundControlOptions = {}): Refund {
-    const before = order.refunds.length;
-    const refund = this.#deps.store.refund(order, options);
-    const created = order.refunds.length > before;
-    const status = options.status ?? 'SUCCESS';
-    if (created && status !== 'PROCESSING') {
-      this.#deps.schedule(this.#deps.refundDelayMs, () => this.settleRefund(order, refund, status));
+    const { status = 'SUCCESS', notify = true, ...rest } = options;
+    const { refund, created } = this.#deps.store.refund(order, { ...rest, source: 'merchant_platform' });
+    if (created && status !== 'PROCESSING') this.#completeLater(order, refund, status, notify);
+    return refund;
+  }
+
+  /**
+   * The refund API's create (`POST /v3/refund/domestic/refunds`): the NOT_ENOUGH fault refuses a
+   * refund that would be created; an accepted one ends as the `refundOutcome` fault says.
+   */
+  createRefund(order: Order, options: RefundOptions): { refund: Refund; created: boolean } {
+    const { faults, counters } = this;
+    const result = this.#deps.store.refund(order, { ...options, source: 'api' }, () => {
+      if (faults.refundNotEnoughNext > 0) {
+        faults.refundNotEnoughNext -= 1;
+        counters.faults.refundNotEnough += 1;
+        throw notEnough();
+      }
+    });
+    const outcome = faults.refundOutcome;
+    if (result.created && outcome !== 'PROCESSING') this.#completeLater(order, result.refund, outcome, true);
+    return result;
+  }
+
+  /** 发起异常退款: ABNORMAL → PROCESSING, then SUCCESS after the refund delay, notified. */
+  applyAbnormalRefund(order: Order, refund: Refund, handling: AbnormalRefundHandling): Refund {
+    this.#deps.store.applyAbnormalRefund(refund, handling);
+    this.#completeLater(order, refund, 'SUCCESS', true);
+    return refund;
+  }
+
+  /** Moves a refund to `status` now and notifies REFUND.<status> unless `notify` is false. */
+  settleRefund(order: Order, refund: Refund, options: SettleRefundOptions): Refund {
+    this.#deps.store.settleRefund(refund, options.status);
+    if (options.notify ?? true) {
+      this.#deps.notifier.notify({
+        eventType: `REFUND.${options.status}`,
+        mchid: order.mchid,
+        apiV3Key: this.merchant(order.mchid).apiV3Key,
+        outTradeNo: order.outTradeNo,
+        outRefundNo: refund.outRefundNo,
+        notifyUrl: refund.notifyUrl,
+        resource: refundResourceOf(order, refund),
+      });
     }
     return refund;
   }
 
-  settleRefund(order: Order, refund: Refund, status: Exclude<RefundStatus, 'PROCESSING'>): void {
-    this.#deps.store.settleRefund(refund, status);
-    this.#deps.notifier.notify({
-      eventType: `REFUND.${status}`,
-      mchid: order.mchid,
-      apiV3Key: this.merchant(order.mchid).apiV3Key,
-      outTradeNo: order.outTradeNo,
-      outRefundNo: refund.outRefundNo,
-      notifyUrl: refund.notifyUrl,
-      resource: refundResourceOf(order, refund),
+  /**
+   * Completes the refund after the refund delay, unless its status changed in between (settled by
+   * hand, made abnormal and handled again…): a completion applies only to the state it was made for.
+   */
+  #completeLater(order: Order, refund: Refund, status: SettleRefundOptions['status'], notify: boolean): void {
+    const version = refund.version;
+    this.#deps.schedule(this.#deps.refundDelayMs, () => {
+      if (refund.version !== version || refund.status !== 'PROCESSING') return;
+      this.settleRefund(order, refund, { status, notify });
     });
   }
 

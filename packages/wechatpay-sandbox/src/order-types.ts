@@ -1,6 +1,10 @@
 export type TradeType = 'NATIVE' | 'JSAPI';
 export type TradeState = 'SUCCESS' | 'REFUND' | 'NOTPAY' | 'CLOSED' | 'REVOKED' | 'USERPAYING' | 'PAYERROR';
 export type RefundStatus = 'PROCESSING' | 'SUCCESS' | 'CLOSED' | 'ABNORMAL';
+/** Where the money goes: the original way, or elsewhere after an ABNORMAL refund was handled. */
+export type RefundChannel = 'ORIGINAL' | 'BALANCE' | 'OTHER_BALANCE' | 'OTHER_BANKCARD';
+/** Who started the refund: the merchant's refund API call, or someone in the merchant platform. */
+export type RefundSource = 'api' | 'merchant_platform';
 
 export const TRADE_STATE_DESC: Record<TradeState, string> = {
   SUCCESS: '支付成功',
@@ -24,6 +28,12 @@ export interface Refund {
   createTime: number;
   successTime: number | undefined;
   amount: number;
+  channel: RefundChannel;
+  /** `user_received_account`: 支付用户零钱, or the bank card an ABNORMAL refund was sent to. */
+  userReceivedAccount: string;
+  source: RefundSource;
+  /** Bumped on every status change: a scheduled completion only applies to the state it was made for. */
+  version: number;
 }
 
 export interface Order {

@@ -6,7 +6,7 @@ import { Router } from './http/router.ts';
 import { createServer } from './http/server.ts';
 import { generateTestMerchant, type Merchant, type TestMerchant, toMerchant } from './merchants.ts';
 import { type NotificationRecord, Notifier } from './notifier.ts';
-import { Operations, type RefundControlOptions } from './operations.ts';
+import { Operations, type RefundControlOptions, type SettleRefundOptions } from './operations.ts';
 import { type SandboxOptions, sandboxOptionsSchema } from './options.ts';
 import type { Order, RefundResource, TransactionResource } from './order-types.ts';
 import { OrderStore, type PayOptions } from './orders.ts';
@@ -16,7 +16,14 @@ import { RateLimiter } from './rate-limit.ts';
 import { addControlRoutes } from './routes/control.ts';
 import { addV3Routes } from './routes/v3.ts';
 import { systemClock } from './time.ts';
-import { type OrderView, orderView, refundResource, transactionResource } from './views.ts';
+import {
+  type OrderView,
+  orderView,
+  type RefundView,
+  refundResource,
+  refundView,
+  transactionResource,
+} from './views.ts';
 
 /** Which order a control call means; `mchid` is needed only when two merchants use one out_trade_no. */
 export interface OrderRef {
@@ -25,6 +32,7 @@ export interface OrderRef {
 
 export interface NotificationFilter {
   outTradeNo?: string;
+  outRefundNo?: string;
   eventType?: NotificationRecord['eventType'];
 }
 
@@ -48,8 +56,20 @@ export interface Sandbox {
   userPaying(outTradeNo: string, ref?: OrderRef): TransactionResource;
   /** Closes the order as the merchant's close call would. */
   closeOrder(outTradeNo: string, ref?: OrderRef): TransactionResource;
-  /** Refunds the order (REFUND trade_state) and notifies REFUND.<status> after `refundDelayMs`. */
+  /**
+   * Refunds the order in the merchant platform (REFUND trade_state); after `refundDelayMs` the
+   * refund becomes `status` and REFUND.<status> is notified (unless `notify: false`).
+   */
   refund(outTradeNo: string, options?: RefundControlOptions & OrderRef): RefundResource;
+  /**
+   * Moves a PROCESSING or ABNORMAL refund to SUCCESS, ABNORMAL or CLOSED now and notifies
+   * REFUND.<status> unless `notify: false`. SUCCESS and CLOSED are final (400 INVALID_REQUEST).
+   */
+  settleRefund(outRefundNo: string, options: SettleRefundOptions & OrderRef): RefundResource;
+  /** One refund as the refund query answers it, plus mchid, source and notify_url. */
+  getRefund(outRefundNo: string, ref?: OrderRef): RefundView;
+  /** Every refund of every merchant, in the order they were accepted. */
+  refunds(): RefundView[];
   /** Every notification with every delivery attempt (copies). */
   notifications(filter?: NotificationFilter): NotificationRecord[];
   /** Resolves when no notification delivery is scheduled or in flight. */
@@ -189,11 +209,21 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       const order = find(outTradeNo, refundOptions);
       return refundResource(order, operations.refund(order, refundOptions));
     },
+    settleRefund: (outRefundNo, settleOptions) => {
+      const { order, refund } = store.findRefund(outRefundNo, settleOptions.mchid);
+      return refundResource(order, operations.settleRefund(order, refund, settleOptions));
+    },
+    getRefund: (outRefundNo, ref) => {
+      const { order, refund } = store.findRefund(outRefundNo, ref?.mchid);
+      return refundView(order, refund);
+    },
+    refunds: () => store.listRefunds().map(({ order, refund }) => refundView(order, refund)),
     notifications: (filter = {}) =>
       structuredClone(
         notifier.records.filter(
           (r) =>
             (filter.outTradeNo === undefined || r.outTradeNo === filter.outTradeNo) &&
+            (filter.outRefundNo === undefined || r.outRefundNo === filter.outRefundNo) &&
             (filter.eventType === undefined || r.eventType === filter.eventType),
         ),
       ),

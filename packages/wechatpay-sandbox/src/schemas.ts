@@ -1,7 +1,11 @@
 import { z } from 'zod';
 
-/** Characters WeChat allows in out_trade_no / out_refund_no. */
+/** Characters WeChat allows in out_trade_no. */
 const TRADE_NO = /^[0-9A-Za-z_\-|*]+$/;
+/** out_refund_no: 1–64 of digits, letters and `_-|*@` (one more character than out_trade_no). */
+export const OUT_REFUND_NO = /^[0-9A-Za-z_\-|*@]{1,64}$/;
+
+export const outRefundNoSchema = z.string().regex(OUT_REFUND_NO);
 
 export const outTradeNoSchema = z.string().min(6).max(32).regex(TRADE_NO);
 
@@ -50,7 +54,7 @@ export const refundSchema = z
   .looseObject({
     transaction_id: z.string().min(1).max(32).optional(),
     out_trade_no: outTradeNoSchema.optional(),
-    out_refund_no: z.string().min(1).max(64).regex(TRADE_NO),
+    out_refund_no: outRefundNoSchema,
     reason: z.string().max(80).optional(),
     notify_url: notifyUrl.optional(),
     amount: z.looseObject({
@@ -64,6 +68,24 @@ export const refundSchema = z
   });
 
 export type RefundRequest = z.infer<typeof refundSchema>;
+
+/** `POST /v3/refund/domestic/refunds/{refund_id}/apply-abnormal-refund` (发起异常退款). */
+export const applyAbnormalRefundSchema = z
+  .looseObject({
+    out_refund_no: outRefundNoSchema,
+    type: z.enum(['USER_BANK_CARD', 'MERCHANT_BANK_CARD']),
+    bank_type: z.string().min(1).max(16).optional(),
+    /** Encrypted with the platform's key at WeChat; the sandbox only checks it is there. */
+    bank_account: z.string().min(1).max(1024).optional(),
+    real_name: z.string().min(1).max(1024).optional(),
+  })
+  .superRefine((body, ctx) => {
+    if (body.type !== 'USER_BANK_CARD') return;
+    for (const field of ['bank_type', 'bank_account', 'real_name'] as const) {
+      if (body[field] === undefined)
+        ctx.addIssue({ code: 'custom', path: [field], message: `${field} is required for USER_BANK_CARD` });
+    }
+  });
 
 /** zod issues as WeChat-ish `detail` without echoing values (which may be personal data). */
 export function issueDetail(error: z.ZodError): { location: string; path: string; message: string }[] {

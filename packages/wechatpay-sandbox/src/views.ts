@@ -38,7 +38,11 @@ export function transactionResource(order: Order): TransactionResource {
   };
 }
 
-/** The refund as a REFUND.* notification carries it. */
+/**
+ * The refund as a REFUND.* notification carries it: mchid, out_trade_no, transaction_id,
+ * out_refund_no, refund_id, refund_status, success_time (SUCCESS only), user_received_account,
+ * amount {total, refund, payer_total, payer_refund}.
+ */
 export function refundResource(order: Order, refund: Refund): RefundResource {
   const resource: RefundResource = {
     mchid: refund.mchid,
@@ -47,7 +51,7 @@ export function refundResource(order: Order, refund: Refund): RefundResource {
     out_refund_no: refund.outRefundNo,
     refund_id: refund.refundId,
     refund_status: refund.status,
-    user_received_account: '支付用户零钱',
+    user_received_account: refund.userReceivedAccount,
     amount: {
       total: order.total,
       refund: refund.amount,
@@ -55,20 +59,48 @@ export function refundResource(order: Order, refund: Refund): RefundResource {
       payer_refund: refund.amount,
     },
   };
-  if (refund.successTime !== undefined) resource.success_time = beijingTime(refund.successTime);
+  if (refund.status === 'SUCCESS' && refund.successTime !== undefined)
+    resource.success_time = beijingTime(refund.successTime);
   return resource;
 }
 
-/** The refund as the refund API (create / query) answers it. */
-export function refundApiView(order: Order, refund: Refund): Record<string, unknown> {
+/** The refund as the refund API answers it: create, query and apply-abnormal-refund alike. */
+export interface RefundApiView {
+  refund_id: string;
+  out_refund_no: string;
+  transaction_id: string;
+  out_trade_no: string;
+  channel: Refund['channel'];
+  user_received_account: string;
+  /** Only when status is SUCCESS. */
+  success_time?: string;
+  create_time: string;
+  status: Refund['status'];
+  funds_account: string;
+  amount: {
+    total: number;
+    refund: number;
+    payer_total: number;
+    payer_refund: number;
+    settlement_refund: number;
+    settlement_total: number;
+    discount_refund: number;
+    currency: 'CNY';
+  };
+  promotion_detail: unknown[];
+}
+
+export function refundApiView(order: Order, refund: Refund): RefundApiView {
   return {
     refund_id: refund.refundId,
     out_refund_no: refund.outRefundNo,
     transaction_id: refund.transactionId,
     out_trade_no: refund.outTradeNo,
-    channel: 'ORIGINAL',
-    user_received_account: '支付用户零钱',
-    ...(refund.successTime === undefined ? {} : { success_time: beijingTime(refund.successTime) }),
+    channel: refund.channel,
+    user_received_account: refund.userReceivedAccount,
+    ...(refund.status === 'SUCCESS' && refund.successTime !== undefined
+      ? { success_time: beijingTime(refund.successTime) }
+      : {}),
     create_time: beijingTime(refund.createTime),
     status: refund.status,
     funds_account: 'AVAILABLE',
@@ -81,9 +113,27 @@ export function refundApiView(order: Order, refund: Refund): Record<string, unkn
       settlement_total: order.total,
       discount_refund: 0,
       currency: 'CNY',
-      refund_fee: 0,
     },
     promotion_detail: [],
+  };
+}
+
+/** The control API's view of a refund: the API's answer plus what the sandbox knows about it. */
+export interface RefundView extends RefundApiView {
+  mchid: string;
+  /** `api` (the refund API) or `merchant_platform` (the control refund). */
+  source: Refund['source'];
+  notify_url: string;
+  reason?: string;
+}
+
+export function refundView(order: Order, refund: Refund): RefundView {
+  return {
+    ...refundApiView(order, refund),
+    mchid: refund.mchid,
+    source: refund.source,
+    notify_url: refund.notifyUrl,
+    ...(refund.reason === undefined ? {} : { reason: refund.reason }),
   };
 }
 
@@ -98,7 +148,7 @@ export interface OrderView extends TransactionResource {
   create_time: string;
   prepay_id?: string;
   code_url?: string;
-  refunds: Record<string, unknown>[];
+  refunds: RefundApiView[];
 }
 
 export function orderView(order: Order): OrderView {

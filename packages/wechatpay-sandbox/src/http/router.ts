@@ -15,6 +15,10 @@ export interface RouteContext {
 export interface RouteResult {
   status: number;
   body?: unknown;
+  /** Answer without `Wechatpay-*` signature headers (an answer lost on the way, a gateway error). */
+  unsigned?: boolean;
+  /** Reset the connection instead of answering (the handler's work is done all the same). */
+  reset?: boolean;
 }
 
 export type Handler = (ctx: RouteContext) => RouteResult | Promise<RouteResult>;

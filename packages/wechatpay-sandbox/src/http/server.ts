@@ -95,13 +95,25 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
     finish(deps, req, res, route, label, status, payload, false);
     return;
   }
-  const { status, payload, signed } = await api(deps, route, ctx);
+  const { status, payload, signed, reset } = await api(deps, route, ctx);
+  if (reset) {
+    deps.counters.faults.connectionsReset += 1;
+    req.socket.destroy();
+    return;
+  }
   finish(deps, req, res, route, label, status, payload, signed);
 }
 
 type Ctx = Omit<RouteContext, 'merchant'>;
 
-async function api(deps: ServerDeps, route: Route, ctx: Ctx) {
+interface ApiResult {
+  status: number;
+  payload: unknown;
+  signed: boolean;
+  reset?: boolean;
+}
+
+async function api(deps: ServerDeps, route: Route, ctx: Ctx): Promise<ApiResult> {
   const fault = deps.faults();
   const faultable = route.query === true || fault.faultScope === 'api';
   if (faultable && fault.queryLatencyMs > 0) await deps.sleep(fault.queryLatencyMs);
@@ -140,13 +152,26 @@ async function api(deps: ServerDeps, route: Route, ctx: Ctx) {
       signed: true,
     };
   }
-  return { ...(await run(route, { ...ctx, merchant })), signed: true };
+  const { unsigned, ...result } = await run(route, { ...ctx, merchant });
+  return { ...result, signed: !unsigned };
 }
 
-async function run(route: Route, ctx: RouteContext): Promise<{ status: number; payload: unknown }> {
+interface RunResult {
+  status: number;
+  payload: unknown;
+  unsigned?: boolean;
+  reset?: boolean;
+}
+
+async function run(route: Route, ctx: RouteContext): Promise<RunResult> {
   try {
     const result = await route.handler(ctx);
-    return { status: result.status, payload: result.body };
+    return {
+      status: result.status,
+      payload: result.body,
+      ...(result.unsigned ? { unsigned: true } : {}),
+      ...(result.reset ? { reset: true } : {}),
+    };
   } catch (error) {
     if (error instanceof SandboxError) return { status: error.status, payload: error.toBody() };
     return { status: 500, payload: systemError().toBody() };

@@ -3,7 +3,7 @@ import { paramError } from '../errors.ts';
 import { faultsPatchSchema } from '../faults.ts';
 import type { RouteContext, RouteResult, Router } from '../http/router.ts';
 import type { Sandbox } from '../sandbox.ts';
-import { issueDetail } from '../schemas.ts';
+import { issueDetail, outRefundNoSchema } from '../schemas.ts';
 
 const mchid = z.string().min(1).optional();
 const paySchema = z.strictObject({
@@ -15,11 +15,17 @@ const paySchema = z.strictObject({
 const refSchema = z.strictObject({ mchid });
 const refundSchema = z.strictObject({
   mchid,
-  outRefundNo: z.string().min(1).max(64).optional(),
+  outRefundNo: outRefundNoSchema.optional(),
   amount: z.number().int().min(1).optional(),
   reason: z.string().max(80).optional(),
   notifyUrl: z.url().optional(),
   status: z.enum(['SUCCESS', 'ABNORMAL', 'CLOSED', 'PROCESSING']).optional(),
+  notify: z.boolean().optional(),
+});
+const settleSchema = z.strictObject({
+  mchid,
+  status: z.enum(['SUCCESS', 'ABNORMAL', 'CLOSED']),
+  notify: z.boolean().optional(),
 });
 const rotateSchema = z.strictObject({
   activate: z.enum(['now', 'manual']).optional(),
@@ -45,6 +51,7 @@ function body<T extends z.ZodType>(schema: T, ctx: RouteContext): z.output<T> {
 
 const ok = (value: unknown): RouteResult => ({ status: 200, body: value });
 const orderNo = (ctx: RouteContext) => ctx.params.out_trade_no as string;
+const refundNo = (ctx: RouteContext) => ctx.params.out_refund_no as string;
 const queryRef = (ctx: RouteContext) => {
   const value = ctx.query.get('mchid');
   return value === null ? {} : { mchid: value };
@@ -81,9 +88,20 @@ export function addControlRoutes(router: Router, sandbox: Sandbox): void {
   control('POST', '/sandbox/orders/:out_trade_no/refund', (ctx) =>
     sandbox.refund(orderNo(ctx), body(refundSchema, ctx)),
   );
+  control('GET', '/sandbox/refunds', () => ({ refunds: sandbox.refunds() }));
+  control('GET', '/sandbox/refunds/:out_refund_no', (ctx) => sandbox.getRefund(refundNo(ctx), queryRef(ctx)));
+  control('POST', '/sandbox/refunds/:out_refund_no/settle', (ctx) =>
+    sandbox.settleRefund(refundNo(ctx), body(settleSchema, ctx)),
+  );
   control('GET', '/sandbox/notifications', (ctx) => {
     const outTradeNo = ctx.query.get('out_trade_no');
-    return { notifications: sandbox.notifications(outTradeNo === null ? {} : { outTradeNo }) };
+    const outRefundNo = ctx.query.get('out_refund_no');
+    return {
+      notifications: sandbox.notifications({
+        ...(outTradeNo === null ? {} : { outTradeNo }),
+        ...(outRefundNo === null ? {} : { outRefundNo }),
+      }),
+    };
   });
   control('POST', '/sandbox/idle', async () => {
     await sandbox.idle();

@@ -1,16 +1,18 @@
 import { aesGcmEncrypt } from '@paysync/wechatpay';
 import type { z } from 'zod';
-import { invalidRequest, orderNotExist, paramError, resourceNotExists } from '../errors.ts';
+import { invalidRequest, orderNotExist, paramError, resourceNotExists, systemError } from '../errors.ts';
 import type { RouteContext, Router } from '../http/router.ts';
 import type { Operations } from '../operations.ts';
 import type { TradeType } from '../order-types.ts';
 import type { Platform } from '../platform.ts';
 import { randomAlphanumeric } from '../random.ts';
 import {
+  applyAbnormalRefundSchema,
   closeSchema,
   issueDetail,
   jsapiPrepaySchema,
   nativePrepaySchema,
+  outRefundNoSchema,
   outTradeNoSchema,
   type PrepayRequest,
   refundSchema,
@@ -131,12 +133,20 @@ export function addV3Routes(router: Router, ops: Operations, platform: Platform,
       template: '/v3/refund/domestic/refunds',
       kind: 'api',
       handler: (ctx) => {
+        const faults = ops.faults;
+        if (faults.refundSystemErrorNext > 0) {
+          faults.refundSystemErrorNext -= 1;
+          ops.counters.faults.refundSystemErrors += 1;
+          throw systemError();
+        }
         const request = parse(refundSchema, json(ctx));
         const mchid = ctx.merchant.mchid;
-        const order = request.out_trade_no
-          ? ops.store.get(mchid, request.out_trade_no)
-          : ops.store.getByTransactionId(mchid, request.transaction_id as string);
-        if (!order) throw orderNotExist();
+        // Only a paid order has a transaction (found by transaction_id); an unpaid one is "订单不存在".
+        const order =
+          request.transaction_id !== undefined
+            ? ops.store.getByTransactionId(mchid, request.transaction_id)
+            : ops.store.get(mchid, request.out_trade_no as string);
+        if (!order) throw resourceNotExists('订单不存在');
         if (request.amount.total !== order.total) throw invalidRequest('订单金额与原订单金额不一致');
         if (
           request.notify_url &&
@@ -144,12 +154,19 @@ export function addV3Routes(router: Router, ops: Operations, platform: Platform,
           !options.allowInsecureNotifyUrl
         )
           throw paramError('notify_url 必须是 https 地址');
-        const refund = ops.refund(order, {
+        const { refund } = ops.createRefund(order, {
           outRefundNo: request.out_refund_no,
           amount: request.amount.refund,
           ...(request.reason === undefined ? {} : { reason: request.reason }),
           ...(request.notify_url === undefined ? {} : { notifyUrl: request.notify_url }),
         });
+        if (faults.loseNextRefundAnswers > 0) {
+          // WeChat accepted the refund; the answer never reaches the merchant.
+          faults.loseNextRefundAnswers -= 1;
+          ops.counters.faults.refundAnswersLost += 1;
+          if (faults.lostRefundAnswer === 'reset') return { status: 500, reset: true };
+          return { status: 500, body: systemError().toBody(), unsigned: true };
+        }
         return { status: 200, body: refundApiView(order, refund) };
       },
     })
@@ -158,8 +175,25 @@ export function addV3Routes(router: Router, ops: Operations, platform: Platform,
       template: '/v3/refund/domestic/refunds/:out_refund_no',
       kind: 'api',
       handler: (ctx) => {
-        const found = ops.store.getRefund(ctx.merchant.mchid, ctx.params.out_refund_no as string);
+        const outRefundNo = ctx.params.out_refund_no as string;
+        if (!outRefundNoSchema.safeParse(outRefundNo).success) throw paramError('out_refund_no 格式错误');
+        const found = ops.store.getRefund(ctx.merchant.mchid, outRefundNo);
         if (!found) throw resourceNotExists('退款单不存在');
+        return { status: 200, body: refundApiView(found.order, found.refund) };
+      },
+    })
+    .add({
+      method: 'POST',
+      template: '/v3/refund/domestic/refunds/:refund_id/apply-abnormal-refund',
+      kind: 'api',
+      handler: (ctx) => {
+        const request = parse(applyAbnormalRefundSchema, json(ctx));
+        const found = ops.store.getRefund(ctx.merchant.mchid, request.out_refund_no);
+        if (!found || found.refund.refundId !== ctx.params.refund_id) throw resourceNotExists('退款单不存在');
+        ops.applyAbnormalRefund(found.order, found.refund, {
+          type: request.type,
+          bankType: request.bank_type,
+        });
         return { status: 200, body: refundApiView(found.order, found.refund) };
       },
     });

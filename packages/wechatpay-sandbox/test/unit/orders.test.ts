@@ -205,7 +205,8 @@ describe('order states', () => {
       out_refund_no: `RX${no}`.slice(0, 32),
       amount: { refund: 700, total: 1000, currency: 'CNY' },
     });
-    expect(await wechatCode(tooMuch)).toEqual([400, 'NOT_ENOUGH']);
+    // More than is left is INVALID_REQUEST; NOT_ENOUGH is WeChat's "merchant balance too low".
+    expect(await wechatCode(tooMuch)).toEqual([400, 'INVALID_REQUEST']);
   });
 
   it('notifies REFUND.ABNORMAL when a refund is made abnormal through the control functions', async () => {
