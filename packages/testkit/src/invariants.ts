@@ -164,6 +164,26 @@ export async function checkInvariants(
     }
   }
 
+  // 8. No hold outlives its refund; every refund WeChat completed is reversed here exactly once, and
+  //    nothing is reversed for a refund that did not complete.
+  const [refunds] = await pool.query<Row[]>(
+    `SELECT r.out_refund_no, r.out_trade_no, r.status, r.hold_released_at,
+            (SELECT COUNT(*) FROM point_transactions t
+              WHERE t.out_trade_no = r.out_trade_no AND t.entry_type = 'refund_reversal'
+                AND t.reference_no = r.out_refund_no) AS reversals
+       FROM payment_refunds r`,
+  );
+  for (const r of refunds) {
+    const final = r.status === 'succeeded' || r.status === 'closed' || r.status === 'rejected';
+    if (final && r.hold_released_at === null)
+      add(`8: refund ${r.out_refund_no} is ${r.status} but still holds points`);
+    const reversals = Number(r.reversals);
+    if (r.status === 'succeeded' && reversals !== 1)
+      add(`8: refund ${r.out_refund_no} of ${r.out_trade_no} succeeded with ${reversals} reversals here`);
+    if (r.status !== 'succeeded' && reversals > 0)
+      add(`8: refund ${r.out_refund_no} of ${r.out_trade_no} is ${r.status} but was reversed`);
+  }
+
   // 5. Every order is final or still being checked: a pending order has a next check scheduled.
   for (const o of orders) {
     if (o.status === 'pending' && o.next_check_at === null)

@@ -15,7 +15,6 @@ import {
   type Publisher,
   runWorkers,
   type SyncPolicy,
-  type WeChatOrders,
   WHOLE,
 } from '@paysync/reconcile';
 import {
@@ -288,7 +287,13 @@ export async function createReconcilerWorld(name: string, opts: WorldOptions = {
 
     /** Removes every order and what hangs off it (after the ledger is quiet). */
     async reset(): Promise<void> {
-      for (const table of ['point_transactions', 'point_accounts', 'order_observations', 'payment_orders']) {
+      for (const table of [
+        'payment_refunds',
+        'point_transactions',
+        'point_accounts',
+        'order_observations',
+        'payment_orders',
+      ]) {
         await pool.query(`DELETE FROM ${table}`);
       }
       alerts.length = 0;
