@@ -6,6 +6,7 @@ import { dlqListCommand, dlqResolveCommand, dlqRetryCommand } from './commands/d
 import { migrateCommand } from './commands/migrate.ts';
 import { checkNotifyUrlCommand } from './commands/notify-url.ts';
 import { orderCommand } from './commands/order.ts';
+import { refundCommand } from './commands/refund.ts';
 import { replayCommand } from './commands/replay.ts';
 import { repairCommand, syncCommand } from './commands/sync.ts';
 import { CommandFailedError, UsageError } from './errors.ts';
@@ -109,6 +110,20 @@ export async function runPayctl(argv: readonly string[], io: Io = processIo()): 
     .option('--wait <duration>', 'how long to wait for the ledger (with --reapply)')
     .action(async (no: string, _o, cmd: Command) => {
       set(await replayCommand(res, io, no, globals(cmd)));
+    });
+
+  program
+    .command('refund')
+    .description(
+      'refund (part of) a paid order at WeChat Pay: points held, then reversed when WeChat says SUCCESS',
+    )
+    .argument('<out_trade_no>')
+    .option('--amount <fen>', 'how much to refund, in fen')
+    .option('--reason <text>', 'why (required unless --dry-run); shown to the user by WeChat (80 characters)')
+    .option('--merchant-refund-no <no>', 'your own refund number: running again with it never refunds twice')
+    .option('--dry-run', 'check the refund and print what would be refunded and held; change nothing')
+    .action(async (no: string, _o, cmd: Command) => {
+      set(await refundCommand(res, io, no, globals(cmd)));
     });
 
   program

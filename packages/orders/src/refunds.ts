@@ -1,6 +1,7 @@
 import type { PaymentObservation } from '@paysync/contracts';
 import {
   type CreateRefundInput,
+  InvalidArgumentError,
   MalformedError,
   type RefundAnswerStatus,
   type SignedAnswer,
@@ -145,6 +146,8 @@ const RETRY_CODES = new Set(['SYSTEM_ERROR', 'NOT_ENOUGH', 'FREQUENCY_LIMITED', 
  * with the same out_refund_no.
  */
 export function refundFailure(err: unknown): 'retry' | 'rejected' {
+  // A request the client refuses to send (a malformed number or reason) can never succeed.
+  if (err instanceof InvalidArgumentError) return 'rejected';
   if (err instanceof WeChatPayApiError) {
     if (!err.verified || err.status >= 500 || err.status === 429) return 'retry';
     return RETRY_CODES.has(err.wechatCode ?? '') ? 'retry' : 'rejected';

@@ -1,4 +1,4 @@
-import type { RowDataPacket } from '@paysync/db';
+import { listRefunds, type RefundRow, type RowDataPacket } from '@paysync/db';
 import { orderJournal } from '@paysync/reconcile';
 import { OrderNotExistError, WeChatPayError } from '@paysync/wechatpay';
 import { compareWithWeChat, type OurOrder, type TheirOrder } from '../compare.ts';
@@ -33,6 +33,7 @@ export async function orderCommand(
         [outTradeNo],
       )
     : [[] as Row[]];
+  const refunds = order ? await listRefunds(pool, outTradeNo) : [];
 
   let theirs: TheirOrder | undefined;
   if (opts.wechat) {
@@ -75,9 +76,10 @@ export async function orderCommand(
       differences,
       journal: journal.map(({ payload: _payload, ...e }) => e),
       ledger,
+      refunds,
     });
   } else {
-    io.out(render(io, outTradeNo, order, theirs, differences, journal, ledger));
+    io.out(render(io, outTradeNo, order, theirs, differences, journal, ledger, refunds));
   }
   if (!order) throw new CommandFailedError(`${outTradeNo} is not in the database`);
   return 0;
@@ -97,6 +99,7 @@ function render(
   differences: ReturnType<typeof compareWithWeChat>,
   journal: Awaited<ReturnType<typeof orderJournal>>,
   ledger: Row[],
+  refunds: RefundRow[],
 ): string {
   const out: string[] = [];
   const differs = new Set(differences.map((d) => d.field));
@@ -191,6 +194,26 @@ function render(
             String(l.bonus_points),
             String(l.balance_after),
             String(l.reference_no || '-'),
+          ]),
+        ),
+  );
+  out.push(paint(io, 'bold', `Refunds (${refunds.length})`));
+  out.push(
+    refunds.length === 0
+      ? '  (none)\n'
+      : table(
+          ['created', 'out_refund_no', 'origin', 'fen', 'status', 'held', 'reversed', 'note'],
+          refunds.map((r) => [
+            iso(r.createdAt),
+            r.outRefundNo,
+            r.origin,
+            String(r.amountFen),
+            r.status === 'abnormal' ? paint(io, 'red', r.status) : r.status,
+            r.holdReleasedAt === null ? String(r.holdPoints) : '-',
+            r.reversedPoints === null ? '-' : String(r.reversedPoints),
+            r.failureCode ??
+              r.lastError ??
+              (r.submittedAt === null && r.status === 'processing' ? 'not yet sent' : ''),
           ]),
         ),
   );

@@ -380,3 +380,107 @@ describe('payctl dlq', () => {
     expect(alert).toMatchObject({ severity: 'critical', details: { producer: 'callback-gateway' } });
   });
 });
+
+describe('payctl refund', () => {
+  it('checks a refund in a dry run, then refunds with the actor audited, and shows it in payctl order', async () => {
+    const [order] = await world.createOrders(1);
+    world.pay(order!);
+    await world.sweep();
+    await world.waitUntilConsumed();
+    const refundEnv = { ...env, WECHATPAY_NOTIFY_URL: 'https://127.0.0.1:1/api/payment/wechat/callback' };
+    const run = async (...argv: string[]) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const io: Io = {
+        out: (t) => out.push(t),
+        err: (t) => err.push(t),
+        env: refundEnv,
+        interactive: false,
+        color: false,
+      };
+      return { code: await runPayctl(argv, io), out: out.join(''), err: err.join('') };
+    };
+
+    const noReason = await run('refund', order!.outTradeNo, '--amount', '400', '--actor', 'carol');
+    expect(noReason.code).toBe(2);
+    const tooMuch = await run(
+      'refund',
+      order!.outTradeNo,
+      '--amount',
+      '1001',
+      '--actor',
+      'carol',
+      '--reason',
+      'x',
+    );
+    expect(tooMuch.code).toBe(1);
+    expect(tooMuch.err).toMatch(/AMOUNT_EXCEEDS_REFUNDABLE/);
+
+    const dry = await run(
+      '--json',
+      'refund',
+      order!.outTradeNo,
+      '--amount',
+      '400',
+      '--dry-run',
+      '--actor',
+      'carol',
+    );
+    expect(dry.code).toBe(0);
+    expect(JSON.parse(dry.out)).toMatchObject({
+      dry_run: true,
+      outcome: 'dry_run',
+      hold_points: 440,
+      refundable_fen: 1000,
+    });
+    expect(world.sandbox.refunds().filter((r) => r.out_trade_no === order!.outTradeNo)).toEqual([]);
+
+    const done = await run(
+      '--json',
+      'refund',
+      order!.outTradeNo,
+      '--amount',
+      '400',
+      '--merchant-refund-no',
+      'TICKET-991',
+      '--actor',
+      'carol',
+      '--reason',
+      'duplicate purchase, ticket 991',
+    );
+    expect(done.code).toBe(0);
+    const refund = JSON.parse(done.out) as { out_refund_no: string; status: string; submitted: boolean };
+    expect(refund).toMatchObject({ outcome: 'accepted', submitted: true, hold_points: 440 });
+    expect(world.sandbox.getRefund(refund.out_refund_no)).toMatchObject({ amount: { refund: 400 } });
+    // Run again with the same number: the same refund, never a second one at WeChat.
+    const again = await run(
+      '--json',
+      'refund',
+      order!.outTradeNo,
+      '--amount',
+      '400',
+      '--merchant-refund-no',
+      'TICKET-991',
+      '--actor',
+      'carol',
+      '--reason',
+      'duplicate purchase, ticket 991',
+    );
+    expect(JSON.parse(again.out)).toMatchObject({ outcome: 'existing', out_refund_no: refund.out_refund_no });
+    expect(world.sandbox.refunds().filter((r) => r.out_trade_no === order!.outTradeNo)).toHaveLength(1);
+
+    const [audit] = await world.pool.query<RowDataPacket[]>(
+      "SELECT actor, dry_run, reason, after_state FROM operator_audit_log WHERE action = 'refund' ORDER BY id",
+    );
+    expect(audit.map((a) => [a.actor, a.dry_run])).toEqual(
+      [
+        ['carol', 1],
+        ['carol', 0],
+        ['carol', 0],
+        ['carol', 1],
+      ].slice(0, audit.length),
+    );
+    const shown = await run('order', order!.outTradeNo, '--no-wechat');
+    expect(shown.out).toMatch(new RegExp(`Refunds \\(1\\)[\\s\\S]*${refund.out_refund_no}`));
+  });
+});
