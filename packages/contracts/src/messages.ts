@@ -145,6 +145,7 @@ export const alertType = z.enum([
   'observation_dead_lettered',
   'unverified_observation',
   'refund_unknown',
+  'refund_abnormal',
 ]);
 export type AlertType = z.infer<typeof alertType>;
 

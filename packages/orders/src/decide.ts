@@ -176,10 +176,14 @@ function applyRefund(order: LedgerOrder, obs: PaymentObservation): Decision {
       refund.refundStatus === 'ABNORMAL'
         ? [
             {
-              type: 'order_needs_attention',
+              type: 'refund_abnormal',
               severity: 'warning',
-              summary: `Refund ${refund.outRefundNo} of ${order.outTradeNo} is ABNORMAL at WeChat`,
-              details: { out_refund_no: refund.outRefundNo, refund_fen: refund.amount.refund },
+              summary: `Refund ${refund.outRefundNo} of ${order.outTradeNo} is ABNORMAL at WeChat: the money has not reached the user, a person must redirect it`,
+              details: {
+                out_refund_no: refund.outRefundNo,
+                refund_id: refund.refundId,
+                refund_fen: refund.amount.refund,
+              },
             },
           ]
         : [];

@@ -17,6 +17,7 @@ export const DOMAIN_RUNBOOKS: Record<AlertType, string> = {
   wechat_api_unavailable: 'wechat-api-breaker-open',
   unverified_observation: 'unverified-observations',
   refund_unknown: 'refunds-unknown',
+  refund_abnormal: 'refund-abnormal',
 };
 
 export const DEFAULT_RUNBOOK_BASE_URL = 'https://github.com/paysync/paysync/blob/main/docs/runbooks/';

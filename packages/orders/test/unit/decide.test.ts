@@ -185,7 +185,7 @@ describe('order state machine', () => {
       entries: [],
       alerts: [],
     });
-    expect(decide(paid, refund(1000, 'ABNORMAL')).alerts[0]?.type).toBe('order_needs_attention');
+    expect(decide(paid, refund(1000, 'ABNORMAL')).alerts[0]?.type).toBe('refund_abnormal');
   });
 
   it('reverses points in proportion for a partial refund, rounding down', () => {

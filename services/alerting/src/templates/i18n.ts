@@ -18,6 +18,10 @@ const TYPE_NAMES: Record<string, { zh: string; en: string }> = {
     zh: '微信支付已退款，但本系统未见该退款',
     en: 'Refunded at WeChat, refund unknown here',
   },
+  refund_abnormal: {
+    zh: '退款异常（用户收款账户不可用），需人工处理',
+    en: 'Refund ABNORMAL at WeChat (needs a person)',
+  },
   unverified_observation: {
     zh: '无微信支付签名凭证的支付观测被拒绝',
     en: 'Observation without WeChat Pay signed evidence refused',

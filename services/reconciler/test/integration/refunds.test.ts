@@ -194,9 +194,9 @@ describe('the refund sweep', () => {
     await world.waitUntilConsumed();
     const abnormal = await refund(r.outRefundNo);
     expect(abnormal).toMatchObject({ status: 'abnormal', hold_points: 1100, hold_released_at: null });
-    expect(
-      world.alerts.some((a) => a.type === 'order_needs_attention' && a.outTradeNo === order.outTradeNo),
-    ).toBe(true);
+    expect(world.alerts.some((a) => a.type === 'refund_abnormal' && a.outTradeNo === order.outTradeNo)).toBe(
+      true,
+    );
     expect(await balance(order.userId)).toBe(1100);
 
     world.sandbox.settleRefund(r.outRefundNo, { status: 'SUCCESS', notify: false });
