@@ -65,6 +65,8 @@ async function scenario(): Promise<number> {
       duplicateShare: 0.15,
       expiresInSeconds: 60,
       deadlineMs: 150_000,
+      // A refund whose notification was lost ends at the reconciler's next query of it (a minute).
+      refundDeadlineMs: 150_000,
       onProgress: (p) => {
         const line = progressLine(p, orders);
         if (tty) process.stdout.write(`\r\x1b[2K${line.slice(0, (process.stdout.columns ?? 200) - 1)}`);

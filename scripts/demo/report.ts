@@ -73,7 +73,17 @@ export function summary(r: ScenarioResult): string[] {
     ...alertLines,
     row('points credited', s.pointsCredited, `to ${s.usersCredited} users`),
     row(
-      'invariants (docs/DESIGN.md 1, 2, 3, 5)',
+      'refunds through the order API (a third, whole, in three parts)',
+      r.refunds.requested,
+      r.refunds.quiet ? '' : 'stopped waiting: some still processing',
+    ),
+    row(
+      '  succeeded at WeChat, points reversed once each',
+      r.refunds.succeeded,
+      `${r.refunds.pointsReversed} points; ${r.refunds.learntByQuery} learnt by the reconciler's query (notification lost)`,
+    ),
+    row(
+      'invariants (docs/DESIGN.md 1–3, 5–8)',
       inv.ok ? 'OK' : 'BROKEN',
       `checked ${n(inv.checked.orders ?? 0)} orders, ${n(inv.checked.accounts ?? 0)} accounts, ${inv.checked.paidAtWeChat} paid at WeChat`,
     ),

@@ -4,7 +4,7 @@
 // the lost ones through the reconciler, which counts and alerts each as a missed notification —
 // and the orders nobody pays are closed at WeChat and expired once their time is up.
 
-import { createPool, type Pool } from '@paysync/db';
+import { createPool, type Pool, type RowDataPacket } from '@paysync/db';
 import { checkInvariants, type InvariantReport, type WeChatPaidOrder } from '@paysync/testkit';
 import { GatewayClient, rechargeOrder, SandboxControl } from '../start/clients.ts';
 import { missedNotificationsCounter, type Snapshot, snapshot } from './observe.ts';
@@ -21,12 +21,25 @@ export type ScenarioOptions = {
   expiresInSeconds: number;
   /** The scenario stops waiting for quiet after this long. */
   deadlineMs: number;
+  /** How long the refund phase waits for every refund to end (a lost notification waits for a sweep). */
+  refundDeadlineMs: number;
   onProgress(p: Progress): void;
 };
 
 export type Progress = { elapsedMs: number; created: number; paidAtWeChat: number; snap: Snapshot };
 
+/** The refunds the demo makes once the payments are settled, and how they ended. */
+export type RefundPhase = {
+  requested: number;
+  succeeded: number;
+  pointsReversed: number;
+  /** Ended here only through the reconciler's query: their notification was lost. */
+  learntByQuery: number;
+  quiet: boolean;
+};
+
 export type ScenarioResult = {
+  refunds: RefundPhase;
   elapsedMs: number;
   created: number;
   paidAtWeChat: number;
@@ -120,6 +133,14 @@ export async function runScenario(target: DemoTarget, opts: ScenarioOptions): Pr
     }
     // The alerts about the last reconciler finds are a few seconds behind it.
     if (quiet) await sleep(Math.min(8000, Math.max(0, deadline - Date.now())));
+
+    const refunds = await refundPhase(
+      gateway,
+      pool,
+      [...paidAtWeChat].slice(0, 6),
+      run,
+      opts.refundDeadlineMs,
+    );
     stopTicker = true;
     await ticker;
 
@@ -133,9 +154,13 @@ export async function runScenario(target: DemoTarget, opts: ScenarioOptions): Pr
         mchid: o.mchid,
         appid: o.appid,
       }));
-    const invariants = await checkInvariants(pool, { paidAtWeChat: paid });
+    const refundsAtWeChat = (await sandbox.refunds())
+      .filter((r) => r.status === 'SUCCESS' && paidAtWeChat.has(r.out_trade_no))
+      .map((r) => ({ outTradeNo: r.out_trade_no, outRefundNo: r.out_refund_no, amount: r.amount.refund }));
+    const invariants = await checkInvariants(pool, { paidAtWeChat: paid, refundsAtWeChat });
     const snap = await snapshot(deps, orders, started, missedAtStart);
     return {
+      refunds,
       elapsedMs: Date.now() - started.getTime(),
       created: orders.length,
       paidAtWeChat: paid.length,
@@ -149,4 +174,70 @@ export async function runScenario(target: DemoTarget, opts: ScenarioOptions): Pr
     await ticker.catch(() => {});
     await pool.end();
   }
+}
+
+/**
+ * Refunds a few settled orders through the order API as a shop's customer service would: a third,
+ * the whole, and the whole in three parts. The sandbox keeps losing a share of the notifications,
+ * so some refunds end only when the reconciler asks WeChat about them.
+ */
+async function refundPhase(
+  gateway: GatewayClient,
+  pool: Pool,
+  orders: string[],
+  run: string,
+  deadlineMs: number,
+): Promise<RefundPhase> {
+  const [rows] = await pool.query<RowDataPacket[]>(
+    "SELECT out_trade_no, amount_total FROM payment_orders WHERE out_trade_no IN (?) AND status = 'paid'",
+    [orders.length > 0 ? orders : ['']],
+  );
+  const plans = rows.map((r, i) => {
+    const total = Number(r.amount_total);
+    const parts =
+      i % 3 === 0 ? [Math.floor(total / 3)] : i % 3 === 1 ? [total] : [total / 2, total / 4, total / 4];
+    return { no: String(r.out_trade_no), parts: parts.map(Math.floor) };
+  });
+  const made: string[] = [];
+  for (const plan of plans) {
+    for (const [k, fen] of plan.parts.entries()) {
+      if (fen < 1) continue;
+      const refund = await gateway.refund(plan.no, {
+        merchant_refund_no: `DEMO-${run}-${plan.no.slice(-8)}-${k}`,
+        amount_fen: fen,
+        reason: '演示退款',
+      });
+      made.push(refund.out_refund_no);
+    }
+  }
+  const deadline = Date.now() + deadlineMs;
+  let quiet = false;
+  let ended: RowDataPacket[] = [];
+  while (Date.now() < deadline && made.length > 0) {
+    [ended] = await pool.query<RowDataPacket[]>(
+      "SELECT out_refund_no, status, reversed_points FROM payment_refunds WHERE out_refund_no IN (?) AND status <> 'processing'",
+      [made],
+    );
+    if (ended.length === made.length) {
+      quiet = true;
+      break;
+    }
+    await sleep(1000);
+  }
+  const [viaQuery] = made.length
+    ? await pool.query<RowDataPacket[]>(
+        `SELECT COUNT(DISTINCT JSON_UNQUOTE(JSON_EXTRACT(payload, '$.refund.outRefundNo'))) AS n
+           FROM order_observations
+          WHERE source = 'query' AND outcome = 'refunded'
+            AND JSON_UNQUOTE(JSON_EXTRACT(payload, '$.refund.outRefundNo')) IN (?)`,
+        [made],
+      )
+    : [[{ n: 0 }] as RowDataPacket[]];
+  return {
+    requested: made.length,
+    succeeded: ended.filter((r) => r.status === 'succeeded').length,
+    pointsReversed: ended.reduce((n, r) => n + Number(r.reversed_points ?? 0), 0),
+    learntByQuery: Number(viaQuery[0]?.n ?? 0),
+    quiet: quiet || made.length === 0,
+  };
 }

@@ -48,6 +48,18 @@ export class GatewayClient {
     return { authorization: `Bearer ${this.#token}`, 'content-type': 'application/json' };
   }
 
+  /** Refunds (part of) an order through the order API (idempotent on merchant_refund_no). */
+  async refund(
+    outTradeNo: string,
+    body: { merchant_refund_no: string; amount_fen: number; reason?: string },
+  ) {
+    return (await call('refund', `${this.#base}/api/payment/orders/${outTradeNo}/refunds`, {
+      method: 'POST',
+      headers: this.#headers(),
+      body: JSON.stringify(body),
+    })) as { out_refund_no: string; status: string; hold_points: number };
+  }
+
   /**
    * Creates an order; on a network error or a 5xx it sends the same request again (the order API is
    * idempotent on `merchant_order_no`), as a merchant back end does, until `retryForMs` has passed.
@@ -110,6 +122,23 @@ export class SandboxControl {
 
   async orders(): Promise<SandboxOrder[]> {
     return ((await call('orders', `${this.#base}/sandbox/orders`)) as { orders: SandboxOrder[] }).orders;
+  }
+
+  /** Every refund the sandbox knows (query shape, plus its source). */
+  async refunds(): Promise<
+    { out_refund_no: string; out_trade_no: string; status: string; amount: { refund: number } }[]
+  > {
+    const body = (await call('refunds', `${this.#base}/sandbox/refunds`)) as
+      | {
+          refunds: {
+            out_refund_no: string;
+            out_trade_no: string;
+            status: string;
+            amount: { refund: number };
+          }[];
+        }
+      | { out_refund_no: string; out_trade_no: string; status: string; amount: { refund: number } }[];
+    return Array.isArray(body) ? body : body.refunds;
   }
 
   async notifications(): Promise<SandboxNotification[]> {
