@@ -213,6 +213,7 @@ describe('points-ledger under faults', () => {
       await world.pool.query(`GRANT UPDATE ON \`${db}\`.payment_orders TO ${user}`);
       await world.pool.query(`GRANT INSERT, DELETE ON \`${db}\`.ledger_outbox TO ${user}`);
       await world.pool.query(`GRANT INSERT ON \`${db}\`.evidence_bindings TO ${user}`);
+      await world.pool.query(`GRANT INSERT, UPDATE ON \`${db}\`.payment_refunds TO ${user}`);
       const url = new URL(world.db.url);
       url.username = user.slice(1, user.indexOf("'", 1));
       url.password = 'ledger-pw';
