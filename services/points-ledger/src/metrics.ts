@@ -128,6 +128,37 @@ export function createLedgerMetrics(
       gauge.set(Math.max(0, Number(row?.overdue ?? 0)));
     }),
   });
+  // Refunds under way are few (the status index serves both reads): read on every scrape.
+  new Gauge({
+    name: 'paysync_refunds_under_way',
+    help: 'Refunds accepted here and not final at WeChat yet (processing, abnormal), and the points they hold, read from MySQL at scrape time.',
+    labelNames: ['status', 'measure'] as const,
+    registers: [registry],
+    collect: guarded('mysql', async (gauge) => {
+      const [rows] = await sources.pool.query<
+        (RowDataPacket & { status: string; n: number; held: number })[]
+      >(
+        `SELECT status, COUNT(*) AS n, COALESCE(SUM(CASE WHEN hold_released_at IS NULL THEN hold_points END), 0) AS held
+           FROM payment_refunds WHERE status IN ('processing', 'abnormal') GROUP BY status`,
+      );
+      for (const status of ['processing', 'abnormal']) {
+        const row = rows.find((r) => r.status === status);
+        gauge.set({ status, measure: 'refunds' }, Number(row?.n ?? 0));
+        gauge.set({ status, measure: 'held_points' }, Number(row?.held ?? 0));
+      }
+    }),
+  });
+  new Gauge({
+    name: 'paysync_refund_oldest_processing_age_seconds',
+    help: 'Age of the oldest refund still processing (0 when none): a refund WeChat never finishes, or one paysync cannot send.',
+    registers: [registry],
+    collect: guarded('mysql', async (gauge) => {
+      const [[row]] = await sources.pool.query<(RowDataPacket & { oldest: Date | null })[]>(
+        "SELECT MIN(created_at) AS oldest FROM payment_refunds WHERE status = 'processing'",
+      );
+      gauge.set(row?.oldest ? Math.max(0, (Date.now() - row.oldest.getTime()) / 1000) : 0);
+    }),
+  });
   if (sources.admin && sources.dlqTopic) {
     const { admin, dlqTopic } = sources;
     new Gauge({

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { PaymentObservation } from '@paysync/contracts';
-import type { RowDataPacket } from '@paysync/db';
+import { insertRefund, type RowDataPacket } from '@paysync/db';
 import { checkInvariants, eventually, infraCommand, testEnv } from '@paysync/testkit';
 import { Supervised } from '../ledger-process.ts';
 import {
@@ -32,6 +32,25 @@ async function setup(name: string, orderCount: number) {
   for (let i = 0; i < orderCount; i++)
     orders.push(await world.seedOrder({ userId: `user-${name}-${i % 97}` }));
   const refunded = new Set(orders.filter((_, i) => i % 10 === 0).map((o) => o.outTradeNo));
+  // Half of the refunds were made here (the order API accepted them and holds their points), half in
+  // the merchant platform (learnt from WeChat only): a kill between a hold and its reversal must
+  // leave neither a second reversal nor a hold behind.
+  for (const [i, o] of orders.filter((x) => refunded.has(x.outTradeNo)).entries()) {
+    if (i % 2 !== 0) continue;
+    await insertRefund(world.pool, {
+      outRefundNo: `RF${o.outTradeNo}`.slice(0, 32),
+      outTradeNo: o.outTradeNo,
+      merchantRefundNo: null,
+      mchid: MCHID,
+      userId: o.userId,
+      amountFen: 500,
+      reason: null,
+      origin: 'api',
+      requestedBy: null,
+      holdPoints: 550,
+      nextCheckAt: new Date(Date.now() + 3_600_000),
+    });
+  }
   const stream: PaymentObservation[] = [];
   for (const o of orders) {
     const paid = observation(o);
@@ -134,6 +153,15 @@ async function expectSettledExactlyOnce(world: LedgerWorld, orders: SeedOrder[],
       wasRefunded ? 1 : 0,
     ]);
   }
+  // Every refund, made here or at WeChat, ended succeeded with its points reversed once and no hold.
+  const [refunds] = await world.pool.query<RowDataPacket[]>(
+    'SELECT origin, status, hold_released_at IS NOT NULL AS released, reversed_points FROM payment_refunds',
+  );
+  expect(refunds).toHaveLength(refunded.size);
+  expect(new Set(refunds.map((r) => `${r.status}/${r.released}/${r.reversed_points}`))).toEqual(
+    new Set(['succeeded/1/550']),
+  );
+  expect(refunds.filter((r) => r.origin === 'api')).toHaveLength(Math.ceil(refunded.size / 2));
   const [[sum]] = await world.pool.query<RowDataPacket[]>('SELECT SUM(balance) AS total FROM point_accounts');
   expect(Number(sum?.total)).toBe(orders.length * 1100 - refunded.size * 550);
 }

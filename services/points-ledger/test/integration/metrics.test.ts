@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createPool } from '@paysync/db';
+import { createPool, insertRefund } from '@paysync/db';
 import { createRegistry } from '@paysync/observability';
 import { eventually } from '@paysync/testkit';
 import { createLedgerMetrics } from '../../src/index.ts';
-import { createLedgerWorld, type LedgerWorld, observation } from '../world.ts';
+import { createLedgerWorld, type LedgerWorld, MCHID, observation } from '../world.ts';
 
 let world: LedgerWorld;
 
@@ -27,6 +27,23 @@ describe('ledger metrics computed at scrape time', () => {
     await world.seedOrder(); // pending, not expired
     await world.seedOrder({ timeExpire: new Date(Date.now() - 120_000) }); // pending past expiry
     await world.observe(observation(paid));
+    // A refund of the paid order accepted here a minute ago, still processing, holding 300 points.
+    await insertRefund(world.pool, {
+      outRefundNo: 'RFMETRICS0001',
+      outTradeNo: paid.outTradeNo,
+      merchantRefundNo: null,
+      mchid: MCHID,
+      userId: paid.userId,
+      amountFen: 300,
+      reason: null,
+      origin: 'api',
+      requestedBy: null,
+      holdPoints: 300,
+      nextCheckAt: new Date(),
+    });
+    await world.pool.query(
+      "UPDATE payment_refunds SET created_at = NOW(3) - INTERVAL 60 SECOND WHERE out_refund_no = 'RFMETRICS0001'",
+    );
     const ghost = { ...paid, outTradeNo: 'RCGHOSTMETRICS000001' };
     await world.observe(observation(ghost)); // unknown order → one dead letter
     await world.waitUntilConsumed();
@@ -60,6 +77,12 @@ describe('ledger metrics computed at scrape time', () => {
         .filter((l) => l.startsWith('paysync_ledger_dlq_messages{'))
         .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
       expect(dlq).toBe(1);
+      expect(sample(text, 'paysync_refunds_under_way', 'status="processing",measure="refunds"')).toBe(1);
+      expect(sample(text, 'paysync_refunds_under_way', 'status="processing",measure="held_points"')).toBe(
+        300,
+      );
+      expect(sample(text, 'paysync_refunds_under_way', 'status="abnormal",measure="refunds"')).toBe(0);
+      expect(sample(text, 'paysync_refund_oldest_processing_age_seconds')).toBeGreaterThanOrEqual(60);
       expect(sample(text, 'paysync_ledger_metrics_source_up', 'source="mysql"')).toBe(1);
       expect(sample(text, 'paysync_ledger_metrics_source_up', 'source="kafka"')).toBe(1);
     } finally {
