@@ -79,6 +79,7 @@ export {
   type RefundToDrive,
   type RefundTracker,
   refundFailure,
+  refundObservationByNumber,
   refundStatusAfter,
   refuseRefund,
 } from './refunds.ts';

@@ -259,3 +259,17 @@ export async function driveRefund(deps: DriveDeps, r: RefundToDrive): Promise<Dr
   }
   return { kind: 'answered', status: refund.status, observation };
 }
+
+/**
+ * A refund paysync did not make (the merchant platform), found by its number — from the trade bill's
+ * refund rows — asked about and turned into an observation: the ledger applies it like a refund
+ * notification (reversal once, a row of origin `wechat`).
+ */
+export async function refundObservationByNumber(
+  wechat: Pick<RefundApi, 'queryRefund'>,
+  refund: { outRefundNo: string; mchid: string },
+  envelope: ObservationEnvelope,
+): Promise<PaymentObservation> {
+  const { refund: answer, answer: signed } = await wechat.queryRefund(refund.outRefundNo, refund.mchid);
+  return refundAnswerObservation(answer, signed, refund.mchid, envelope);
+}

@@ -25,9 +25,11 @@ export class Batcher<T> {
     const done = new Promise<void>((resolve, reject) => {
       this.#queue.push({ items: [...items], resolve, reject });
     });
-    this.#running ??= this.#drain().finally(() => {
-      this.#running = undefined;
-    });
+    // The drain clears #running itself, in the same synchronous step as its last look at the queue:
+    // an add() that comes after that look always starts a new drain. (Clearing it in a .finally()
+    // callback left a gap of one microtask — exactly where a caller that awaited its previous add()
+    // adds again — and stranded that caller's items in the queue for good.)
+    if (this.#running === undefined) this.#running = this.#drain();
     return done;
   }
 
@@ -37,8 +39,14 @@ export class Batcher<T> {
   }
 
   async #drain(): Promise<void> {
+    // The queue is never empty here (add() pushes before it starts a drain), and every flush is
+    // awaited, so the drain yields before it can end: add() has set #running by then.
     if (this.#lingerMs > 0) await new Promise((resolve) => setTimeout(resolve, this.#lingerMs));
-    while (this.#queue.length > 0) {
+    for (;;) {
+      if (this.#queue.length === 0) {
+        this.#running = undefined;
+        return;
+      }
       const group: Pending<T>[] = [];
       let size = 0;
       while (this.#queue.length > 0) {

@@ -2,6 +2,27 @@ import { describe, expect, it } from '@jest/globals';
 import { Batcher } from '../../src/index.ts';
 
 describe('batcher', () => {
+  it('flushes an add made right after the previous add resolved (nothing stranded, idle waits for it)', async () => {
+    for (const lingerMs of [0, 5]) {
+      const flushed: number[] = [];
+      const batcher = new Batcher<number>(
+        async (items) => {
+          flushed.push(...items);
+        },
+        { lingerMs },
+      );
+      for (let i = 0; i < 50; i += 1) {
+        // A caller that awaits its write and writes again at once: the next add lands in the very
+        // microtask in which the previous drain ends.
+        await batcher.add([i]);
+      }
+      const last = batcher.add([50]);
+      await batcher.idle();
+      expect(flushed).toEqual(Array.from({ length: 51 }, (_, i) => i));
+      await last;
+    }
+  });
+
   it('sends what arrives while a flush is in flight in one next flush, in order', async () => {
     const flushed: number[][] = [];
     let release: () => void = () => {};

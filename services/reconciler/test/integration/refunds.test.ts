@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { acceptRefund } from '@paysync/orders';
-import { checkInvariants } from '@paysync/testkit';
+import { acceptRefund, refundObservationByNumber } from '@paysync/orders';
+import { checkInvariants, eventually } from '@paysync/testkit';
 import { createReconcilerWorld, type TestOrder } from '../world.ts';
 
 type World = Awaited<ReturnType<typeof createReconcilerWorld>>;
@@ -79,10 +80,12 @@ async function balance(userId: string): Promise<number> {
  * refund made in the merchant platform without a notification is not known here until the trade
  * bill names it: the next issue's reconciliation, not the sweep's.)
  */
-async function invariantsHold(order: TestOrder): Promise<void> {
+async function invariantsHold(order: TestOrder, sources = ['api']): Promise<void> {
   const refundsAtWeChat = world.sandbox
     .refunds()
-    .filter((r) => r.status === 'SUCCESS' && r.out_trade_no === order.outTradeNo && r.source === 'api')
+    .filter(
+      (r) => r.status === 'SUCCESS' && r.out_trade_no === order.outTradeNo && sources.includes(r.source),
+    )
     .map((r) => ({ outTradeNo: r.out_trade_no, outRefundNo: r.out_refund_no, amount: r.amount.refund }));
   expect((await checkInvariants(world.pool, { refundsAtWeChat })).violations).toEqual([]);
 }
@@ -206,5 +209,35 @@ describe('the refund sweep', () => {
     expect(await refund(r.outRefundNo)).toMatchObject({ status: 'succeeded', reversed_points: 1100 });
     expect(await balance(order.userId)).toBe(0);
     await invariantsHold(order);
+  });
+});
+
+describe('a refund made in the merchant platform, found by its number', () => {
+  it('is asked about and applied like its notification: one reversal, a row of origin wechat', async () => {
+    const order = await paidOrder();
+    // Customer service refunds in the merchant platform; WeChat never notifies paysync.
+    const made = world.sandbox.refund(order.outTradeNo, { amount: 250, notify: false });
+    await eventually('the refund to complete at WeChat', async () =>
+      world.sandbox.getRefund(made.out_refund_no)?.status === 'SUCCESS' ? true : undefined,
+    );
+    const observation = await refundObservationByNumber(
+      world.client,
+      { outRefundNo: made.out_refund_no, mchid: world.sandbox.merchant!.mchid },
+      { observationId: randomUUID(), source: 'query', observedAt: new Date(), producer: 'reconciler' },
+    );
+    // Found twice (two bill runs): applied once.
+    await world.publisher.observations([observation]);
+    await world.publisher.observations([{ ...observation, observationId: randomUUID() }]);
+    await world.publisher.idle();
+    await world.waitUntilConsumed();
+    expect(await refund(made.out_refund_no)).toMatchObject({
+      origin: 'wechat',
+      status: 'succeeded',
+      amount_fen: 250,
+      hold_points: 0,
+      reversed_points: 275,
+    });
+    expect(await balance(order.userId)).toBe(1100 - 275);
+    await invariantsHold(order, ['merchant_platform']);
   });
 });
