@@ -317,6 +317,8 @@ describe('monitoring', () => {
           path: '/metrics',
           interval: '15s',
           scrapeTimeout: '10s',
+          // Fixed job names: the alert rules' up{job=…} find every component under them.
+          relabelings: [{ targetLabel: 'job', replacement: expect.stringMatching(/^paysync-[a-z-]+$/) }],
           ...(pushgateway ? { honorLabels: true } : {}),
         },
       ]);

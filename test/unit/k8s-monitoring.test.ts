@@ -1,5 +1,20 @@
-import { describe, expect, it } from '@jest/globals';
-import { byKind, type Json, type Manifest, one, podSpecOf, render, renderNotes } from '../k8s/chart.ts';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { parse, stringify } from 'yaml';
+import { PATHS } from '../../scripts/infra/config.ts';
+import {
+  byKind,
+  CHART_DIR,
+  type Json,
+  type Manifest,
+  one,
+  podSpecOf,
+  render,
+  renderNotes,
+  runTool,
+} from '../k8s/chart.ts';
 
 // What Prometheus gets from a release: every component scraped, the reconciler's runs included
 // (a CronJob's pods are gone before any scrape, so they push to the release's Pushgateway).
@@ -114,5 +129,138 @@ describe('two releases in one Prometheus', () => {
     );
     expect(scraped[0]?.flat()).toEqual(Array(5).fill('pay-prod'));
     expect(scraped[1]?.flat()).toEqual(Array(5).fill('pay-staging'));
+  });
+});
+
+describe('the alert rules a release installs', () => {
+  const rulesFile = parse(
+    readFileSync(join(CHART_DIR, 'files/monitoring/rules/paysync.rules.yaml'), 'utf8'),
+  ) as { groups: { name: string; rules: Json[] }[] };
+  const specOf = (manifests: Manifest[]) => one(manifests, 'PrometheusRule', 'paysync').spec;
+  const ruleOf = (manifests: Manifest[], alert: string) =>
+    specOf(manifests)
+      .groups.flatMap((g: Json) => g.rules)
+      .find((r: Json) => r.alert === alert);
+  const promtool = (args: string[]) => runTool(join(PATHS.bin, 'promtool'), args);
+  const dir = mkdtempSync(join(tmpdir(), 'paysync-rules-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('are the promtool-tested file, every selector scoped to the release’s namespace', () => {
+    const spec = specOf(render({ namespace: 'pay-prod' }));
+    const rendered = spec.groups.flatMap((g: Json) => g.rules);
+    const original = rulesFile.groups.flatMap((g) => g.rules);
+    expect(rendered.map((r: Json) => r.alert ?? r.record)).toEqual(original.map((r) => r.alert ?? r.record));
+    for (const [i, r] of rendered.entries()) {
+      const o = original[i] as Json;
+      expect({ ...r, expr: undefined }).toEqual({ ...o, expr: undefined });
+      // Every paysync series and every up{} the rule reads is this namespace's.
+      const bare = [
+        ...r.expr.matchAll(/(paysync_[a-z0-9_]+|paysync:[a-z0-9_:]+|\bup)(\{namespace="pay-prod")?/g),
+      ]
+        .filter((m) => m[2] === undefined)
+        .map((m) => m[1]);
+      expect({ rule: r.alert ?? r.record, unscoped: bare }).toEqual({
+        rule: r.alert ?? r.record,
+        unscoped: [],
+      });
+    }
+    writeFileSync(join(dir, 'rendered.yaml'), stringify({ groups: spec.groups }));
+    const check = promtool(['check', 'rules', join(dir, 'rendered.yaml')]);
+    expect(check.stdout + check.stderr).toContain('SUCCESS');
+  });
+
+  it('keep two releases apart: one namespace’s outage pages with its namespace, never in the other', () => {
+    const files = ['pay-prod', 'pay-staging'].map((ns) => {
+      const file = join(dir, `${ns}.yaml`);
+      writeFileSync(file, stringify({ groups: specOf(render({ namespace: ns })).groups }));
+      return file;
+    });
+    const ledgerDown = rulesFile.groups
+      .flatMap((g) => g.rules)
+      .find((r) => r.alert === 'PaysyncLedgerDown') as Json;
+    const up = (ns: string, job: string, v: string) => ({
+      series: `up{namespace="${ns}",job="${job}",instance="x"}`,
+      values: v,
+    });
+    const series = ['pay-prod', 'pay-staging'].flatMap((ns) =>
+      ['paysync-callback-gateway', 'paysync-alerting', 'paysync-operator'].map((j) => up(ns, j, '1x20')),
+    );
+    series.push(
+      up('pay-prod', 'paysync-points-ledger', '1x20'),
+      up('pay-staging', 'paysync-points-ledger', '0x20'),
+    );
+    const test = (rules: string, expAlerts: Json[]) => ({
+      rule_files: [rules],
+      evaluation_interval: '1m',
+      tests: [
+        {
+          interval: '1m',
+          input_series: series,
+          alert_rule_test: [{ eval_time: '10m', alertname: 'PaysyncLedgerDown', exp_alerts: expAlerts }],
+        },
+      ],
+    });
+    writeFileSync(join(dir, 'prod.test.yaml'), stringify(test(files[0] as string, [])));
+    writeFileSync(
+      join(dir, 'staging.test.yaml'),
+      stringify(
+        test(files[1] as string, [
+          {
+            exp_labels: { ...ledgerDown.labels, namespace: 'pay-staging', job: 'paysync-points-ledger' },
+            exp_annotations: ledgerDown.annotations,
+          },
+        ]),
+      ),
+    );
+    const r = promtool(['test', 'rules', join(dir, 'prod.test.yaml'), join(dir, 'staging.test.yaml')]);
+    expect(r.stdout + r.stderr).not.toContain('FAILED');
+    expect(r.code).toBe(0);
+  });
+
+  it('take thresholds, for, severity, labels, runbook links and disabling from values', () => {
+    const tuned = render({
+      set: [
+        'monitoring.alerts.PaysyncOldestPendingOrderTooOld.threshold=10800',
+        'monitoring.alerts.PaysyncOldestPendingOrderTooOld.for=30m',
+        'monitoring.alerts.PaysyncLatePayments.severity=info',
+        'monitoring.alerts.PaysyncLatePayments.labels.team=finance',
+        'monitoring.alerts.PaysyncOperatorDown.enabled=false',
+        'monitoring.prometheusRule.alertLabels.env=prod',
+        'monitoring.runbookBaseUrl=https://wiki.example.com/paysync/runbooks',
+      ],
+    });
+    const oldest = ruleOf(tuned, 'PaysyncOldestPendingOrderTooOld');
+    expect(oldest.expr).toMatch(/> 10800$/);
+    expect(oldest.for).toBe('30m');
+    expect(oldest.annotations.threshold).toBe('10800');
+    expect(oldest.annotations.runbook_url).toBe(
+      'https://wiki.example.com/paysync/runbooks/oldest-pending-order.md',
+    );
+    expect(oldest.labels).toMatchObject({ env: 'prod', severity: 'warning' });
+    expect(ruleOf(tuned, 'PaysyncLatePayments').labels).toEqual({
+      severity: 'info',
+      component: 'points-ledger',
+      team: 'finance',
+      env: 'prod',
+    });
+    expect(ruleOf(tuned, 'PaysyncOperatorDown')).toBeUndefined();
+    const defaults = render();
+    expect(ruleOf(defaults, 'PaysyncOldestPendingOrderTooOld').expr).toMatch(/> 7200$/);
+  });
+
+  it('leave out the down-alerts of components the release does not run', () => {
+    const manifests = render({ set: ['alerting.enabled=false', 'reconciler.operator.enabled=false'] });
+    for (const a of ['PaysyncAlertingDown', 'PaysyncOperatorDown', 'PaysyncOperatorNoLeader'])
+      expect(ruleOf(manifests, a)).toBeUndefined();
+    expect(ruleOf(manifests, 'PaysyncGatewayDown')).toBeDefined();
+  });
+
+  it('refuse values that would silently do nothing', () => {
+    expect(() => render({ set: ['monitoring.alerts.PaysyncNoSuchAlert.enabled=false'] })).toThrow(
+      /PaysyncNoSuchAlert: no such alert/,
+    );
+    expect(() => render({ set: ['monitoring.alerts.PaysyncSettlementMismatch.threshold=3'] })).toThrow(
+      /has no threshold to change/,
+    );
   });
 });

@@ -109,7 +109,11 @@ try {
             }
           : undefined,
       pushgateway: config.RECONCILER_PUSHGATEWAY_URL
-        ? { url: config.RECONCILER_PUSHGATEWAY_URL, job: config.RECONCILER_PUSHGATEWAY_JOB }
+        ? {
+            url: config.RECONCILER_PUSHGATEWAY_URL,
+            job: config.RECONCILER_PUSHGATEWAY_JOB,
+            namespace: config.RECONCILER_PUSHGATEWAY_NAMESPACE,
+          }
         : undefined,
     },
   );
