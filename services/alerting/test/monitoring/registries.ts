@@ -9,6 +9,18 @@ import { createAlertingMetrics } from '../../src/index.ts';
 /** What a scrape of these registries can contain: sample names and, per name, its labels. */
 export type ExportedMetrics = Map<string, { service: string; labels: Set<string> }>;
 
+/**
+ * Metrics of others the rules and the board rely on, with the labels they use: Prometheus's own
+ * `up` (a target's labels), and ingress-nginx's request counter (the notify path as WeChat Pay sees it).
+ */
+export const EXTERNAL_METRICS = new Map<string, Set<string>>([
+  ['up', new Set(['job', 'namespace', 'instance'])],
+  [
+    'nginx_ingress_controller_requests',
+    new Set(['namespace', 'exported_namespace', 'ingress', 'path', 'status']),
+  ],
+]);
+
 /** Labels every series gets from the registry defaults, the scrape or the Pushgateway group. */
 export const TARGET_LABELS = ['paysync_service', 'namespace', 'job', 'instance', 'shard'];
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
 import { RULE_TESTS_DIR, RULES_FILE, RUNBOOKS_DIR, runTool } from '../monitoring/files.ts';
 import { promqlRefs } from '../monitoring/promql.ts';
-import { exportedMetrics } from '../monitoring/registries.ts';
+import { EXTERNAL_METRICS, exportedMetrics } from '../monitoring/registries.ts';
 
 type Rule = {
   alert?: string;
@@ -21,17 +21,6 @@ const testFiles = readdirSync(RULE_TESTS_DIR).filter((f) => f.endsWith('.test.ya
 
 /** Metrics a rule may name before a service exports them (none: every rule's metrics exist). */
 const AWAITED = new Set<string>();
-/**
- * Metrics of others the rules rely on, with the labels they use: Prometheus's own `up` (a target's
- * labels), and ingress-nginx's request counter (the notify path as WeChat Pay sees it).
- */
-const EXTERNAL = new Map<string, Set<string>>([
-  ['up', new Set(['job', 'namespace', 'instance'])],
-  [
-    'nginx_ingress_controller_requests',
-    new Set(['namespace', 'exported_namespace', 'ingress', 'path', 'status']),
-  ],
-]);
 
 describe('Prometheus rules', () => {
   it('pass promtool check rules', async () => {
@@ -98,7 +87,7 @@ describe('Prometheus rules', () => {
     for (const r of rules) {
       for (const s of promqlRefs(r.expr).selectors) {
         if (recorded.has(s.metric) || AWAITED.has(s.metric)) continue;
-        const external = EXTERNAL.get(s.metric);
+        const external = EXTERNAL_METRICS.get(s.metric);
         const m = exported.get(s.metric) ?? (external ? { labels: external } : undefined);
         if (!m) unknown.push(`${r.alert ?? r.record}: ${s.metric}`);
         else
