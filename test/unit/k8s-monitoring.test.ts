@@ -264,3 +264,14 @@ describe('the alert rules a release installs', () => {
     );
   });
 });
+
+describe('the install notes', () => {
+  it('show payctl from the operator’s pod, on the image’s PATH', () => {
+    const notes = renderNotes();
+    expect(notes).toMatch(
+      /exec deploy\/paysync-operator -- \\\s+payctl check-notify-url https:\/\/pay\.example\.com\//,
+    );
+    expect(notes).toContain('exec deploy/paysync-operator -- payctl order <out_trade_no>');
+    expect(notes).not.toContain('node packages/cli/src/bin.ts');
+  });
+});
