@@ -12,6 +12,15 @@ export const KUBECONFORM = join(PATHS.bin, 'kubeconform');
 /** The Kubernetes version the chart is rendered for in tests (the test API server's). */
 export const KUBE_VERSION = '1.37.2';
 
+/**
+ * The Prometheus Operator's kinds the chart renders only where the cluster has them
+ * (.Capabilities.APIVersions.Has): tests and the plain manifests render for a cluster that does.
+ */
+export const MONITORING_API_VERSIONS = [
+  'monitoring.coreos.com/v1/ServiceMonitor',
+  'monitoring.coreos.com/v1/PrometheusRule',
+];
+
 export type HelmResult = { code: number; stdout: string; stderr: string };
 
 function tool(path: string): string {
@@ -38,23 +47,28 @@ export function runTool(path: string, args: string[], input?: string): HelmResul
 }
 
 export type TemplateOptions = {
+  /** Another chart directory (a test's modified copy); default CHART_DIR. */
+  chart?: string;
   release?: string;
   namespace?: string;
   values?: string[];
   set?: string[];
   includeCrds?: boolean;
+  /** API versions the cluster offers beyond the built-in ones; default MONITORING_API_VERSIONS. */
+  apiVersions?: string[];
 };
 
 export function helmTemplate(opts: TemplateOptions = {}): HelmResult {
   const args = [
     'template',
     opts.release ?? 'paysync',
-    CHART_DIR,
+    opts.chart ?? CHART_DIR,
     '--namespace',
     opts.namespace ?? 'paysync',
     '--kube-version',
     KUBE_VERSION,
     ...(opts.includeCrds ? ['--include-crds'] : []),
+    ...(opts.apiVersions ?? MONITORING_API_VERSIONS).flatMap((v) => ['--api-versions', v]),
   ];
   for (const v of opts.values ?? []) args.push('--values', v);
   for (const s of opts.set ?? []) args.push('--set', s);

@@ -1,7 +1,8 @@
 // Prometheus, Alertmanager and the Pushgateway for the local stack: Debian's binaries (linked into
 // .cache/bin by `scripts/infra.ts tools`), configured from the files the Helm chart ships — the
-// rules as they are, Alertmanager's example routing pointed at the local alerting service and
-// mail sink, with second-scale grouping so an alert leaves within seconds.
+// rules as they are but for the operator's (the local stack runs none), Alertmanager's example
+// routing pointed at the local alerting service and mail sink, with second-scale grouping so an
+// alert leaves within seconds.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -29,6 +30,25 @@ function monitoringFile(path: string): string {
     );
   }
   return path;
+}
+
+/** Alerts about the PaymentRepair operator, which runs only in Kubernetes. */
+export const OPERATOR_ALERTS = [
+  'PaysyncOperatorDown',
+  'PaysyncOperatorNoLeader',
+  'PaysyncPaymentRepairFailed',
+];
+
+export type RulesDoc = { groups: { name: string; rules: { alert?: string; for?: string }[] }[] };
+
+/**
+ * The chart's rules without the alerts of components a stack does not run, as the chart leaves
+ * them out of a release that disables those components.
+ */
+export async function rulesWithout(alerts: readonly string[]): Promise<RulesDoc> {
+  const doc = parse(await readFile(monitoringFile(MONITORING.rules), 'utf8')) as RulesDoc;
+  for (const g of doc.groups) g.rules = g.rules.filter((r) => !alerts.includes(r.alert ?? ''));
+  return doc;
 }
 
 type AlertmanagerDoc = {
@@ -66,11 +86,15 @@ export async function alertmanagerConfig(opts: {
   return stringify(doc);
 }
 
-export function prometheusConfig(opts: { ports: Ports; scrape: Record<string, number> }): string {
+export function prometheusConfig(opts: {
+  ports: Ports;
+  scrape: Record<string, number>;
+  rulesFile: string;
+}): string {
   const at = (port: number) => [`${HOST}:${port}`];
   return stringify({
     global: { scrape_interval: '5s', scrape_timeout: '4s', evaluation_interval: '5s' },
-    rule_files: [monitoringFile(MONITORING.rules)],
+    rule_files: [opts.rulesFile],
     alerting: { alertmanagers: [{ static_configs: [{ targets: at(opts.ports.alertmanager) }] }] },
     scrape_configs: [
       ...Object.entries(opts.scrape).map(([job, port]) => ({
@@ -102,7 +126,9 @@ export async function monitoringProcesses(opts: {
   await mkdir(join(dir, 'alertmanager-data'), { recursive: true });
   const promConfig = join(dir, 'prometheus.yml');
   const amConfig = join(dir, 'alertmanager.yml');
-  await writeFile(promConfig, prometheusConfig(opts));
+  const rulesFile = join(dir, 'paysync.rules.yaml');
+  await writeFile(rulesFile, stringify(await rulesWithout(OPERATOR_ALERTS)));
+  await writeFile(promConfig, prometheusConfig({ ...opts, rulesFile }));
   await writeFile(
     amConfig,
     await alertmanagerConfig({

@@ -18,6 +18,7 @@ import {
 } from '../monitoring/stack.ts';
 
 // End to end with Debian's Prometheus, Alertmanager and Pushgateway: the services are scraped, a
+// healthy stack fires nothing but the watchdog, a
 // missed notification (WeChat cannot reach the notify URL, as in the incident) is found by a
 // reconciler sweep, the rule fires, Alertmanager calls the alerting service, and an email and a
 // DingTalk message arrive. Every panel of the Grafana board has data meanwhile.
@@ -68,6 +69,16 @@ afterAll(async () => {
   await stack?.close();
 }, 60_000);
 
+async function firingAlerts(): Promise<string[]> {
+  const res = (await (await fetch(`${prometheus.url}/api/v1/alerts`)).json()) as {
+    data: { alerts: { labels: Record<string, string>; state: string }[] };
+  };
+  return res.data.alerts
+    .filter((a) => a.state === 'firing')
+    .map((a) => a.labels.alertname ?? '')
+    .sort();
+}
+
 async function scalar(expr: string): Promise<number | undefined> {
   const [first] = await query(prometheus.url, expr);
   return first ? Number(first.value[1]) : undefined;
@@ -99,6 +110,22 @@ describe('monitoring end to end', () => {
     await eventually('the baseline sweep in Prometheus', async () =>
       (await scalar('sum(paysync_reconciler_missed_notifications_total)')) === 0 ? true : undefined,
     );
+
+    // A healthy stack pages nothing: once every rule group has evaluated with all of that in
+    // Prometheus (every `for` at 0s), only the watchdog fires (always, by design).
+    const healthyAt = Date.now();
+    await eventually('every rule group to evaluate after the baseline', async () => {
+      const res = (await (await fetch(`${prometheus.url}/api/v1/rules`)).json()) as {
+        data: { groups: { lastEvaluation: string }[] };
+      };
+      const groups = res.data.groups;
+      return groups.length > 0 && groups.every((g) => Date.parse(g.lastEvaluation) > healthyAt)
+        ? true
+        : undefined;
+    });
+    // The one exception: the local stack's notify URL is http://127.0.0.1, which WeChat Pay could
+    // never reach, and the gateway says so (paysync_gateway_notify_url_valid 0) as it must.
+    expect(await firingAlerts()).toEqual(['PaysyncNotifyUrlUnhealthy', 'PaysyncWatchdog']);
 
     // The incident: WeChat Pay cannot reach the notify URL. The user pays; no notification arrives.
     stack.sandbox.setFaults({ notifyUnreachable: 'not_attempted' });

@@ -1,4 +1,6 @@
 // Renders the chart with the real helm and parses what it printed, for the chart's tests.
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import {
@@ -9,7 +11,14 @@ import {
   type TemplateOptions,
 } from '../../scripts/k8s/helm.ts';
 
-export { CHART_DIR, helmLint, helmTemplate, KUBE_VERSION, runTool } from '../../scripts/k8s/helm.ts';
+export {
+  CHART_DIR,
+  helmLint,
+  helmTemplate,
+  KUBE_VERSION,
+  MONITORING_API_VERSIONS,
+  runTool,
+} from '../../scripts/k8s/helm.ts';
 
 /** Any JSON value of a rendered manifest: tests read them by path. */
 // biome-ignore lint/suspicious/noExplicitAny: rendered manifests are arbitrary JSON, read by path in tests
@@ -95,4 +104,32 @@ export function kubeconform(
       })
     : {};
   return { code: r.code, resources: parsed.resources ?? [], stderr: r.stderr };
+}
+
+/**
+ * The install notes (NOTES.txt) as helm would print them after an install: rendered from a copy of
+ * the chart where they are one value of a ConfigMap (helm template never prints NOTES.txt).
+ */
+export function renderNotes(opts: TemplateOptions = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'paysync-notes-'));
+  try {
+    const chart = join(dir, 'paysync');
+    cpSync(CHART_DIR, chart, { recursive: true });
+    const notes = readFileSync(join(chart, 'templates', 'NOTES.txt'), 'utf8');
+    rmSync(join(chart, 'templates', 'NOTES.txt'));
+    writeFileSync(
+      join(chart, 'templates', '_notes.tpl'),
+      `{{- define "test.notes" -}}\n${notes}\n{{- end }}\n`,
+    );
+    writeFileSync(
+      join(chart, 'templates', 'notes.yaml'),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: install-notes\ndata:\n  notes: {{ include "test.notes" . | quote }}\n',
+    );
+    const found = render({ ...opts, chart }).find(
+      (m) => m.kind === 'ConfigMap' && m.metadata.name === 'install-notes',
+    );
+    return String(found?.data.notes);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -2,7 +2,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eventually } from '@paysync/testkit';
 import { parse, stringify } from 'yaml';
-import { ALERTMANAGER_FILE, RULES_FILE, tool } from '../../services/alerting/test/monitoring/files.ts';
+import { OPERATOR_ALERTS, rulesWithout } from '../../scripts/start/monitoring.ts';
+import { ALERTMANAGER_FILE, tool } from '../../services/alerting/test/monitoring/files.ts';
 import { freePort, type Proc, startProcess } from './processes.ts';
 
 // Debian's Prometheus, Alertmanager and Pushgateway, started by the test on free loopback ports with
@@ -88,8 +89,12 @@ export async function startAlertmanager(dir: string, configYaml: string): Promis
 }
 
 /** paysync's rules with every `for:` made 0s, so a condition alerts at its first evaluation. */
+/**
+ * The rules with every `for` at 0s (a test cannot wait minutes), and without the operator's alerts
+ * (the test stack runs no operator), as the local stack loads them.
+ */
 export async function rulesForTest(): Promise<string> {
-  const doc = parse(await readFile(RULES_FILE, 'utf8')) as { groups: { rules: { for?: string }[] }[] };
+  const doc = await rulesWithout(OPERATOR_ALERTS);
   for (const g of doc.groups) for (const r of g.rules) if (r.for) r.for = '0s';
   return stringify(doc);
 }

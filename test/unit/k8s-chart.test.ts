@@ -71,13 +71,16 @@ describe('helm lint and template', () => {
       'NetworkPolicy/paysync-default-deny',
       'Job/paysync-migrate',
       'NetworkPolicy/paysync-migrate',
+      'Deployment/paysync-pushgateway',
+      'Service/paysync-pushgateway',
+      'ServiceMonitor/paysync-pushgateway',
     ]) {
       expect(kinds).toContain(want);
     }
     // The schema is applied before anything else changes, on install and on every upgrade.
     const migrate = defaults.find((m) => m.kind === 'Job' && m.metadata.name === 'paysync-migrate');
     expect(migrate?.metadata.annotations).toMatchObject({ 'helm.sh/hook': 'pre-install,pre-upgrade' });
-    expect(byKind(defaults, 'ServiceMonitor').length).toBe(4);
+    expect(byKind(defaults, 'ServiceMonitor').length).toBe(5);
   });
 });
 
@@ -201,7 +204,8 @@ describe('secrets', () => {
     expect(byKind(manifests, 'Secret')).toEqual([]);
     const text = JSON.stringify(manifests);
     expect(text).not.toMatch(/mysql:\/\/|PRIVATE KEY|password/i);
-    for (const w of workloads(manifests)) {
+    // The Pushgateway (a Prometheus image) has no business with MySQL.
+    for (const w of workloads(manifests).filter((m) => !m.metadata.name.endsWith('-pushgateway'))) {
       for (const c of containers(w)) {
         const mysql = envOf(c).get('MYSQL_URL');
         expect(mysql?.valueFrom?.secretKeyRef).toEqual({ name: 'paysync-mysql', key: 'MYSQL_URL' });
@@ -303,11 +307,20 @@ describe('monitoring', () => {
       expect(sm.metadata.labels.release).toBe('kube-prometheus-stack');
     }
     const custom = byKind(sharded, 'ServiceMonitor');
-    expect(custom.length).toBe(4);
+    expect(custom.length).toBe(5);
     for (const sm of custom) {
       expect(sm.metadata.labels).toMatchObject({ release: 'prom', team: 'payments' });
+      const pushgateway = sm.metadata.name.endsWith('-pushgateway');
       expect(sm.spec.endpoints).toEqual([
-        { port: 'metrics', path: '/metrics', interval: '15s', scrapeTimeout: '10s' },
+        {
+          port: 'metrics',
+          path: '/metrics',
+          interval: '15s',
+          scrapeTimeout: '10s',
+          // Fixed job names: the alert rules' up{job=…} find every component under them.
+          relabelings: [{ targetLabel: 'job', replacement: expect.stringMatching(/^paysync-[a-z-]+$/) }],
+          ...(pushgateway ? { honorLabels: true } : {}),
+        },
       ]);
     }
   });

@@ -8,7 +8,7 @@ import { ledgerEnv } from '@paysync/points-ledger';
 import * as reconciler from '@paysync/reconciler';
 import { parse } from 'yaml';
 import { expectedFiles } from '../../scripts/k8s/render.ts';
-import { byKind, CHART_DIR, type Manifest, parseManifests, render, runTool } from '../k8s/chart.ts';
+import { byKind, CHART_DIR, helmTemplate, type Manifest, parseManifests, render } from '../k8s/chart.ts';
 
 // The chart's files and the services agree: the env var names the chart sets and accepts are the
 // services' own, k8s/ is what the chart renders, and the monitoring files are optional.
@@ -149,15 +149,7 @@ describe('monitoring files', () => {
     return dir;
   }
   function renderChart(dir: string): Manifest[] {
-    const r = runTool(join(CHART_DIR, '..', '..', '.cache', 'bin', 'helm'), [
-      'template',
-      'paysync',
-      dir,
-      '--namespace',
-      'paysync',
-      '--kube-version',
-      '1.37.2',
-    ]);
+    const r = helmTemplate({ chart: dir });
     expect(r.stderr).toBe('');
     return parseManifests(r.stdout);
   }
@@ -196,13 +188,7 @@ describe('monitoring files', () => {
 
   it('fails the render on a rule file that is not YAML', () => {
     const dir = chartCopy('broken', { 'files/monitoring/rules/bad.yaml': 'groups: [\n' });
-    const r = runTool(join(CHART_DIR, '..', '..', '.cache', 'bin', 'helm'), [
-      'template',
-      'paysync',
-      dir,
-      '--kube-version',
-      '1.37.2',
-    ]);
+    const r = helmTemplate({ chart: dir });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('bad.yaml');
   });

@@ -248,3 +248,22 @@ readinessProbe:
   emptyDir:
     sizeLimit: 64Mi
 {{- end }}
+
+{{/*
+  Where the reconciler's sweep pushes its run metrics: this release's Pushgateway
+  (monitoring.pushgateway.enabled) or an existing one (monitoring.pushgateway.url); empty: nowhere.
+*/}}
+{{- define "paysync.pushgatewayUrl" -}}
+{{- $p := .Values.monitoring.pushgateway -}}
+{{- if hasKey .Values.reconciler.env "RECONCILER_PUSHGATEWAY_URL" }}
+{{- fail "reconciler.env.RECONCILER_PUSHGATEWAY_URL is set by the chart: use monitoring.pushgateway (enabled: the release's own; url: an existing one)" }}
+{{- end }}
+{{- if and $p.enabled $p.url }}
+{{- fail "monitoring.pushgateway: set either enabled (the chart deploys one) or url (an existing one), not both" }}
+{{- end }}
+{{- if $p.enabled }}
+{{- printf "http://%s.%s.svc:%v" (include "paysync.componentName" (list . "pushgateway")) .Release.Namespace $p.port }}
+{{- else }}
+{{- $p.url }}
+{{- end }}
+{{- end }}

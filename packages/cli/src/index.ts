@@ -1,5 +1,11 @@
 export { compareWithWeChat, type Difference, type OurOrder, type TheirOrder } from './compare.ts';
-export { CommandFailedError, UsageError } from './errors.ts';
+export {
+  CommandFailedError,
+  EXIT_DIFFERENCES,
+  EXIT_FAILED,
+  EXIT_USAGE,
+  UsageError,
+} from './errors.ts';
 export { table } from './format.ts';
 export { type Io, processIo } from './io.ts';
 export {
@@ -8,5 +14,11 @@ export {
   operatorSync,
   renderOperatorSync,
 } from './operator-sync.ts';
-export { actorOf, reasonFor, timeArg } from './options.ts';
-export { runPayctl } from './program.ts';
+export { actorOf, DRY_RUN_ACTOR, reasonFor, timeArg } from './options.ts';
+export {
+  PAYCTL_VERSION,
+  type PayctlOptions,
+  runPayctl,
+  unreachableDependency,
+} from './program.ts';
+export { Resources } from './resources.ts';

@@ -213,5 +213,12 @@ export function renderOperatorSync(io: Io, report: OperatorSyncReport): string {
           `\n${report.notSynced.length} order(s) not synced: WeChat Pay's circuit breaker is open.\n`,
         )
       : '';
-  return head + table(['out_trade_no', 'ours', 'wechat', 'action', 'result', 'why'], rows) + tail;
+  const changed = report.rows.filter((r) =>
+    report.dryRun
+      ? r.wouldBecome !== null && r.wouldBecome !== r.before
+      : r.after !== null && r.after !== r.before,
+  ).length;
+  const errors = report.rows.filter((r) => r.error !== null).length;
+  const summary = `\n${report.rows.length} order(s) checked: ${changed} ${report.dryRun ? 'would change' : 'changed'}, ${errors} error(s), ${report.notSynced.length} not synced.\n`;
+  return head + table(['out_trade_no', 'ours', 'wechat', 'action', 'result', 'why'], rows) + tail + summary;
 }

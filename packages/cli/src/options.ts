@@ -3,10 +3,20 @@ import { type OrderStatus, orderStatus } from '@paysync/contracts';
 import { UsageError } from './errors.ts';
 import type { Io } from './io.ts';
 
-/** Who is acting: --actor, else the login name. Recorded in every audit record and observation. */
-export function actorOf(io: Io, flag: string | undefined): string {
-  const actor = (flag ?? io.env.USER ?? io.env.LOGNAME ?? '').trim();
-  if (actor === '') throw new UsageError('cannot tell who you are: pass --actor <name>');
+/** Stands for the actor of a dry run nobody named: a dry run records nothing. */
+export const DRY_RUN_ACTOR = 'dry-run';
+
+/**
+ * Who is acting: --actor, else $PAYCTL_ACTOR, else the login name. Recorded in every audit record
+ * and observation. A dry run changes and records nothing, so it needs no name (a pod has no $USER).
+ */
+export function actorOf(io: Io, flag: string | undefined, dryRun = false): string {
+  const actor = (flag ?? io.env.PAYCTL_ACTOR ?? io.env.USER ?? io.env.LOGNAME ?? '').trim();
+  if (actor === '' && dryRun) return DRY_RUN_ACTOR;
+  if (actor === '')
+    throw new UsageError(
+      'cannot tell who you are ($USER is unset, as in a pod): pass --actor <your name> or set PAYCTL_ACTOR',
+    );
   if (actor.length > 128) throw new UsageError('--actor is longer than 128 characters');
   return actor;
 }

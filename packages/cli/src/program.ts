@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '@paysync/config';
 import { ReconcileError } from '@paysync/reconcile';
 import { WeChatPayError } from '@paysync/wechatpay';
@@ -9,7 +10,7 @@ import { orderCommand } from './commands/order.ts';
 import { refundCommand } from './commands/refund.ts';
 import { replayCommand } from './commands/replay.ts';
 import { repairCommand, syncCommand } from './commands/sync.ts';
-import { CommandFailedError, UsageError } from './errors.ts';
+import { CommandFailedError, EXIT_FAILED, EXIT_USAGE, UsageError } from './errors.ts';
 import { type Io, processIo } from './io.ts';
 import { Resources } from './resources.ts';
 
@@ -24,17 +25,34 @@ Examples:
   payctl dlq list && payctl dlq retry 0:17 --resolve --reason "order row restored"
   payctl dlq resolve 0:18 0:19 --reason "INC-1234 test payments, refunded"
 
-Exit codes: 0 done; 1 the command ran but did not (fully) succeed, or found a problem; 2 usage or configuration.
+Exit codes: 0 done; 1 the command ran but did not (fully) succeed, or MySQL/Kafka/WeChat Pay could not be
+reached; 2 usage or configuration; 3 payctl order found differences between paysync and WeChat Pay.
+Who acts: --actor, else $PAYCTL_ACTOR, else $USER (unset in a pod); dry runs need none.
+Without a terminal, a sync or repair prints one line per step on stderr and a summary at the end.
 Configuration comes from the environment (MYSQL_URL, KAFKA_BROKERS, WECHATPAY_*): see packages/cli/README.md.`;
 
 type Globals = { json?: boolean; actor?: string };
+
+/** payctl's version: the version of @paysync/cli (its package.json, shipped with the sources). */
+export const PAYCTL_VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+export type PayctlOptions = {
+  /** What commands connect to (tests: a stand-in that refuses to connect). */
+  resources?: (io: Io) => Resources;
+};
 
 /**
  * Runs payctl with `argv` (the arguments after the program name) and returns the exit code.
  * Everything it prints goes through `io`, so tests run it in-process.
  */
-export async function runPayctl(argv: readonly string[], io: Io = processIo()): Promise<number> {
-  const res = new Resources(io);
+export async function runPayctl(
+  argv: readonly string[],
+  io: Io = processIo(),
+  opts: PayctlOptions = {},
+): Promise<number> {
+  const res = opts.resources ? opts.resources(io) : new Resources(io);
   let code = 0;
   const set = (c: number) => {
     code = c;
@@ -43,6 +61,7 @@ export async function runPayctl(argv: readonly string[], io: Io = processIo()): 
     .description(
       'paysync operator tool: inspect, sync, repair and replay orders (audited); notify URL; migrations; DLQ',
     )
+    .version(PAYCTL_VERSION, '-V, --version', 'print payctl’s version')
     .option('--json', 'machine-readable output on stdout')
     .option('--actor <name>', 'who is acting, for the audit log (default: $USER)')
     .addHelpText('after', EXAMPLES)
@@ -191,16 +210,56 @@ export async function runPayctl(argv: readonly string[], io: Io = processIo()): 
 function exitCodeFor(err: unknown, io: Io): number {
   if (err instanceof CommanderError) {
     // Help and version end here too (exit code 0); commander already printed the message.
-    return err.exitCode === 0 ? 0 : 2;
+    return err.exitCode === 0 ? 0 : EXIT_USAGE;
   }
   if (err instanceof UsageError || err instanceof ConfigError) {
     io.err(`payctl: ${err.message}\n`);
-    return 2;
+    return EXIT_USAGE;
   }
   if (err instanceof CommandFailedError || err instanceof ReconcileError || err instanceof WeChatPayError) {
     io.err(`payctl: ${err.message}\n`);
-    return 1;
+    return EXIT_FAILED;
+  }
+  const unreachable = unreachableDependency(err, io.env);
+  if (unreachable) {
+    io.err(`payctl: ${unreachable}\n`);
+    return EXIT_FAILED;
   }
   io.err(`payctl: unexpected error: ${err instanceof Error ? err.message : String(err)}\n`);
-  return 1;
+  return EXIT_FAILED;
+}
+
+/** MySQL's client errors of a connection that failed (the network, the account, the database). */
+const MYSQL_CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ECONNRESET',
+  'PROTOCOL_CONNECTION_LOST',
+  'ER_ACCESS_DENIED_ERROR',
+  'ER_BAD_DB_ERROR',
+]);
+
+/**
+ * A dependency payctl could not reach, said with the variable that configures it: MySQL by the
+ * host and port of MYSQL_URL (never its account or password), Kafka by KAFKA_BROKERS.
+ */
+export function unreachableDependency(err: unknown, env: Io['env']): string | undefined {
+  const e = err as { name?: unknown; code?: unknown; message?: unknown } | null;
+  const detail = typeof e?.message === 'string' && e.message !== '' ? e.message : String(e?.code);
+  if (typeof e?.name === 'string' && e.name.startsWith('KafkaJS')) {
+    return `cannot reach Kafka at ${env.KAFKA_BROKERS ?? '(KAFKA_BROKERS unset)'} (KAFKA_BROKERS): ${detail}`;
+  }
+  if (typeof e?.code === 'string' && MYSQL_CONNECTION_CODES.has(e.code)) {
+    let where = '(MYSQL_URL unset)';
+    try {
+      if (env.MYSQL_URL) where = new URL(env.MYSQL_URL).host;
+    } catch {
+      where = '(MYSQL_URL is not a URL)';
+    }
+    return `cannot reach MySQL at ${where} (MYSQL_URL): ${e.code}`;
+  }
+  return undefined;
 }

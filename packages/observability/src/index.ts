@@ -6,6 +6,7 @@ export {
   Histogram,
   LATENCY_BUCKETS_SECONDS,
   metricName,
+  PAYSYNC_SERVICE_LABEL,
   type Registry,
   Summary,
 } from './metrics.ts';

@@ -4,12 +4,19 @@ export type { Registry } from 'prom-client';
 export { Counter, Gauge, Histogram, Summary } from 'prom-client';
 
 /**
- * A Prometheus registry for one service, with Node.js process metrics and a `service` label.
+ * The label every metric of a paysync registry carries: which service exported it. Not `service`,
+ * which the Prometheus Operator sets on every scraped series (the Kubernetes Service's name): a
+ * clash would rename ours to exported_service.
+ */
+export const PAYSYNC_SERVICE_LABEL = 'paysync_service';
+
+/**
+ * A Prometheus registry for one service, with Node.js process metrics and a `paysync_service` label.
  * Every paysync metric is named `paysync_<component>_<what>_<unit>`; see `metricName`.
  */
 export function createRegistry(service: string, opts: { processMetrics?: boolean } = {}): Registry {
   const registry = new Registry();
-  registry.setDefaultLabels({ service });
+  registry.setDefaultLabels({ [PAYSYNC_SERVICE_LABEL]: service });
   if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry });
   return registry;
 }

@@ -28,6 +28,15 @@ export class MalformedError extends WeChatPayError {
   }
 }
 
+/**
+ * A notification whose signature verified — WeChat Pay sent it — but whose content paysync cannot
+ * read (the envelope, or the decrypted resource). Still MALFORMED, but unlike a malformed request
+ * anyone could send, it is a real payment answered 400, which WeChat abandons after 24 hours.
+ */
+export class UnreadableNotificationError extends MalformedError {
+  readonly signed = true;
+}
+
 /** A required `Wechatpay-*` header is absent or empty. */
 export class MissingHeaderError extends WeChatPayError {
   readonly header: string;

@@ -72,6 +72,7 @@ export {
   TimeoutError,
   UnknownMerchantError,
   UnknownSerialError,
+  UnreadableNotificationError,
   UnsupportedSignatureTypeError,
   UnverifiedAnswerError,
   WeChatPayApiError,

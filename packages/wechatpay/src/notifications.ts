@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { type ApiV3Key, aesGcmDecrypt, apiV3SecretKey } from './aead.ts';
-import { MalformedError } from './errors.ts';
+import { MalformedError, UnreadableNotificationError } from './errors.ts';
 import {
   type NotificationEnvelope,
   notificationEnvelopeSchema,
@@ -67,7 +67,13 @@ export class NotificationVerifier {
       ...(this.#clock ? { clock: this.#clock } : {}),
       ...(this.#windowSeconds !== undefined ? { windowSeconds: this.#windowSeconds } : {}),
     });
-    return { ...verified, ...decryptNotification(message.body, this.#apiV3Key) };
+    try {
+      return { ...verified, ...decryptNotification(message.body, this.#apiV3Key) };
+    } catch (err) {
+      if (err instanceof MalformedError && !(err instanceof UnreadableNotificationError))
+        throw new UnreadableNotificationError(err.message, { cause: err });
+      throw err;
+    }
   }
 }
 

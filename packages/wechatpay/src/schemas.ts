@@ -31,7 +31,9 @@ export const transactionSchema = z
     mchid: z.string().min(1),
     out_trade_no: z.string().min(6).max(32),
     transaction_id: z.string().min(1).optional(),
-    trade_type: z.union([z.enum(TRADE_TYPES), z.literal('')]).optional(),
+    // Not acted on by paysync: a trade type WeChat adds later must not block the notification and
+    // the query (TRADE_TYPES lists the known ones).
+    trade_type: z.string().optional(),
     trade_state: z.enum(TRADE_STATES),
     trade_state_desc: z.string().optional(),
     bank_type: z.string().optional(),

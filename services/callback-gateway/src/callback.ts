@@ -8,6 +8,7 @@ import {
   type NotificationVerifier,
   SIGNATURE_PROBE_PREFIX,
   StaleTimestampError,
+  UnreadableNotificationError,
   WECHATPAY_HEADERS,
   WeChatPayError,
 } from '@paysync/wechatpay';
@@ -119,12 +120,16 @@ export async function receiveV3Notification(
     answer = { status: failure.status, body: { code: 'FAIL', message: failure.message } };
     log.outcome = failure.code.toLowerCase();
     log.status = failure.status;
+    // Signed by WeChat and still unusable: a real payment refused, counted by the SLO (not junk).
+    if (err instanceof UnreadableNotificationError) log.outcome = 'unreadable';
     if (err instanceof WeChatPayError && SIGNATURE_REASONS[err.code]) {
       const probe = header(WECHATPAY_HEADERS.signature)?.startsWith(SIGNATURE_PROBE_PREFIX);
       // paysync's notify-URL probe (reconciler, payctl): unsigned on purpose, answered like any
       // unsigned request, logged as what it is instead of a warning every sweep.
       const ownProbe = err instanceof MissingHeaderError && header('user-agent') === NOTIFY_PROBE_USER_AGENT;
       if (ownProbe) log.outcome = 'notify_probe';
+      // WeChat's own SIGNTEST probe of the signature check: expected to fail, never an error.
+      else if (probe) log.outcome = 'signature_probe';
       deps.metrics.signatureFailures.inc({
         reason: probe || ownProbe ? 'probe' : (SIGNATURE_REASONS[err.code] as string),
       });

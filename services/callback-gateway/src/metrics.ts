@@ -8,7 +8,7 @@ export function createGatewayMetrics(registry: Registry) {
   return {
     notifications: new Counter({
       name: 'paysync_gateway_notifications_total',
-      help: 'Notifications answered, by API (v3, v2) and outcome (acknowledged, ignored, or the error code in lower case).',
+      help: 'Notifications answered, by API (v3, v2) and outcome (acknowledged, ignored, the error code in lower case; unreadable: signed by WeChat but unusable; signature_probe: WeChat’s SIGNTEST probe; notify_probe: paysync’s own).',
       labelNames: ['api', 'outcome'] as const,
       registers,
     }),

@@ -128,6 +128,17 @@ export function createLedgerMetrics(
       gauge.set(Math.max(0, Number(row?.overdue ?? 0)));
     }),
   });
+  new Gauge({
+    name: 'paysync_ledger_pending_past_expiry_orders',
+    help: 'Pending orders past their time_expire (out of step until the reconciler closes or settles them), read from MySQL at scrape time.',
+    registers: [registry],
+    collect: guarded('mysql', async (gauge) => {
+      const [[row]] = await sources.pool.query<(RowDataPacket & { n: number })[]>(
+        "SELECT COUNT(*) AS n FROM payment_orders WHERE status = 'pending' AND time_expire < NOW(3)",
+      );
+      gauge.set(Number(row?.n ?? 0));
+    }),
+  });
   // Refunds under way are few (the status index serves both reads): read on every scrape.
   new Gauge({
     name: 'paysync_refunds_under_way',

@@ -114,6 +114,14 @@ export const reconcilerEnv = z.object({
     .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/)
     .default('paysync_reconciler')
     .describe('Pushgateway job name (grouped by shard).'),
+  RECONCILER_PUSHGATEWAY_NAMESPACE: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
+    .max(63)
+    .optional()
+    .describe(
+      'Kubernetes namespace pushed as the group’s namespace label, so that releases sharing a Pushgateway keep apart and the alert rules find their run (the chart sets it); unset: no namespace label.',
+    ),
   RECONCILER_DB_POOL_SIZE: intFromEnv({ min: 2, max: 100 }).default(6).describe('MySQL connections.'),
 });
 

@@ -2,6 +2,7 @@ export { loadReconcilerConfig, type ReconcilerConfig, reconcilerEnv, syncPolicyO
 export { CARRIED_GAUGES, CUMULATIVE_METRICS, SWEEP_STATUSES, SweepMetrics } from './metrics.ts';
 export {
   loadOperatorConfig,
+  OperatorMetrics,
   operatorEnv,
   PAYMENT_REPAIR,
   paymentRepairSpec,

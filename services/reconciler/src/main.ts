@@ -110,7 +110,11 @@ try {
           : undefined,
       refunds: { notifyUrl: config.WECHATPAY_NOTIFY_URL, limit: config.RECONCILER_REFUND_LIMIT },
       pushgateway: config.RECONCILER_PUSHGATEWAY_URL
-        ? { url: config.RECONCILER_PUSHGATEWAY_URL, job: config.RECONCILER_PUSHGATEWAY_JOB }
+        ? {
+            url: config.RECONCILER_PUSHGATEWAY_URL,
+            job: config.RECONCILER_PUSHGATEWAY_JOB,
+            namespace: config.RECONCILER_PUSHGATEWAY_NAMESPACE,
+          }
         : undefined,
     },
   );

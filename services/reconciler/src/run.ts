@@ -1,5 +1,5 @@
 import type { Pool } from '@paysync/db';
-import type { Logger } from '@paysync/observability';
+import { type Logger, PAYSYNC_SERVICE_LABEL } from '@paysync/observability';
 import type { RefundApi } from '@paysync/orders';
 import {
   type AdaptiveRateLimiter,
@@ -42,7 +42,8 @@ export type SweepJobConfig = {
   notify?:
     | { url: string; probeUrl?: string | undefined; timeoutMs: number; allowInsecure: boolean }
     | undefined;
-  pushgateway?: { url: string; job: string } | undefined;
+  /** namespace: pushed as a grouping label (releases sharing a Pushgateway keep apart). */
+  pushgateway?: { url: string; job: string; namespace?: string | undefined } | undefined;
   /**
    * Refunds under way are driven by shard 0's run (one at a time across runs): creates sent again
    * until WeChat answers, then queried until final. Creates need paysync's notify URL.
@@ -160,10 +161,13 @@ export async function runSweepJob(deps: SweepJobDeps, config: SweepJobConfig): P
       const { carried } = await pushRunMetrics(metrics.registry, {
         url: config.pushgateway.url,
         job: config.pushgateway.job,
-        groupings: { shard: shardLabel(config.shard) },
+        groupings: {
+          ...(config.pushgateway.namespace ? { namespace: config.pushgateway.namespace } : {}),
+          shard: shardLabel(config.shard),
+        },
         cumulative: CUMULATIVE_METRICS,
         carryGauges: CARRIED_GAUGES.map((name) => ({ name, setThisRun: metrics.succeeded })),
-        defaultLabels: ['service'],
+        defaultLabels: [PAYSYNC_SERVICE_LABEL],
         beforePush: (carriedGauges) =>
           metrics.dropUnmeasured(carriedGauges.has('paysync_reconciler_last_success_timestamp_seconds')),
       });

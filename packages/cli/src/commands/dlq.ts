@@ -108,7 +108,7 @@ export async function dlqRetryCommand(
   },
 ): Promise<number> {
   const dryRun = flags.dryRun ?? false;
-  const actor = actorOf(io, flags.actor);
+  const actor = actorOf(io, flags.actor, dryRun);
   const reason = reasonFor(dryRun, flags.reason);
   checkIds(ids, flags.all, 'retry');
   const topic = res.topics().paymentObservationsDlq;
@@ -193,7 +193,7 @@ export async function dlqResolveCommand(
   flags: { all?: boolean; reason?: string; actor?: string; dryRun?: boolean; json?: boolean },
 ): Promise<number> {
   const dryRun = flags.dryRun ?? false;
-  const actor = actorOf(io, flags.actor);
+  const actor = actorOf(io, flags.actor, dryRun);
   const reason = reasonFor(dryRun, flags.reason);
   checkIds(ids, flags.all, 'resolve');
   if (flags.all && ids.length > 0) throw new UsageError('name entries or pass --all, not both');

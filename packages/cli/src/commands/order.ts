@@ -2,7 +2,7 @@ import { listRefunds, type RefundRow, type RowDataPacket } from '@paysync/db';
 import { orderJournal } from '@paysync/reconcile';
 import { OrderNotExistError, WeChatPayError } from '@paysync/wechatpay';
 import { compareWithWeChat, type OurOrder, type TheirOrder } from '../compare.ts';
-import { CommandFailedError } from '../errors.ts';
+import { CommandFailedError, EXIT_DIFFERENCES } from '../errors.ts';
 import { iso, json, table } from '../format.ts';
 import { type Io, paint } from '../io.ts';
 import type { Resources } from '../resources.ts';
@@ -82,7 +82,7 @@ export async function orderCommand(
     io.out(render(io, outTradeNo, order, theirs, differences, journal, ledger, refunds));
   }
   if (!order) throw new CommandFailedError(`${outTradeNo} is not in the database`);
-  return 0;
+  return differences.length > 0 ? EXIT_DIFFERENCES : 0;
 }
 
 /** "none", "300 of 1000 fen (partial)" or "1000 of 1000 fen (full)". */

@@ -31,7 +31,7 @@ export async function replayCommand(
   flags: ReplayFlags,
 ): Promise<number> {
   const dryRun = flags.dryRun ?? false;
-  const actor = actorOf(io, flags.actor);
+  const actor = actorOf(io, flags.actor, dryRun);
   const reason = reasonFor(dryRun, flags.reason);
   const waitMs = flags.wait ? duration('--wait', flags.wait) : load(syncEnv, io.env).PAYCTL_LEDGER_WAIT;
   const pool = res.pool();

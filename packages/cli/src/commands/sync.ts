@@ -21,7 +21,7 @@ function settings(io: Io, flags: SyncFlags) {
   const env = load(syncEnv, io.env);
   return {
     dryRun: flags.dryRun ?? false,
-    actor: actorOf(io, flags.actor),
+    actor: actorOf(io, flags.actor, flags.dryRun ?? false),
     reason: reasonFor(flags.dryRun ?? false, flags.reason),
     qps: flags.qps ? positiveInt('--qps', flags.qps, 1000) : env.PAYCTL_QPS,
     concurrency: flags.concurrency

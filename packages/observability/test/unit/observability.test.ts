@@ -72,7 +72,7 @@ describe('startOpsServer', () => {
     try {
       expect((await fetch(`${ops.url}/healthz`)).status).toBe(200);
       const metrics = await (await fetch(`${ops.url}/metrics`)).text();
-      expect(metrics).toContain('paysync_test_things_total{service="test"} 3');
+      expect(metrics).toContain('paysync_test_things_total{paysync_service="test"} 3');
 
       expect((await fetch(`${ops.url}/readyz`)).status).toBe(200);
       dbUp = false;

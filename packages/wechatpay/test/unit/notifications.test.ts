@@ -11,6 +11,7 @@ import {
   SIGNATURE_PROBE_PREFIX,
   StaleTimestampError,
   UnknownSerialError,
+  UnreadableNotificationError,
   UnsupportedSignatureTypeError,
   VerificationKeyStore,
   type WeChatPayError,
@@ -290,6 +291,18 @@ describe('NotificationVerifier', () => {
       data: transactionResource({ transaction_id: undefined }),
     });
     expect(await rejection(verifier.verify(unpaidShape))).toBeInstanceOf(MalformedError);
+    // Signed by WeChat Pay: unreadable, not junk (the gateway's SLO counts it).
+    for (const n of [mismatched, unpaidShape])
+      expect(await rejection(verifier.verify(n))).toBeInstanceOf(UnreadableNotificationError);
+  });
+
+  it('says a malformed request that was never verified is not an unreadable notification', async () => {
+    const n = makeNotification({ privateKey: cert.privateKey, serial: cert.serial });
+    const error = await rejection(
+      verifier.verify({ headers: { ...n.headers, 'Wechatpay-Timestamp': `${NOW_S}.5` }, body: n.body }),
+    );
+    expect(error).toBeInstanceOf(MalformedError);
+    expect(error).not.toBeInstanceOf(UnreadableNotificationError);
   });
 
   it('refuses to construct with an APIv3 key that is not 32 bytes', () => {

@@ -33,6 +33,12 @@ describe('parseTransaction', () => {
     expect(tx.trade_state).toBe('NOTPAY');
   });
 
+  it('accepts a trade_type WeChat adds later (paysync does not act on it)', () => {
+    expect(parseTransaction(transactionResource({ trade_type: 'NEW_WAY_TO_PAY' })).trade_type).toBe(
+      'NEW_WAY_TO_PAY',
+    );
+  });
+
   it.each([
     ['a paid order without transaction_id', { transaction_id: undefined }],
     ['a paid order without amount', { amount: undefined }],

@@ -111,7 +111,7 @@ describe('domain alerts from Kafka', () => {
     expect(world.counts(stale.outTradeNo!)).toEqual({ email: 0, dingtalk: 0, wecom: 0 });
     expect(await world.deliveries(stale.dedupeKey)).toEqual([]);
     const metrics = await service.registry.metrics();
-    expect(metrics).toMatch(/paysync_alerting_stale_alerts_total\{service="alerting"\} 1/);
+    expect(metrics).toMatch(/paysync_alerting_stale_alerts_total\{paysync_service="alerting"\} 1/);
     await world.stopService(service);
   });
 });

@@ -75,12 +75,17 @@ export function dashboardQueries(
 }
 
 /**
- * Replaces Grafana's built-in interval variables with what Grafana would send for a short range
+ * Replaces Grafana's interval variables with what Grafana would send for a short range, and the
+ * board's namespace variable with its "All"
  * (any query must also work with these values).
  */
 export function withGrafanaVariables(expr: string, rateInterval = '1m'): string {
-  return expr
-    .replaceAll('$__rate_interval', rateInterval)
-    .replaceAll('$__interval', '15s')
-    .replaceAll('$__range', '1h');
+  return (
+    expr
+      .replaceAll('$__rate_interval', rateInterval)
+      .replaceAll('$__interval', '15s')
+      .replaceAll('$__range', '1h')
+      // The namespace variable's "All" (every release; series without a namespace label too).
+      .replaceAll('$namespace', '.*')
+  );
 }

@@ -2,15 +2,27 @@ import { createGatewayMetrics } from '@paysync/callback-gateway';
 import { createPool } from '@paysync/db';
 import { Counter, createRegistry, Gauge, Histogram, type Registry, Summary } from '@paysync/observability';
 import { createLedgerMetrics } from '@paysync/points-ledger';
-import { SweepMetrics } from '@paysync/reconciler';
+import { OperatorMetrics, SweepMetrics } from '@paysync/reconciler';
 import { Kafka, logLevel } from 'kafkajs';
 import { createAlertingMetrics } from '../../src/index.ts';
 
 /** What a scrape of these registries can contain: sample names and, per name, its labels. */
 export type ExportedMetrics = Map<string, { service: string; labels: Set<string> }>;
 
+/**
+ * Metrics of others the rules and the board rely on, with the labels they use: Prometheus's own
+ * `up` (a target's labels), and ingress-nginx's request counter (the notify path as WeChat Pay sees it).
+ */
+export const EXTERNAL_METRICS = new Map<string, Set<string>>([
+  ['up', new Set(['job', 'namespace', 'instance'])],
+  [
+    'nginx_ingress_controller_requests',
+    new Set(['namespace', 'exported_namespace', 'ingress', 'path', 'status']),
+  ],
+]);
+
 /** Labels every series gets from the registry defaults, the scrape or the Pushgateway group. */
-export const TARGET_LABELS = ['service', 'job', 'instance', 'shard'];
+export const TARGET_LABELS = ['paysync_service', 'namespace', 'job', 'instance', 'shard'];
 
 function addRegistry(out: ExportedMetrics, service: string, registry: Registry): void {
   for (const metric of registry.getMetricsAsArray()) {
@@ -58,5 +70,10 @@ export async function exportedMetrics(): Promise<ExportedMetrics> {
     await pool.end();
   }
   addRegistry(out, 'reconciler', new SweepMetrics().registry);
+  addRegistry(
+    out,
+    'reconciler-operator',
+    new OperatorMetrics(createRegistry('reconciler-operator', { processMetrics: false })).registry,
+  );
   return out;
 }

@@ -34,5 +34,15 @@ describe('Alertmanager example configuration', () => {
         'component=alerting',
       ]),
     ).toEqual(['sre-email-fallback', 'paysync-alerting']);
+    // The alerting service down: the page goes around it.
+    expect(
+      await receivers(['alertname=PaysyncAlertingDown', 'severity=critical', 'component=alerting']),
+    ).toEqual(['sre-email-fallback', 'paysync-alerting']);
+  });
+
+  it("sends the watchdog only to the dead man's switch, never to people", async () => {
+    expect(await receivers(['alertname=PaysyncWatchdog', 'severity=info', 'component=alerting'])).toEqual([
+      'deadmans-switch',
+    ]);
   });
 });

@@ -186,6 +186,9 @@ describe('notifications the gateway refuses', () => {
     expect(leaked).toBe(0);
     const failures = await world.metrics.signatureFailures.get();
     expect(failures.values.find((v) => v.labels.reason === 'probe')?.value).toBe(1);
+    // Not an error of the notification SLO: its own outcome, never bad_signature.
+    const answered = await world.metrics.notifications.get();
+    expect(answered.values.find((v) => v.labels.outcome === 'signature_probe')?.value).toBe(1);
   });
 
   it('refuses paysync’s own unsigned notify-URL probe like any unsigned request, logging it at info', async () => {

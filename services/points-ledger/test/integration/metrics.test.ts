@@ -69,6 +69,7 @@ describe('ledger metrics computed at scrape time', () => {
       expect(sample(text, 'paysync_ledger_orders', 'status="expired"')).toBe(0);
       expect(sample(text, 'paysync_ledger_oldest_pending_order_age_seconds')).toBeGreaterThan(0);
       expect(sample(text, 'paysync_ledger_oldest_pending_past_expiry_seconds')).toBeGreaterThanOrEqual(120);
+      expect(sample(text, 'paysync_ledger_pending_past_expiry_orders')).toBe(1);
       const lag = text.split('\n').filter((l) => l.startsWith('paysync_ledger_consumer_lag{'));
       expect(lag.length).toBeGreaterThan(0);
       expect(lag.every((l) => l.endsWith(' 0'))).toBe(true);

@@ -205,7 +205,8 @@ describe('payctl order, sync and replay', () => {
     const paidAt = world.pay(order!);
 
     const before = await payctl('--json', 'order', order!.outTradeNo);
-    expect(before.code).toBe(0);
+    // Differences with WeChat Pay: exit 3, for scripts.
+    expect(before.code).toBe(3);
     const view = JSON.parse(before.out) as { differences: { field: string }[]; wechat: { state: string } };
     expect(view.wechat.state).toBe('SUCCESS');
     expect(view.differences.map((d) => d.field)).toEqual(['status']);
@@ -223,7 +224,9 @@ describe('payctl order, sync and replay', () => {
     expect(synced.code).toBe(0);
     expect((await world.order(order!.outTradeNo))!.status).toBe('paid');
 
-    const after = JSON.parse((await payctl('--json', 'order', order!.outTradeNo)).out) as {
+    const afterRun = await payctl('--json', 'order', order!.outTradeNo);
+    expect(afterRun.code).toBe(0);
+    const after = JSON.parse(afterRun.out) as {
       differences: unknown[];
       journal: { tradeState: string; outcome: string }[];
       ledger: { entry_type: string }[];

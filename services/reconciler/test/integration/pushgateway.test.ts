@@ -137,4 +137,17 @@ describe('run metrics on the Pushgateway', () => {
     expect(await sampleOf(job, 'paysync_reconciler_last_run_status', { status: 'breaker_open' })).toBe(1);
     expect(await sampleOf(job, 'paysync_reconciler_last_success_timestamp_seconds')).toBeUndefined();
   });
+
+  it('keeps two releases sharing a Pushgateway apart by namespace: counters never mix', async () => {
+    const job = 'paysync_reconciler_shared';
+    const push = (namespace: string) => world.sweep({ pushgateway: { url: pgwUrl, job, namespace } });
+    const prod = await push('pay-prod');
+    const staging = await push('pay-staging');
+    const again = await push('pay-prod');
+    const runs = async (namespace: string) =>
+      sampleOf(job, 'paysync_reconciler_runs_total', { namespace, status: 'ok' });
+    expect([prod.pushed, staging.pushed, again.pushed]).toEqual([true, true, true]);
+    expect(await runs('pay-prod')).toBe(2);
+    expect(await runs('pay-staging')).toBe(1);
+  });
 });
