@@ -14,6 +14,7 @@ import {
 import { type BackoffPolicy, parseShard, type Shard, type SyncPolicy } from '@paysync/reconcile';
 import { readWeChatPaySecrets, type WeChatPaySecrets, wechatPayEnvShape } from '@paysync/wechatpay';
 import { z } from 'zod';
+import { billEnvShape } from './bill-config.ts';
 
 const durationList = listFromEnv.pipe(
   z.array(durationMsFromEnv).min(1, { message: 'expected a comma-separated list such as 1m,2m,5m' }),
@@ -110,6 +111,7 @@ export const reconcilerEnv = z.object({
     .default('paysync_reconciler')
     .describe('Pushgateway job name (grouped by shard).'),
   RECONCILER_DB_POOL_SIZE: intFromEnv({ min: 2, max: 100 }).default(6).describe('MySQL connections.'),
+  ...billEnvShape,
 });
 
 export type ReconcilerEnv = z.output<typeof reconcilerEnv>;

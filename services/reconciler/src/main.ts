@@ -13,10 +13,12 @@ import { loadReconcilerConfig, type ReconcilerConfig } from './config.ts';
 import { runSweepJob } from './run.ts';
 import { SWEEP_WRITE_LINGER_MS } from './sweep.ts';
 
-const USAGE = `usage: paysync-reconciler sweep [--shard i/n] | operator
+const USAGE = `usage: paysync-reconciler sweep [--shard i/n] | bill [--date YYYY-MM-DD] | operator
   sweep            one reconciliation run: check every due pending order at WeChat Pay, then exit
                    (0: done, or another run holds the lock; 1: the run failed; 2: bad configuration)
   --shard i/n      only orders with CRC32(out_trade_no) % n == i (overrides RECONCILER_SHARD)
+  bill             T+1 trade-bill reconciliation of one Beijing day (default yesterday), then exit
+                   (0: reconciled, differences recorded; 1: the bill could not be reconciled)
   operator         the PaymentRepair operator: leader-elected, executes PaymentRepair resources
 Configuration comes from the environment: see services/reconciler/README.md.`;
 
@@ -24,7 +26,7 @@ let args: ReturnType<typeof parse>;
 function parse() {
   return parseArgs({
     allowPositionals: true,
-    options: { shard: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { shard: { type: 'string' }, date: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
 }
 try {
@@ -41,6 +43,10 @@ const mode = args.positionals[0];
 if (mode === 'operator') {
   const { runOperator } = await import('./operator/run.ts');
   process.exit(await runOperator(process.env));
+}
+if (mode === 'bill' && args.positionals.length === 1) {
+  const { runBillMain } = await import('./bill-main.ts');
+  process.exit(await runBillMain(process.env, args.values.date));
 }
 if (mode !== 'sweep' || args.positionals.length > 1) {
   console.error(USAGE);

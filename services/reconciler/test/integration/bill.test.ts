@@ -1,0 +1,108 @@
+import { execFile } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { RowDataPacket } from '@paysync/db';
+import { billDifferences } from '@paysync/reconcile';
+import { beijingDay } from '@paysync/wechatpay';
+import { createReconcilerWorld, type ReconcilerWorld } from '../world.ts';
+
+// The bill CronJob's process: `node src/main.ts bill --date …`, configured only through its environment.
+const MAIN = join(dirname(fileURLToPath(import.meta.url)), '../../src/main.ts');
+let world: ReconcilerWorld;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  world = await createReconcilerWorld('rec_bill');
+  env = { ...(await world.processEnv()), WECHATPAY_RETRIES: '0', LOG_LEVEL: 'info' };
+});
+afterAll(async () => {
+  await world?.close();
+});
+
+function run(args: string[]) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      [MAIN, ...args],
+      { env: env as NodeJS.ProcessEnv, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
+      },
+    );
+  });
+}
+
+const summaryOf = (stdout: string) =>
+  stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((l) => l.msg === 'trade bill run finished');
+
+describe('paysync-reconciler bill (the CronJob process)', () => {
+  it('settles a payment the books missed through the ledger, once, and reports the day', async () => {
+    const [missed, settled] = await world.createOrders(2);
+    world.pay(missed!);
+    world.pay(settled!);
+    // The books gave up on `missed` (expired) although the user paid; `settled` is booked paid.
+    await world.pool.query("UPDATE payment_orders SET status = 'expired' WHERE out_trade_no = ?", [
+      missed!.outTradeNo,
+    ]);
+    const tx = world.sandbox.order(settled!.outTradeNo);
+    await world.pool.query(
+      "UPDATE payment_orders SET status = 'paid', transaction_id = ?, success_time = ? WHERE out_trade_no = ?",
+      [tx.transaction_id, new Date(tx.success_time!), settled!.outTradeNo],
+    );
+    const day = beijingDay(new Date(tx.success_time!));
+
+    const first = await run(['bill', '--date', day]);
+    expect(first.code).toBe(0);
+    expect(summaryOf(first.stdout)).toMatchObject({
+      billDate: day,
+      status: 'succeeded',
+      rows: 2,
+      differences: { paid_not_settled: 1, missing_at_wechat: 0, unknown_order: 0 },
+      critical: 0,
+      actions: { done: 1, pending: 0, failed: 0 },
+    });
+    expect(first.stdout + first.stderr).not.toContain(world.sandbox.merchant!.apiV3Key);
+    await world.waitUntilConsumed();
+    expect(await world.order(missed!.outTradeNo)).toMatchObject({ status: 'paid' });
+    const points = async () =>
+      (
+        await world.pool.query<RowDataPacket[]>(
+          'SELECT COUNT(*) AS n FROM point_transactions WHERE out_trade_no = ?',
+          [missed!.outTradeNo],
+        )
+      )[0][0]?.n;
+    expect(Number(await points())).toBe(1);
+
+    // Again: the difference is cleared (the books now agree), nothing is applied twice.
+    const second = await run(['bill', '--date', day]);
+    expect(second.code).toBe(0);
+    expect(summaryOf(second.stdout)).toMatchObject({
+      differences: { paid_not_settled: 0 },
+      actions: { done: 0 },
+    });
+    await world.waitUntilConsumed();
+    expect(Number(await points())).toBe(1);
+    const [d] = await billDifferences(world.pool, { mchid: world.sandbox.merchant!.mchid, billDate: day });
+    expect(d).toMatchObject({
+      class: 'paid_not_settled',
+      status: 'resolved',
+      resolution: 'cleared',
+      actionStatus: 'done',
+    });
+  });
+
+  it('exits 0 for a day without a bill and nothing paid; 2 for a bad date', async () => {
+    const quiet = await run(['bill', '--date', '2026-01-05']);
+    expect(quiet.code).toBe(0);
+    expect(summaryOf(quiet.stdout)).toMatchObject({ status: 'no_statement', critical: 0 });
+    const bad = await run(['bill', '--date', '5 Jan']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--date must be YYYY-MM-DD/);
+  });
+});
