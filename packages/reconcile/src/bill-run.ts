@@ -30,6 +30,7 @@ import {
   type DifferenceRecord,
   escalateHeld,
   heldDifferences,
+  openCriticalCount,
   pendingActions,
   recordAction,
   recordDifferences,
@@ -94,7 +95,7 @@ export interface BillRunSummary {
   totals: TradeBillTotals | null;
   /** Differences this run found for the day, by class. */
   differences: Record<DifferenceClass, number>;
-  /** Critical differences among them, plus held ones escalated by this run. */
+  /** Critical differences of the day nobody has resolved, plus held ones of earlier days escalated by this run. */
   critical: number;
   held: { resolved: number; escalated: number };
   actions: { done: number; pending: number; failed: number };
@@ -170,7 +171,7 @@ export async function runTradeBill(deps: BillRunDeps, options: BillRunOptions): 
       if (error !== undefined) summary.error = errorOf(error);
       if (found) {
         summary.differences = countByClass(found);
-        summary.critical += found.filter((d) => d.severity === 'critical').length;
+        summary.critical += await openCriticalCount(deps.pool, deps.mchid, billDate);
       }
       await updateBillRun(deps.pool, runId, {
         status,

@@ -297,6 +297,18 @@ export async function recordDifferences(
   });
 }
 
+/** Critical differences of the day nobody resolved yet. */
+export async function openCriticalCount(pool: Pool, mchid: string, billDate: string): Promise<number> {
+  return guarded('open critical differences', async () => {
+    const [rows] = await pool.query<RowDataPacket[]>(
+      `SELECT COUNT(*) AS n FROM trade_bill_differences
+        WHERE mchid = ? AND bill_date = ? AND severity = 'critical' AND status <> 'resolved'`,
+      [mchid, billDate],
+    );
+    return Number(rows[0]?.n ?? 0);
+  });
+}
+
 /** Held differences of earlier days (within `holdDays`) that this day's bill may still resolve. */
 export async function heldDifferences(
   pool: Pool,

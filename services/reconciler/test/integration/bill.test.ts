@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { type Io, runPayctl } from '@paysync/cli';
 import type { RowDataPacket } from '@paysync/db';
 import { billDifferences } from '@paysync/reconcile';
 import { beijingDay } from '@paysync/wechatpay';
@@ -104,5 +105,80 @@ describe('paysync-reconciler bill (the CronJob process)', () => {
     const bad = await run(['bill', '--date', '5 Jan']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--date must be YYYY-MM-DD/);
+  });
+
+  it('payctl bill run|show|list|resolve: --json summaries, exit 1 on a critical difference until a person resolves it', async () => {
+    const payctl = async (...argv: string[]) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const io: Io = {
+        out: (t) => out.push(t),
+        err: (t) => err.push(t),
+        env,
+        interactive: false,
+        color: false,
+      };
+      const code = await runPayctl(argv, io);
+      return { code, out: out.join(''), err: err.join('') };
+    };
+    const [order] = await world.createOrders(1, { tag: 'P' });
+    const tx = world.sandbox.pay(order!.outTradeNo);
+    await world.pool.query(
+      "UPDATE payment_orders SET status = 'paid', amount_total = 999, transaction_id = ?, success_time = ? WHERE out_trade_no = ?",
+      [tx.transaction_id, new Date(tx.success_time!), order!.outTradeNo],
+    );
+    const day = beijingDay(new Date(tx.success_time!));
+
+    const run1 = await payctl('bill', 'run', day, '--json', '--actor', 'alice');
+    expect(run1.code).toBe(1);
+    const summary = JSON.parse(run1.out) as Record<string, unknown>;
+    expect(summary).toMatchObject({ billDate: day, status: 'succeeded', critical: 1 });
+    expect(summary.differences).toMatchObject({ amount_mismatch: 1 });
+
+    const show = await payctl('bill', 'show', day, '--json');
+    expect(show.code).toBe(0);
+    const shown = JSON.parse(show.out) as {
+      run: { status: string };
+      differences: { id: number; class: string; status: string }[];
+    };
+    expect(shown.run.status).toBe('succeeded');
+    const mismatch = shown.differences.find((d) => d.class === 'amount_mismatch' && d.status === 'open');
+    expect(mismatch).toBeDefined();
+    expect((await payctl('bill', 'show', day)).out).toContain('amount_mismatch');
+    expect((await payctl('bill', 'list')).out).toMatch(new RegExp(`${day}\\s+\\d+\\s+succeeded`));
+    const open = JSON.parse((await payctl('bill', 'list', '--open', '--json')).out) as { id: number }[];
+    expect(open.map((d) => d.id)).toContain(mismatch!.id);
+
+    expect((await payctl('bill', 'resolve', String(mismatch!.id))).code).toBe(2); // no --reason
+    const resolved = await payctl(
+      'bill',
+      'resolve',
+      String(mismatch!.id),
+      '--reason',
+      'INC-9 amount fixed',
+      '--actor',
+      'alice',
+    );
+    expect(resolved.code).toBe(0);
+    const again = await payctl(
+      'bill',
+      'resolve',
+      String(mismatch!.id),
+      '--reason',
+      'twice',
+      '--actor',
+      'alice',
+    );
+    expect(again.code).toBe(1);
+    expect(again.err).toMatch(/resolved already/);
+    const [audit] = (
+      await world.pool.query<RowDataPacket[]>(
+        "SELECT actor, reason FROM operator_audit_log WHERE action = 'bill_resolve'",
+      )
+    )[0];
+    expect(audit).toMatchObject({ actor: 'alice', reason: 'INC-9 amount fixed' });
+    expect((await payctl('bill', 'run', day, '--actor', 'alice')).code).toBe(0); // resolved by a person: stays resolved
+    expect((await payctl('bill', 'run', 'May 1')).code).toBe(2);
+    expect((await payctl('bill', 'show', '2020-01-01')).code).toBe(1);
   });
 });
