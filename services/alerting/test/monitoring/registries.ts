@@ -2,7 +2,7 @@ import { createGatewayMetrics } from '@paysync/callback-gateway';
 import { createPool } from '@paysync/db';
 import { Counter, createRegistry, Gauge, Histogram, type Registry, Summary } from '@paysync/observability';
 import { createLedgerMetrics } from '@paysync/points-ledger';
-import { SweepMetrics } from '@paysync/reconciler';
+import { BillMetrics, SweepMetrics } from '@paysync/reconciler';
 import { Kafka, logLevel } from 'kafkajs';
 import { createAlertingMetrics } from '../../src/index.ts';
 
@@ -10,7 +10,7 @@ import { createAlertingMetrics } from '../../src/index.ts';
 export type ExportedMetrics = Map<string, { service: string; labels: Set<string> }>;
 
 /** Labels every series gets from the registry defaults, the scrape or the Pushgateway group. */
-export const TARGET_LABELS = ['service', 'job', 'instance', 'shard'];
+export const TARGET_LABELS = ['service', 'job', 'instance', 'shard', 'mchid'];
 
 function addRegistry(out: ExportedMetrics, service: string, registry: Registry): void {
   for (const metric of registry.getMetricsAsArray()) {
@@ -58,5 +58,6 @@ export async function exportedMetrics(): Promise<ExportedMetrics> {
     await pool.end();
   }
   addRegistry(out, 'reconciler', new SweepMetrics().registry);
+  addRegistry(out, 'reconciler', new BillMetrics().registry);
   return out;
 }
