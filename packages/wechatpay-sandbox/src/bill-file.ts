@@ -43,18 +43,31 @@ export type PaymentFacts = Pick<
   | 'createdAt'
 >;
 
-export function paymentLine(order: PaymentFacts): BillLine {
-  const at = order.successTime ?? order.createdAt;
-  const total = order.total;
+/** What differs between a payment row and a refund row. */
+interface RowFacts {
+  at: number;
+  state: 'SUCCESS' | 'REFUND';
+  settlement: number;
+  refund: number;
+  fee: number;
+  order: number;
+  requested: number;
+  refundId: string;
+  outRefundNo: string;
+  refundType: string;
+  refundStatus: string;
+}
+
+function line(order: PaymentFacts, f: RowFacts): BillLine {
   return {
-    at,
-    settlement: total,
-    refund: 0,
-    fee: feeUnits(total),
-    order: total,
-    requested: 0,
+    at: f.at,
+    settlement: f.settlement,
+    refund: f.refund,
+    fee: f.fee,
+    order: f.order,
+    requested: f.requested,
     fields: [
-      billTime(at),
+      billTime(f.at),
       order.appid,
       order.mchid,
       '0',
@@ -63,66 +76,61 @@ export function paymentLine(order: PaymentFacts): BillLine {
       order.outTradeNo,
       order.payerOpenid ?? '',
       order.tradeType,
-      'SUCCESS',
+      f.state,
       order.bankType ?? 'OTHERS',
       'CNY',
-      fenToYuan(total),
+      fenToYuan(f.settlement),
       '0.00',
-      '0',
-      '0',
+      f.refundId,
+      f.outRefundNo,
+      fenToYuan(f.refund),
       '0.00',
-      '0.00',
-      '',
-      '',
+      f.refundType,
+      f.refundStatus,
       order.description,
       order.attach ?? '',
-      feeText(feeUnits(total)),
+      feeText(f.fee),
       FEE_RATE_TEXT,
-      fenToYuan(total),
-      '0.00',
+      fenToYuan(f.order),
+      fenToYuan(f.requested),
       '',
     ],
   };
 }
 
+/** A payment row: dated by its payment time; the refund columns carry `0`. */
+export function paymentLine(order: PaymentFacts): BillLine {
+  const total = order.total;
+  return line(order, {
+    at: order.successTime ?? order.createdAt,
+    state: 'SUCCESS',
+    settlement: total,
+    refund: 0,
+    fee: feeUnits(total),
+    order: total,
+    requested: 0,
+    refundId: '0',
+    outRefundNo: '0',
+    refundType: '',
+    refundStatus: '',
+  });
+}
+
+/** A refund row: dated when the refund was accepted, its status as it is now (frozen in the file). */
 export function refundLine(order: Order, refund: Refund): BillLine {
-  return {
+  return line(order, {
     at: refund.createTime,
+    state: 'REFUND',
     settlement: 0,
     refund: refund.amount,
     fee: 0,
     order: 0,
     requested: refund.amount,
-    fields: [
-      billTime(refund.createTime),
-      order.appid,
-      order.mchid,
-      '0',
-      '',
-      order.transactionId ?? '',
-      order.outTradeNo,
-      order.payerOpenid ?? '',
-      order.tradeType,
-      'REFUND',
-      order.bankType ?? 'OTHERS',
-      'CNY',
-      '0.00',
-      '0.00',
-      refund.refundId,
-      refund.outRefundNo,
-      fenToYuan(refund.amount),
-      '0.00',
-      'ORIGINAL',
-      refund.status,
-      order.description,
-      order.attach ?? '',
-      '0.00000',
-      FEE_RATE_TEXT,
-      '0.00',
-      fenToYuan(refund.amount),
-      '',
-    ],
-  };
+    refundId: refund.refundId,
+    outRefundNo: refund.outRefundNo,
+    refundType: 'ORIGINAL',
+    refundStatus: refund.status,
+  });
 }
 
 /**

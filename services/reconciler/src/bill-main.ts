@@ -1,14 +1,10 @@
 // The `bill` mode's composition: one trade-bill run (a CronJob execution), then exit with its status.
 import { ConfigError } from '@paysync/config';
 import { topicNames } from '@paysync/contracts';
-import { createPool } from '@paysync/db';
-import { createIdempotentProducer, createKafka } from '@paysync/kafka';
-import { createLogger } from '@paysync/observability';
-import { certificateArchiver } from '@paysync/orders';
 import { AdaptiveRateLimiter, BILL_DATE_PATTERN, createKafkaPublisher } from '@paysync/reconcile';
-import { createWeChatClient } from '@paysync/wechatpay';
 import { BILL_PRODUCER, runBillJob } from './bill.ts';
 import { loadReconcilerConfig, type ReconcilerConfig } from './config.ts';
+import { reconcilerParts } from './parts.ts';
 
 export async function runBillMain(env: NodeJS.ProcessEnv, date: string | undefined): Promise<number> {
   if (date !== undefined && !BILL_DATE_PATTERN.test(date)) {
@@ -25,16 +21,7 @@ export async function runBillMain(env: NodeJS.ProcessEnv, date: string | undefin
     }
     throw err;
   }
-  const logger = createLogger({ service: 'reconciler', level: config.LOG_LEVEL });
-  const pool = createPool({ url: config.MYSQL_URL, connectionLimit: config.RECONCILER_DB_POOL_SIZE });
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'paysync-reconciler-bill', logger });
-  const producer = createIdempotentProducer(kafka);
-  const client = createWeChatClient(config, config.secrets, {
-    userAgent: 'paysync-reconciler/0.1 (node)',
-    onCertificates: certificateArchiver(pool, (err) =>
-      logger.warn({ err }, 'platform certificates not archived'),
-    ),
-  });
+  const { logger, pool, producer, client } = reconcilerParts(config, 'reconciler-bill');
   const publisher = createKafkaPublisher({ producer, topics: topicNames(config.KAFKA_TOPIC_PREFIX) });
   const controller = new AbortController();
   for (const signal of ['SIGTERM', 'SIGINT'] as const)

@@ -3,13 +3,9 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '@paysync/config';
 import { topicNames } from '@paysync/contracts';
-import { createPool } from '@paysync/db';
-import { createIdempotentProducer, createKafka } from '@paysync/kafka';
-import { createLogger } from '@paysync/observability';
-import { certificateArchiver } from '@paysync/orders';
 import { AdaptiveRateLimiter, createKafkaPublisher } from '@paysync/reconcile';
-import { createWeChatClient } from '@paysync/wechatpay';
 import { loadReconcilerConfig, type ReconcilerConfig } from './config.ts';
+import { reconcilerParts } from './parts.ts';
 import { runSweepJob } from './run.ts';
 import { SWEEP_WRITE_LINGER_MS } from './sweep.ts';
 
@@ -64,16 +60,7 @@ try {
   throw err;
 }
 
-const logger = createLogger({ service: 'reconciler', level: config.LOG_LEVEL });
-const pool = createPool({ url: config.MYSQL_URL, connectionLimit: config.RECONCILER_DB_POOL_SIZE });
-const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'paysync-reconciler', logger });
-const producer = createIdempotentProducer(kafka);
-const client = createWeChatClient(config, config.secrets, {
-  userAgent: 'paysync-reconciler/0.1 (node)',
-  onCertificates: certificateArchiver(pool, (err) =>
-    logger.warn({ err }, 'platform certificates not archived'),
-  ),
-});
+const { logger, pool, producer, client } = reconcilerParts(config, 'reconciler');
 // A sweep trades a few milliseconds per order for larger Kafka and MySQL writes (less CPU for the
 // sweep, the broker and MariaDB at hundreds of orders a second).
 const publisher = createKafkaPublisher({

@@ -1,10 +1,21 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { createPool, migrateUp, type Pool } from '@paysync/db';
 import { createIsolatedDatabase, eventually, type IsolatedDatabase } from '@paysync/testkit';
-import { addDays, beijingDay, type WeChatPayClient } from '@paysync/wechatpay';
+import {
+  addDays,
+  beijingDay,
+  beijingDayRange,
+  billContent,
+  parseTradeBill,
+  type TradeBillRow,
+  type WeChatPayClient,
+} from '@paysync/wechatpay';
 import { type Sandbox, startSandbox } from '@paysync/wechatpay-sandbox';
 import {
+  BillDiffer,
   type BillRunSummary,
+  billBooks,
   billDifferences,
   billRun,
   DifferenceNotOpenError,
@@ -313,5 +324,49 @@ describe('a trade-bill run', () => {
     const loud = await run('2026-01-05');
     expect(loud).toMatchObject({ status: 'no_statement', exitCode: 1, critical: 1 });
     expect(loud.differences.no_statement).toBe(1);
+  });
+
+  it('classes a REVOKED row, and a CLOSED refund whose points were reversed here (real-format rows)', async () => {
+    // The real-format sample with one payment revoked and one refund closed.
+    const sample = readFileSync(
+      new URL('../../../wechatpay/test/fixtures/tradebill-ALL-sample.csv', import.meta.url),
+      'utf8',
+    )
+      .replace(
+        '`autotest_20190219015232_89201,`wxab8acb865bb1637e,`NATIVE,`SUCCESS',
+        '`autotest_20190219015232_89201,`wxab8acb865bb1637e,`NATIVE,`REVOKED',
+      )
+      .replace(
+        '`REF4200000263201902167700963919,`0.01,`0.00,`ORIGINAL,`SUCCESS',
+        '`REF4200000263201902167700963919,`0.01,`0.00,`ORIGINAL,`CLOSED',
+      );
+    const rows: TradeBillRow[] = [];
+    await parseTradeBill(billContent(Buffer.from(sample)), { onRows: (b) => void rows.push(...b) });
+    await pool.query(
+      `INSERT INTO payment_orders (out_trade_no, user_id, mchid, appid, trade_type, description, amount_total, points,
+         status, transaction_id, time_expire, success_time)
+       VALUES ('autotest_20190219015232_89201', 'u', '1921000401', 'wxab8acd895ab1638a', 'NATIVE', 'x', 3, 3, 'paid',
+         '4200000263201902167700134902', '2019-02-19 00:00:00', '2019-02-18 17:52:32')`,
+    );
+    await reversal('autotest_20190216081946_82335', 'REF4200000263201902167700963919');
+    const differ = new BillDiffer(billBooks(pool), {
+      mchid: '1921000401',
+      day: beijingDayRange('2019-02-19'),
+      maxDifferences: 1000,
+    });
+    await differ.rows(rows);
+    const found = await differ.finish();
+    expect(found.find((d) => d.class === 'revoked')).toMatchObject({
+      outTradeNo: 'autotest_20190219015232_89201',
+      severity: 'warning',
+      action: 'report',
+      ours: { status: 'paid', amount_total: 3 },
+      theirs: { trade_state: 'REVOKED' },
+    });
+    expect(found.find((d) => d.refKey === 'REF4200000263201902167700963919')).toMatchObject({
+      class: 'reversal_not_at_wechat',
+      theirs: { refund_status: 'CLOSED' },
+      ours: { reversed: true },
+    });
   });
 });
