@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import { parse } from 'csv-parse';
 import {
   BILL_TRADE_STATES,
   type BillTradeState,
@@ -73,6 +72,42 @@ export interface ParseTradeBillOptions {
 
 type Part = 'header' | 'detail' | 'summary' | 'done';
 
+const LF = 0x0a;
+const CR = 0x0d;
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/**
+ * The non-empty lines of a byte stream, CRLF or LF, the BOM dropped, with 1-based line numbers.
+ * Split on the LF byte before decoding: it never occurs inside a multi-byte UTF-8 character.
+ */
+async function* lines(input: Readable): AsyncGenerator<{ line: number; text: string }> {
+  let rest: Buffer = Buffer.alloc(0);
+  let line = 0;
+  const text = (buf: Buffer, start: number, end: number) => {
+    let stop = end;
+    if (stop > start && buf[stop - 1] === CR) stop -= 1;
+    if (line === 1 && buf.subarray(start, start + 3).equals(BOM))
+      return buf.toString('utf8', start + 3, stop);
+    return buf.toString('utf8', start, stop);
+  };
+  for await (const chunk of input) {
+    const buf: Buffer = rest.length > 0 ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
+    let start = 0;
+    for (let at = buf.indexOf(LF); at !== -1; at = buf.indexOf(LF, start)) {
+      line += 1;
+      const t = text(buf, start, at);
+      if (t.length > 0) yield { line, text: t };
+      start = at + 1;
+    }
+    rest = buf.subarray(start);
+  }
+  if (rest.length > 0) {
+    line += 1;
+    const t = text(rest, 0, rest.length);
+    if (t.length > 0) yield { line, text: t };
+  }
+}
+
 function bare(field: string): string {
   return field.startsWith('`') ? field.slice(1) : field;
 }
@@ -98,17 +133,6 @@ export async function parseTradeBill(
   options: ParseTradeBillOptions,
 ): Promise<TradeBillTotals> {
   const batchSize = options.batchSize ?? 1000;
-  const parser = parse({
-    bom: true,
-    delimiter: ',`',
-    quote: false,
-    relax_column_count: true,
-    skip_empty_lines: true,
-    info: true,
-  });
-  input.on('error', (err) => parser.destroy(err));
-  input.pipe(parser);
-
   let part: Part = 'header';
   let index = new Map<string, number>();
   let width = 0;
@@ -127,13 +151,14 @@ export async function parseTradeBill(
   };
   let feeMicro = 0;
   let summary: string[] | undefined;
+  let inFlight: Promise<void> = Promise.resolve();
+  /** Waits for the batch in flight, ignoring its failure (a parse error is what is reported). */
+  const settle = () => inFlight.catch(() => {});
 
   try {
-    for await (const { record, info } of parser as AsyncIterable<{
-      record: string[];
-      info: { lines: number };
-    }>) {
-      const line = info.lines;
+    for await (const { line, text } of lines(input)) {
+      // Fields are not quoted: a data row splits on comma+backtick (the column count is checked).
+      const record = text.split(',`');
       const first = record[0] ?? '';
       if (part === 'header') {
         if (record.length !== 1 || first.startsWith('`'))
@@ -176,7 +201,10 @@ export async function parseTradeBill(
         feeMicro += row.feeMicroYuan;
         batch.push(row);
         if (batch.length >= batchSize) {
-          await options.onRows(batch);
+          // One batch in flight while the next is read: the caller's lookups overlap the parsing.
+          await inFlight;
+          inFlight = Promise.resolve(options.onRows(batch));
+          inFlight.catch(() => {}); // handled: it is awaited before the next batch or the end
           batch = [];
         }
         continue;
@@ -191,12 +219,14 @@ export async function parseTradeBill(
       throw new BillIntegrityError('bad_format', 'content after the summary row', line);
     }
   } catch (err) {
+    await settle();
     if (err instanceof WeChatPayError) throw err;
     const code = (err as { code?: string }).code ?? '';
-    if (code.startsWith('Z_') || code === 'ERR_STREAM_PREMATURE_CLOSE')
+    if (code.startsWith('Z_') || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ERR_INVALID_STATE')
       throw new BillIntegrityError('bad_gzip', 'the file is not complete gzip');
     throw new BillIntegrityError('bad_format', `unreadable bill: ${(err as Error).message}`);
   }
+  await inFlight;
   if (batch.length > 0) await options.onRows(batch);
   if (!summary) throw new BillIntegrityError('bad_format', 'the bill ends without its summary row');
   totals.feeTotal = microYuanToFen(feeMicro);

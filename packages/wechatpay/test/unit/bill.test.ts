@@ -144,6 +144,16 @@ describe('parseTradeBill on the real-format sample', () => {
     expect(await integrityReason(edit((s) => s.replace('商户订单号', '订单号')))).toBe('bad_format');
   });
 
+  it('reads the same rows however the bytes are cut (lines and UTF-8 characters across chunks)', async () => {
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < SAMPLE.length; i += 7) chunks.push(SAMPLE.subarray(i, i + 7));
+    const rows: TradeBillRow[] = [];
+    const totals = await parseTradeBill(Readable.from(chunks), { onRows: (b) => void rows.push(...b) });
+    expect(totals).toEqual((await parseAll(SAMPLE)).totals);
+    expect(rows.map((r) => r.outTradeNo)).toEqual((await parseAll(SAMPLE)).rows.map((r) => r.outTradeNo));
+    expect(rows[0]?.line).toBe(2);
+  });
+
   it('streams: rows arrive in batches before the summary is read', async () => {
     const sizes: number[] = [];
     await parseTradeBill(Readable.from([SAMPLE]), {
