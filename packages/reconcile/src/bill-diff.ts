@@ -133,16 +133,29 @@ const theirsOf = (row: TradeBillRow) => ({
     : {}),
 });
 
+/** The books' day, compactly: amount in fen × 2, + 1 when refunded (a number, no object per order). */
+const packed = (o: BookedOrder) => o.amountTotal * 2 + (o.status === 'refunded' ? 1 : 0);
+const unpacked = (outTradeNo: string, v: number): BookedOrder => ({
+  outTradeNo,
+  status: v % 2 === 1 ? 'refunded' : 'paid',
+  amountTotal: Math.floor(v / 2),
+});
+
 /**
- * Compares a bill with the books in both directions. Feed it the bill's rows in batches (it only
- * reads the books), then call finish() for the other direction. Nothing is written or acted on here.
+ * Compares a bill with the books in both directions. First it reads the orders paid here that day
+ * (index range scans in time windows) into a compact map; each payment row of the bill is checked
+ * against it and taken out, so only rows it does not hold (unpaid here, unknown, paid on another day,
+ * refunds) cost a lookup; what remains at the end is paid here and absent from the bill. Feed it the
+ * bill's rows in batches, then call finish(). It only reads: nothing is written or acted on here.
  */
 export class BillDiffer {
   readonly #books: BillBooks;
   readonly #mchid: string;
   readonly #day: { start: Date; end: Date };
   readonly #max: number;
-  readonly #payments = new Set<string>();
+  /** Orders paid here that day and not (yet) seen in the bill: out_trade_no → packed. */
+  readonly #paidHere = new Map<string, number>();
+  #loaded: Promise<void> | undefined;
   readonly #refunds = new Set<string>();
   readonly #differences: Difference[] = [];
   /** Keys (out_trade_no / out_refund_no) an earlier bill's held differences wait for. */
@@ -170,28 +183,40 @@ export class BillDiffer {
     if (this.#differences.length > this.#max) throw new TooManyDifferencesError(this.#max);
   }
 
+  #load(): Promise<void> {
+    this.#loaded ??= this.#books.paidBetween(this.#mchid, this.#day.start, this.#day.end, (orders) => {
+      for (const o of orders) this.#paidHere.set(o.outTradeNo, packed(o));
+    });
+    return this.#loaded;
+  }
+
   async rows(rows: readonly TradeBillRow[]): Promise<void> {
-    const orderNos = [...new Set(rows.map((r) => r.outTradeNo))];
-    const refundRows = rows.filter((r) => r.tradeState === 'REFUND');
+    await this.#load();
+    // Payment rows of orders paid here that day: compared without a lookup.
+    const rest: TradeBillRow[] = [];
+    for (const row of rows) {
+      const v = row.tradeState === 'SUCCESS' ? this.#paidHere.get(row.outTradeNo) : undefined;
+      if (v === undefined) {
+        rest.push(row);
+        continue;
+      }
+      this.#paidHere.delete(row.outTradeNo);
+      this.#payment(row, unpacked(row.outTradeNo, v));
+    }
+    if (rest.length === 0) return;
+    const refundRows = rest.filter((r) => r.tradeState === 'REFUND');
     const [orders, reversed] = await Promise.all([
-      this.#books.orders(orderNos),
+      this.#books.orders([...new Set(rest.map((r) => r.outTradeNo))]),
       refundRows.length > 0
         ? this.#books.reversals([...new Set(refundRows.map((r) => r.outTradeNo))])
         : Promise.resolve(new Set<string>()),
     ]);
-    for (const row of rows) {
+    for (const row of rest) {
       const order = orders.get(row.outTradeNo);
       const ours = order ? { status: order.status, amount_total: order.amountTotal } : null;
       const keys = { outTradeNo: row.outTradeNo, outRefundNo: row.outRefundNo };
-      if (row.tradeState === 'SUCCESS') {
-        this.#payments.add(row.outTradeNo);
-        if (this.#awaited.has(row.outTradeNo)) this.found.add(row.outTradeNo);
-        if (!order) this.#add(difference('unknown_order', keys, null, theirsOf(row)));
-        else if (!PAID_HERE.has(order.status))
-          this.#add(difference('paid_not_settled', keys, ours, theirsOf(row)));
-        else if (order.amountTotal !== row.orderTotal)
-          this.#add(difference('amount_mismatch', keys, ours, theirsOf(row)));
-      } else if (row.tradeState === 'REFUND') {
+      if (row.tradeState === 'SUCCESS') this.#payment(row, order);
+      else if (row.tradeState === 'REFUND') {
         this.#refunds.add(row.outRefundNo);
         if (this.#awaited.has(row.outRefundNo)) this.found.add(row.outRefundNo);
         const isReversed = reversed.has(row.outRefundNo);
@@ -209,20 +234,31 @@ export class BillDiffer {
     }
   }
 
+  #payment(row: TradeBillRow, order: BookedOrder | undefined): void {
+    if (this.#awaited.has(row.outTradeNo)) this.found.add(row.outTradeNo);
+    const keys = { outTradeNo: row.outTradeNo };
+    const ours = order ? { status: order.status, amount_total: order.amountTotal } : null;
+    if (!order) this.#add(difference('unknown_order', keys, null, theirsOf(row)));
+    else if (!PAID_HERE.has(order.status))
+      this.#add(difference('paid_not_settled', keys, ours, theirsOf(row)));
+    else if (order.amountTotal !== row.orderTotal)
+      this.#add(difference('amount_mismatch', keys, ours, theirsOf(row)));
+  }
+
   /** The other direction: what the books hold for the day that the bill lacks. */
   async finish(): Promise<Difference[]> {
-    await this.#books.paidBetween(this.#mchid, this.#day.start, this.#day.end, (orders) => {
-      for (const o of orders)
-        if (!this.#payments.has(o.outTradeNo))
-          this.#add(
-            difference(
-              'missing_at_wechat',
-              { outTradeNo: o.outTradeNo },
-              { status: o.status, amount_total: o.amountTotal, success_time: o.successTime.toISOString() },
-              null,
-            ),
-          );
-    });
+    await this.#load();
+    for (const [outTradeNo, v] of this.#paidHere) {
+      const o = unpacked(outTradeNo, v);
+      this.#add(
+        difference(
+          'missing_at_wechat',
+          { outTradeNo },
+          { status: o.status, amount_total: o.amountTotal },
+          null,
+        ),
+      );
+    }
     await this.#books.reversalsBetween(this.#mchid, this.#day.start, this.#day.end, (reversals) => {
       for (const r of reversals)
         if (!this.#refunds.has(r.outRefundNo))
