@@ -4,7 +4,7 @@ import { topicNames } from '@paysync/contracts';
 import { AdaptiveRateLimiter, BILL_DATE_PATTERN, createKafkaPublisher } from '@paysync/reconcile';
 import { BILL_PRODUCER, runBillJob } from './bill.ts';
 import { loadReconcilerConfig, type ReconcilerConfig } from './config.ts';
-import { reconcilerParts } from './parts.ts';
+import { abortOnSignals, reconcilerParts } from './parts.ts';
 
 export async function runBillMain(env: NodeJS.ProcessEnv, date: string | undefined): Promise<number> {
   if (date !== undefined && !BILL_DATE_PATTERN.test(date)) {
@@ -23,12 +23,7 @@ export async function runBillMain(env: NodeJS.ProcessEnv, date: string | undefin
   }
   const { logger, pool, producer, client } = reconcilerParts(config, 'reconciler-bill');
   const publisher = createKafkaPublisher({ producer, topics: topicNames(config.KAFKA_TOPIC_PREFIX) });
-  const controller = new AbortController();
-  for (const signal of ['SIGTERM', 'SIGINT'] as const)
-    process.once(signal, () => {
-      logger.warn({ signal }, 'stopping the bill run early');
-      controller.abort();
-    });
+  const signal = abortOnSignals(logger, 'stopping the bill run early');
   let exitCode = 1;
   try {
     await producer.connect();
@@ -46,7 +41,7 @@ export async function runBillMain(env: NodeJS.ProcessEnv, date: string | undefin
           origin: { producer: BILL_PRODUCER },
         },
         logger,
-        signal: controller.signal,
+        signal,
       },
       {
         billDate: date,

@@ -5,7 +5,7 @@ import { ConfigError } from '@paysync/config';
 import { topicNames } from '@paysync/contracts';
 import { AdaptiveRateLimiter, createKafkaPublisher } from '@paysync/reconcile';
 import { loadReconcilerConfig, type ReconcilerConfig } from './config.ts';
-import { reconcilerParts } from './parts.ts';
+import { abortOnSignals, reconcilerParts } from './parts.ts';
 import { runSweepJob } from './run.ts';
 import { SWEEP_WRITE_LINGER_MS } from './sweep.ts';
 
@@ -71,20 +71,14 @@ const publisher = createKafkaPublisher({
 const pacer = new AdaptiveRateLimiter({ qps: config.RECONCILER_QPS });
 
 // SIGTERM (node drain, job deadline): stop taking orders, give the rest back, push metrics, exit.
-const controller = new AbortController();
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    logger.warn({ signal }, 'stopping the sweep early');
-    controller.abort();
-  });
-}
+const signal = abortOnSignals(logger, 'stopping the sweep early');
 
 let exitCode = 1;
 try {
   await producer.connect();
   await client.start();
   const result = await runSweepJob(
-    { pool, wechat: client, publisher, pacer, logger, signal: controller.signal },
+    { pool, wechat: client, publisher, pacer, logger, signal },
     {
       shard: config.shard,
       pageSize: config.RECONCILER_PAGE_SIZE,

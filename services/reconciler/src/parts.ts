@@ -27,3 +27,14 @@ export function reconcilerParts(
   });
   return { logger, pool, producer, client };
 }
+
+/** SIGTERM/SIGINT (node drain, job deadline) abort the run: `what` is logged with the signal. */
+export function abortOnSignals(logger: Logger, what: string): AbortSignal {
+  const controller = new AbortController();
+  for (const signal of ['SIGTERM', 'SIGINT'] as const)
+    process.once(signal, () => {
+      logger.warn({ signal }, what);
+      controller.abort();
+    });
+  return controller.signal;
+}
