@@ -6,6 +6,7 @@ import { type Io, runPayctl } from '@paysync/cli';
 import type { RowDataPacket } from '@paysync/db';
 import { billDifferences } from '@paysync/reconcile';
 import { beijingDay } from '@paysync/wechatpay';
+import { runBillJob } from '../../src/index.ts';
 import { createReconcilerWorld, type ReconcilerWorld } from '../world.ts';
 
 // The bill CronJob's process: `node src/main.ts bill --date …`, configured only through its environment.
@@ -180,5 +181,47 @@ describe('paysync-reconciler bill (the CronJob process)', () => {
     expect((await payctl('bill', 'run', day, '--actor', 'alice')).code).toBe(0); // resolved by a person: stays resolved
     expect((await payctl('bill', 'run', 'May 1')).code).toBe(2);
     expect((await payctl('bill', 'show', '2020-01-01')).code).toBe(1);
+  });
+
+  it('asks again while WeChat is still making the bill, until the deadline (Beijing time)', async () => {
+    const [order] = await world.createOrders(1, { tag: 'C' });
+    const tx = world.sandbox.pay(order!.outTradeNo);
+    const day = beijingDay(new Date(tx.success_time!));
+    const setBillFaults = (patch: object) =>
+      fetch(`${world.sandbox.url}/sandbox/bill/faults`, { method: 'POST', body: JSON.stringify(patch) });
+    const job = (beijingClock: string) =>
+      runBillJob(
+        {
+          pool: world.pool,
+          client: world.client,
+          mchid: world.sandbox.merchant!.mchid,
+          sync: { wechat: world.client, publisher: world.publisher, origin: { producer: 'reconciler-bill' } },
+          logger: world.logger,
+          clock: () => new Date(`${day}T${beijingClock}+08:00`),
+        },
+        { billDate: day, holdDays: 1, maxDifferences: 100, retryIntervalMs: 1, deadline: '12:00' },
+      );
+
+    await setBillFaults({ statementCreatingNext: 2 });
+    const before = await job('10:15:00');
+    expect(before.summary.status).toBe('succeeded');
+    expect(before.exitCode).toBe(0);
+    const [[run]] = await world.pool.query<RowDataPacket[]>(
+      'SELECT attempts FROM trade_bill_runs WHERE bill_date = ?',
+      [day],
+    );
+    const attempts = Number(run?.attempts);
+
+    await setBillFaults({ statementCreatingNext: 1 });
+    const after = await job('12:00:00'); // the next ask would come after the deadline
+    expect(after.summary.status).toBe('statement_creating');
+    expect(after.exitCode).toBe(1);
+    const [[again]] = await world.pool.query<RowDataPacket[]>(
+      'SELECT attempts, status FROM trade_bill_runs WHERE bill_date = ?',
+      [day],
+    );
+    expect(again).toMatchObject({ status: 'statement_creating' });
+    expect(Number(again?.attempts)).toBe(attempts + 1);
+    await setBillFaults({ statementCreatingNext: 0 });
   });
 });
