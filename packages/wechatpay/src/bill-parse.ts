@@ -134,7 +134,7 @@ export async function parseTradeBill(
 ): Promise<TradeBillTotals> {
   const batchSize = options.batchSize ?? 1000;
   let part: Part = 'header';
-  let index = new Map<string, number>();
+  let columns: Columns | undefined;
   let width = 0;
   let batch: TradeBillRow[] = [];
   const totals: TradeBillTotals = {
@@ -164,11 +164,12 @@ export async function parseTradeBill(
         if (record.length !== 1 || first.startsWith('`'))
           throw new BillIntegrityError('bad_format', 'the first line is not the detail header', line);
         const names = first.split(',');
-        index = headerIndex(names);
+        const index = headerIndex(names);
         width = names.length;
         const missing = REQUIRED_COLUMNS.filter((c) => !index.has(c));
         if (missing.length > 0)
           throw new BillIntegrityError('bad_format', `the header lacks ${missing.join(', ')}`, line);
+        columns = columnsOf(index);
         part = 'detail';
         continue;
       }
@@ -188,7 +189,7 @@ export async function parseTradeBill(
           );
         if (!first.startsWith('`'))
           throw new BillIntegrityError('bad_format', 'a detail field does not start with a backtick', line);
-        const row = toRow(record, index, line);
+        const row = toRow(record, columns as Columns, line);
         totals.rows += 1;
         if (row.tradeState === 'SUCCESS') totals.payments += 1;
         else if (row.tradeState === 'REFUND') totals.refunds += 1;
@@ -234,9 +235,16 @@ export async function parseTradeBill(
   return totals;
 }
 
-function toRow(record: string[], index: Map<string, number>, line: number): TradeBillRow {
-  const get = (name: string): string => bare(record[index.get(name) as number] ?? '');
-  const money = (name: string) => {
+/** Where each column the reconciliation reads is, found once per file from the header. */
+type Columns = Readonly<Record<(typeof REQUIRED_COLUMNS)[number], number>>;
+
+function columnsOf(index: Map<string, number>): Columns {
+  return Object.fromEntries(REQUIRED_COLUMNS.map((c) => [c, index.get(c) as number])) as Columns;
+}
+
+function toRow(record: string[], columns: Columns, line: number): TradeBillRow {
+  const get = (name: keyof Columns): string => bare(record[columns[name]] ?? '');
+  const money = (name: keyof Columns) => {
     try {
       return yuanToFen(get(name), name);
     } catch (err) {
@@ -250,7 +258,7 @@ function toRow(record: string[], index: Map<string, number>, line: number): Trad
       `unknown 交易状态 ${JSON.stringify(state.slice(0, 16))}`,
       line,
     );
-  const refundNo = (name: string) => {
+  const refundNo = (name: keyof Columns) => {
     const v = get(name);
     return v === '0' ? '' : v;
   };
