@@ -50,6 +50,8 @@ export function banner(stack: Stack, state: StackState, readyInSeconds: number):
     `    ${payctl} order <out_trade_no>          # our order beside WeChat’s live answer, journal, ledger`,
     `    ${payctl} repair --from 1h --to now --dry-run`,
     `    ${payctl} check-notify-url`,
+    `    ${payctl} bill run yesterday           # T+1: WeChat’s trade bill vs the books (the daily CronJob)`,
+    `    ${payctl} bill run $(TZ=Asia/Shanghai date +%F)   # today’s orders so far, from the sandbox’s bill`,
     '  or by hand:',
     `    T=$(cat ${token})`,
     `    curl -s ${u.gateway}/api/payment/orders -H "authorization: Bearer $T" -H 'content-type: application/json' \\`,

@@ -146,7 +146,7 @@ describe('reconciler CronJob', () => {
   });
 
   it('renders one CronJob per shard, each with its own slice', () => {
-    const crons = byKind(sharded, 'CronJob');
+    const crons = byKind(sharded, 'CronJob').filter((c) => containers(c)[0].args[0] === 'sweep');
     expect(crons.map((c) => envOf(containers(c)[0]).get('RECONCILER_SHARD')?.value).sort()).toEqual([
       '0/3',
       '1/3',
@@ -158,6 +158,23 @@ describe('reconciler CronJob', () => {
       expect(c.spec.startingDeadlineSeconds).toBe(60);
     }
     expect(new Set(crons.map((c) => c.metadata.name)).size).toBe(3);
+  });
+
+  it('renders the daily trade-bill CronJob: after 10:00 Beijing, never overlapping, retrying until the deadline', () => {
+    const cron = one(production, 'CronJob', '-reconciler-bill');
+    expect(cron.spec).toMatchObject({
+      schedule: '15 10 * * *',
+      timeZone: 'Asia/Shanghai',
+      concurrencyPolicy: 'Forbid',
+    });
+    const pod = podSpecOf(cron);
+    expect(pod.containers[0].args).toEqual(['bill']);
+    const env = envOf(pod.containers[0]);
+    expect(env.get('RECONCILER_BILL_RETRY_INTERVAL')?.value).toBe('30m');
+    expect(env.get('RECONCILER_BILL_DEADLINE')?.value).toBe('12:00');
+    expect(env.get('RECONCILER_NOTIFY_PROBE')?.value).toBe('false');
+    // From the schedule to the deadline the job waits for a bill still being made.
+    expect(cron.spec.jobTemplate.spec.activeDeadlineSeconds).toBeGreaterThan((12 * 60 - (10 * 60 + 15)) * 60);
   });
 });
 

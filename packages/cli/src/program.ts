@@ -3,6 +3,7 @@ import { ConfigError } from '@paysync/config';
 import { ReconcileError } from '@paysync/reconcile';
 import { WeChatPayError } from '@paysync/wechatpay';
 import { Command, CommanderError } from 'commander';
+import { billListCommand, billResolveCommand, billRunCommand, billShowCommand } from './commands/bill.ts';
 import { dlqListCommand, dlqResolveCommand, dlqRetryCommand } from './commands/dlq.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { checkNotifyUrlCommand } from './commands/notify-url.ts';
@@ -24,6 +25,7 @@ Examples:
   payctl check-notify-url https://pay.example.com/api/payment/wechat/callback
   payctl dlq list && payctl dlq retry 0:17 --resolve --reason "order row restored"
   payctl dlq resolve 0:18 0:19 --reason "INC-1234 test payments, refunded"
+  payctl bill run 2026-05-01 && payctl bill show 2026-05-01 && payctl bill resolve 17 --reason "INC-1240 refunded by hand"
 
 Exit codes: 0 done; 1 the command ran but did not (fully) succeed, or MySQL/Kafka/WeChat Pay could not be
 reached; 2 usage or configuration; 3 payctl order found differences between paysync and WeChat Pay.
@@ -59,7 +61,7 @@ export async function runPayctl(
   };
   const program = new Command('payctl')
     .description(
-      'paysync operator tool: inspect, sync, repair and replay orders (audited); notify URL; migrations; DLQ',
+      'paysync operator tool: inspect, sync, repair and replay orders (audited); notify URL; migrations; DLQ; trade bill',
     )
     .version(PAYCTL_VERSION, '-V, --version', 'print payctl’s version')
     .option('--json', 'machine-readable output on stdout')
@@ -195,6 +197,41 @@ export async function runPayctl(
     .option('--reason <text>', 'why (required unless --dry-run)')
     .action(async (ids: string[], _o, cmd: Command) => {
       set(await dlqResolveCommand(res, io, ids, globals(cmd)));
+    });
+
+  const bill = program.command('bill').description('T+1 reconciliation with WeChat Pay’s trade bill');
+  bill
+    .command('run')
+    .description(
+      'reconcile one Beijing day (default yesterday) with its trade bill; exit 1 on critical differences',
+    )
+    .argument('[date]', 'YYYY-MM-DD (Beijing) or "yesterday"')
+    .option('--hold-days <n>', 'later bills a payment absent from the bill is held for (default 1)')
+    .action(async (date: string | undefined, _o, cmd: Command) => {
+      set(await billRunCommand(res, io, date, globals(cmd)));
+    });
+  bill
+    .command('show')
+    .description('the day’s run and its differences')
+    .argument('[date]', 'YYYY-MM-DD (Beijing) or "yesterday"')
+    .action(async (date: string | undefined, _o, cmd: Command) => {
+      set(await billShowCommand(res, io, date, globals(cmd)));
+    });
+  bill
+    .command('list')
+    .description('the last runs, or with --open every difference not resolved')
+    .option('--open', 'list open and held differences instead of runs')
+    .option('--limit <n>', 'at most n (default 30)')
+    .action(async (_o, cmd: Command) => {
+      set(await billListCommand(res, io, globals(cmd)));
+    });
+  bill
+    .command('resolve')
+    .description('close a difference a person handled (who and why are kept, and audited)')
+    .argument('<id>', 'the difference id (bill show / bill list --open)')
+    .option('--reason <text>', 'what was done (required)')
+    .action(async (id: string, _o, cmd: Command) => {
+      set(await billResolveCommand(res, io, id, globals(cmd)));
     });
 
   try {

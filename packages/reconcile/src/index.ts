@@ -15,6 +15,41 @@ export {
   type ScheduleKind,
 } from './backoff.ts';
 export { Batcher } from './batcher.ts';
+// T+1 trade-bill reconciliation.
+export {
+  type BillBooks,
+  BillDiffer,
+  type BookedOrder,
+  DIFFERENCE_CLASSES,
+  DIFFERENCE_RULES,
+  type Difference,
+  type DifferenceAction,
+  type DifferenceClass,
+  type Severity,
+  TooManyDifferencesError,
+} from './bill-diff.ts';
+export {
+  BILL_DATE_PATTERN,
+  type BillRunDeps,
+  type BillRunOptions,
+  type BillRunSummary,
+  InvalidBillDateError,
+  type RefundQuery,
+  refundQueryNotAvailable,
+  runTradeBill,
+} from './bill-run.ts';
+export {
+  type BillRunRecord,
+  type BillRunStatus,
+  billBooks,
+  billDifferences,
+  billRun,
+  DifferenceNotOpenError,
+  type DifferenceRecord,
+  listBillRuns,
+  openDifferenceCounts,
+  resolveDifference,
+} from './bill-store.ts';
 export {
   InvalidShardError,
   PublishFailedError,

@@ -1,3 +1,4 @@
+export { type BillFaults, billFaultsSchema, defaultBillFaults } from './bill-faults.ts';
 export type { Counters } from './counters.ts';
 export { SandboxError } from './errors.ts';
 export { defaultFaults, type Faults, type FaultsPatch, faultsSchema } from './faults.ts';

@@ -13,6 +13,7 @@ import { OrderStore, type PayOptions } from './orders.ts';
 import { Platform, type PlatformKeysView, type PublicKeyOptions, type RotateOptions } from './platform.ts';
 import { seededRandom } from './random.ts';
 import { RateLimiter } from './rate-limit.ts';
+import { addBillRoutes } from './routes/bill.ts';
 import { addControlRoutes } from './routes/control.ts';
 import { addV3Routes } from './routes/v3.ts';
 import { systemClock } from './time.ts';
@@ -262,5 +263,6 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   };
   addV3Routes(router, operations, platform, { allowInsecureNotifyUrl: config.allowInsecureNotifyUrl });
   addControlRoutes(router, sandbox);
+  addBillRoutes(router, store, clock);
   return sandbox;
 }

@@ -10,6 +10,44 @@ export {
   signRequestAsync,
   verifyRequestSignature,
 } from './authorization.ts';
+// Trade bill (T+1 reconciliation): apply, download, verify, parse.
+export {
+  applyTradeBill,
+  type BillApplyAnswer,
+  type BillClient,
+  type BillType,
+  billContent,
+  billDigest,
+  type DownloadedBill,
+  downloadBill,
+  fetchTradeBill,
+  isGzip,
+  NoStatementError,
+  StatementCreatingError,
+} from './bill-download.ts';
+export {
+  BILL_TRADE_STATES,
+  type BillTradeState,
+  LEGACY_COLUMN_NAMES,
+  TRADE_BILL_ALL_HEADER,
+  TRADE_BILL_ALL_SUMMARY_HEADER,
+} from './bill-format.ts';
+export {
+  BillIntegrityError,
+  type ParseTradeBillOptions,
+  parseTradeBill,
+  type TradeBillRow,
+  type TradeBillTotals,
+} from './bill-parse.ts';
+export {
+  addDays,
+  beijingDay,
+  beijingDayRange,
+  beijingToUtc,
+  feeToMicroYuan,
+  fenToYuan,
+  yuanToFen,
+} from './bill-values.ts';
 export { type BreakerOptions, type BreakerState, countsAsBreakerFailure } from './breaker.ts';
 // Verification keys: platform certificates and WeChat Pay public keys.
 export {

@@ -14,6 +14,7 @@ import {
 import { type BackoffPolicy, parseShard, type Shard, type SyncPolicy } from '@paysync/reconcile';
 import { readWeChatPaySecrets, type WeChatPaySecrets, wechatPayEnvShape } from '@paysync/wechatpay';
 import { z } from 'zod';
+import { billEnvShape } from './bill-config.ts';
 
 const durationList = listFromEnv.pipe(
   z.array(durationMsFromEnv).min(1, { message: 'expected a comma-separated list such as 1m,2m,5m' }),
@@ -123,6 +124,7 @@ export const reconcilerEnv = z.object({
       'Kubernetes namespace pushed as the group’s namespace label, so that releases sharing a Pushgateway keep apart and the alert rules find their run (the chart sets it); unset: no namespace label.',
     ),
   RECONCILER_DB_POOL_SIZE: intFromEnv({ min: 2, max: 100 }).default(6).describe('MySQL connections.'),
+  ...billEnvShape,
 });
 
 export type ReconcilerEnv = z.output<typeof reconcilerEnv>;

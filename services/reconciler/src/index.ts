@@ -1,3 +1,6 @@
+export { BILL_PRODUCER, type BillJobConfig, type BillJobDeps, defaultBillDate, runBillJob } from './bill.ts';
+export { billEnvShape } from './bill-config.ts';
+export { BILL_CUMULATIVE_METRICS, BILL_RUN_STATUSES, BillMetrics } from './bill-metrics.ts';
 export { loadReconcilerConfig, type ReconcilerConfig, reconcilerEnv, syncPolicyOf } from './config.ts';
 export { CARRIED_GAUGES, CUMULATIVE_METRICS, SWEEP_STATUSES, SweepMetrics } from './metrics.ts';
 export {

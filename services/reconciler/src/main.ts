@@ -3,20 +3,18 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '@paysync/config';
 import { topicNames } from '@paysync/contracts';
-import { createPool } from '@paysync/db';
-import { createIdempotentProducer, createKafka } from '@paysync/kafka';
-import { createLogger } from '@paysync/observability';
-import { certificateArchiver } from '@paysync/orders';
 import { AdaptiveRateLimiter, createKafkaPublisher } from '@paysync/reconcile';
-import { createWeChatClient } from '@paysync/wechatpay';
 import { loadReconcilerConfig, type ReconcilerConfig } from './config.ts';
+import { abortOnSignals, reconcilerParts } from './parts.ts';
 import { runSweepJob } from './run.ts';
 import { SWEEP_WRITE_LINGER_MS } from './sweep.ts';
 
-const USAGE = `usage: paysync-reconciler sweep [--shard i/n] | operator
+const USAGE = `usage: paysync-reconciler sweep [--shard i/n] | bill [--date YYYY-MM-DD] | operator
   sweep            one reconciliation run: check every due pending order at WeChat Pay, then exit
                    (0: done, or another run holds the lock; 1: the run failed; 2: bad configuration)
   --shard i/n      only orders with CRC32(out_trade_no) % n == i (overrides RECONCILER_SHARD)
+  bill             T+1 trade-bill reconciliation of one Beijing day (default yesterday), then exit
+                   (0: reconciled, differences recorded; 1: the bill could not be reconciled)
   operator         the PaymentRepair operator: leader-elected, executes PaymentRepair resources
 Configuration comes from the environment: see services/reconciler/README.md.`;
 
@@ -24,7 +22,7 @@ let args: ReturnType<typeof parse>;
 function parse() {
   return parseArgs({
     allowPositionals: true,
-    options: { shard: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { shard: { type: 'string' }, date: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
 }
 try {
@@ -42,6 +40,10 @@ if (mode === 'operator') {
   const { runOperator } = await import('./operator/run.ts');
   process.exit(await runOperator(process.env));
 }
+if (mode === 'bill' && args.positionals.length === 1) {
+  const { runBillMain } = await import('./bill-main.ts');
+  process.exit(await runBillMain(process.env, args.values.date));
+}
 if (mode !== 'sweep' || args.positionals.length > 1) {
   console.error(USAGE);
   process.exit(2);
@@ -58,16 +60,7 @@ try {
   throw err;
 }
 
-const logger = createLogger({ service: 'reconciler', level: config.LOG_LEVEL });
-const pool = createPool({ url: config.MYSQL_URL, connectionLimit: config.RECONCILER_DB_POOL_SIZE });
-const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'paysync-reconciler', logger });
-const producer = createIdempotentProducer(kafka);
-const client = createWeChatClient(config, config.secrets, {
-  userAgent: 'paysync-reconciler/0.1 (node)',
-  onCertificates: certificateArchiver(pool, (err) =>
-    logger.warn({ err }, 'platform certificates not archived'),
-  ),
-});
+const { logger, pool, producer, client } = reconcilerParts(config, 'reconciler');
 // A sweep trades a few milliseconds per order for larger Kafka and MySQL writes (less CPU for the
 // sweep, the broker and MariaDB at hundreds of orders a second).
 const publisher = createKafkaPublisher({
@@ -78,20 +71,14 @@ const publisher = createKafkaPublisher({
 const pacer = new AdaptiveRateLimiter({ qps: config.RECONCILER_QPS });
 
 // SIGTERM (node drain, job deadline): stop taking orders, give the rest back, push metrics, exit.
-const controller = new AbortController();
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    logger.warn({ signal }, 'stopping the sweep early');
-    controller.abort();
-  });
-}
+const signal = abortOnSignals(logger, 'stopping the sweep early');
 
 let exitCode = 1;
 try {
   await producer.connect();
   await client.start();
   const result = await runSweepJob(
-    { pool, wechat: client, publisher, pacer, logger, signal: controller.signal },
+    { pool, wechat: client, publisher, pacer, logger, signal },
     {
       shard: config.shard,
       pageSize: config.RECONCILER_PAGE_SIZE,

@@ -189,6 +189,12 @@ function finish(
   signed: boolean,
 ): void {
   countRequest(deps.counters, label, status);
+  if (Buffer.isBuffer(payload)) {
+    // A file (a bill download): sent as it is, never signed, as WeChat does.
+    res.writeHead(status, { [HEADER_REQUEST_ID]: requestId(), 'Content-Type': 'application/octet-stream' });
+    res.end(payload);
+    return;
+  }
   const text = status === 204 || payload === undefined ? '' : JSON.stringify(payload);
   let headers: Record<string, string> = { [HEADER_REQUEST_ID]: requestId() };
   const unsigned = route.kind === 'api' && deps.faults().unsignedNextResponses > 0;

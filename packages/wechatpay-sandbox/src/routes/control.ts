@@ -35,7 +35,7 @@ const activateSchema = z.strictObject({ retirePrevious: z.boolean().optional() }
 const publicKeySchema = z.strictObject({ only: z.boolean().optional() });
 const qpsSchema = z.strictObject({ qps: z.number().min(0) });
 
-function body<T extends z.ZodType>(schema: T, ctx: RouteContext): z.output<T> {
+export function body<T extends z.ZodType>(schema: T, ctx: RouteContext): z.output<T> {
   let value: unknown = {};
   if (ctx.body.length > 0) {
     try {

@@ -2,7 +2,7 @@ import { createGatewayMetrics } from '@paysync/callback-gateway';
 import { createPool } from '@paysync/db';
 import { Counter, createRegistry, Gauge, Histogram, type Registry, Summary } from '@paysync/observability';
 import { createLedgerMetrics } from '@paysync/points-ledger';
-import { OperatorMetrics, SweepMetrics } from '@paysync/reconciler';
+import { BillMetrics, OperatorMetrics, SweepMetrics } from '@paysync/reconciler';
 import { Kafka, logLevel } from 'kafkajs';
 import { createAlertingMetrics } from '../../src/index.ts';
 
@@ -22,7 +22,7 @@ export const EXTERNAL_METRICS = new Map<string, Set<string>>([
 ]);
 
 /** Labels every series gets from the registry defaults, the scrape or the Pushgateway group. */
-export const TARGET_LABELS = ['paysync_service', 'namespace', 'job', 'instance', 'shard'];
+export const TARGET_LABELS = ['paysync_service', 'namespace', 'job', 'instance', 'shard', 'mchid'];
 
 function addRegistry(out: ExportedMetrics, service: string, registry: Registry): void {
   for (const metric of registry.getMetricsAsArray()) {
@@ -75,5 +75,6 @@ export async function exportedMetrics(): Promise<ExportedMetrics> {
     'reconciler-operator',
     new OperatorMetrics(createRegistry('reconciler-operator', { processMetrics: false })).registry,
   );
+  addRegistry(out, 'reconciler', new BillMetrics().registry);
   return out;
 }

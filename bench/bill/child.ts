@@ -1,0 +1,93 @@
+// The measured side of the bill-reconcile benchmark, in its own process so that its peak RSS is the
+// reconciliation's alone: verify, parse and diff a trade bill against MariaDB, then the I/O floor
+// (gunzip + SHA-1 + line split of the same bytes). Prints one JSON line.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import { createPool } from '@paysync/db';
+import { BillDiffer, billBooks } from '@paysync/reconcile';
+import {
+  type BillClient,
+  beijingDayRange,
+  billContent,
+  fetchTradeBill,
+  parseTradeBill,
+} from '@paysync/wechatpay';
+
+const [file, sha1, billDate, mchid, mysqlUrl] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string,
+  string,
+];
+
+// The bill as WeChat serves it: the apply answer, then the bytes of the file (loopback HTTP adds
+// nothing worth measuring here; the signed transport is tested against the sandbox).
+const body = await readFile(file);
+const client: BillClient = {
+  call: async (req) =>
+    req.operation === 'bill_apply'
+      ? {
+          status: 200,
+          headers: {},
+          body: Buffer.from(
+            JSON.stringify({
+              hash_type: 'SHA1',
+              hash_value: sha1,
+              download_url: 'https://api.mch.weixin.qq.com/v3/billdownload/file?token=bench&tartype=gzip',
+            }),
+          ),
+        }
+      : { status: 200, headers: {}, body },
+};
+
+const pool = createPool({ url: mysqlUrl, connectionLimit: 4 });
+const started = performance.now();
+const bill = await fetchTradeBill(client, billDate);
+const verified = performance.now();
+const differ = new BillDiffer(billBooks(pool), {
+  mchid,
+  day: beijingDayRange(billDate),
+  maxDifferences: 100_000,
+});
+const totals = await parseTradeBill(billContent(bill.body), {
+  batchSize: 2000,
+  onRows: (rows) => differ.rows(rows),
+});
+const differences = await differ.finish();
+const done = performance.now();
+// The reconciliation's peak, before the floor and the breakdown below run in this process.
+const peakRssMb = Number(/VmHWM:\s+(\d+) kB/.exec(await readFile('/proc/self/status', 'utf8'))?.[1]) / 1024;
+await pool.end();
+
+const floorStart = performance.now();
+const hash = createHash('sha1');
+let lines = 0;
+for await (const chunk of billContent(body)) {
+  hash.update(chunk as Buffer);
+  const buf = chunk as Buffer;
+  for (let at = buf.indexOf(10); at !== -1; at = buf.indexOf(10, at + 1)) lines += 1;
+}
+const floorHash = hash.digest('hex');
+const floorMs = performance.now() - floorStart;
+
+// Breakdown: the same parse without the database.
+const parseStart = performance.now();
+await parseTradeBill(billContent(body), { batchSize: 2000, onRows: () => {} });
+const parseOnlyMs = performance.now() - parseStart;
+
+console.log(
+  JSON.stringify({
+    totalMs: done - started,
+    verifyMs: verified - started,
+    parseDiffMs: done - verified,
+    floorMs,
+    parseOnlyMs,
+    floorLines: lines,
+    floorHashOk: floorHash === sha1,
+    rows: totals.rows,
+    peakRssMb,
+    differences: differences.map((d) => `${d.class}:${d.refKey}`),
+  }),
+);
