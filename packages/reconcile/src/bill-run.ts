@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Pool } from '@paysync/db';
+import { type RefundApi, refundObservationByNumber } from '@paysync/orders';
 import {
   addDays,
   type BillClient,
@@ -41,6 +43,8 @@ import {
 import { ReconcileError } from './errors.ts';
 import { tryAdvisoryLock } from './lock.ts';
 import { loadOrders } from './lookup.ts';
+import type { ObservationOrigin } from './observation.ts';
+import type { Publisher } from './publisher.ts';
 import { syncOrder } from './sync.ts';
 import type { SyncDeps } from './sync-types.ts';
 
@@ -54,16 +58,43 @@ export type RefundQuery = (refund: { outTradeNo: string | null; outRefundNo: str
   result: string;
 }>;
 
-/** Until the refund query exists: the difference stays open (critical) for a person to handle. */
-export const refundQueryNotAvailable: RefundQuery = async () => ({
-  done: false,
-  result: 'refund query not available yet: check the refund at WeChat Pay, then payctl bill resolve',
-});
+/**
+ * The refund query: WeChat's signed answer about the refund (`GET /v3/refund/domestic/refunds/{no}`),
+ * published as an observation — the ledger applies it as it would the refund's notification: one
+ * reversal per out_refund_no, a refund row of origin `wechat` when paysync did not make it. A refund
+ * still PROCESSING is asked about again on the next run.
+ */
+export function refundQueryThroughLedger(deps: {
+  wechat: Pick<RefundApi, 'queryRefund'>;
+  publisher: Publisher;
+  mchid: string;
+  origin: ObservationOrigin;
+  clock?: () => Date;
+}): RefundQuery {
+  return async (refund) => {
+    const observation = await refundObservationByNumber(
+      deps.wechat,
+      { outRefundNo: refund.outRefundNo, mchid: deps.mchid },
+      {
+        observationId: randomUUID(),
+        source: 'query',
+        observedAt: (deps.clock ?? (() => new Date()))(),
+        producer: deps.origin.producer,
+      },
+    );
+    await deps.publisher.observations([observation]);
+    const status = observation.refund?.refundStatus ?? 'unknown';
+    return {
+      done: status !== 'PROCESSING',
+      result: `queried: ${status}; the ledger applies WeChat's signed answer`,
+    };
+  };
+}
 
 export interface BillRunDeps {
   pool: Pool;
-  /** Signs the bill calls (WeChatPayClient). */
-  client: BillClient;
+  /** Signs the bill calls and the refund queries (WeChatPayClient). */
+  client: BillClient & Pick<RefundApi, 'queryRefund'>;
   mchid: string;
   /** `query_order` actions go through the order sync: query, publish the signed answer, the ledger settles. */
   sync: SyncDeps;
@@ -308,7 +339,15 @@ async function settleHeld(
 
 /** Runs each pending query once; a query that could not be made stays pending for the next run. */
 async function act(deps: BillRunDeps, pending: DifferenceRecord[], tally: BillRunSummary['actions']) {
-  const queryRefund = deps.queryRefund ?? refundQueryNotAvailable;
+  const queryRefund =
+    deps.queryRefund ??
+    refundQueryThroughLedger({
+      wechat: deps.client,
+      publisher: deps.sync.publisher,
+      mchid: deps.mchid,
+      origin: deps.sync.origin,
+      ...(deps.clock ? { clock: deps.clock } : {}),
+    });
   const orders = await loadOrders(
     deps.pool,
     pending.filter((d) => d.action === 'query_order' && d.outTradeNo).map((d) => d.outTradeNo as string),

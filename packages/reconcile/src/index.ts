@@ -35,7 +35,7 @@ export {
   type BillRunSummary,
   InvalidBillDateError,
   type RefundQuery,
-  refundQueryNotAvailable,
+  refundQueryThroughLedger,
   runTradeBill,
 } from './bill-run.ts';
 export {

@@ -9,7 +9,7 @@ import {
   runTradeBill,
   type SyncDeps,
 } from '@paysync/reconcile';
-import { addDays, type BillClient, beijingDay, beijingToUtc } from '@paysync/wechatpay';
+import { addDays, beijingDay, beijingToUtc } from '@paysync/wechatpay';
 import { BILL_CUMULATIVE_METRICS, BillMetrics } from './bill-metrics.ts';
 import { pushRunMetrics } from './pushgateway.ts';
 
@@ -17,7 +17,8 @@ export const BILL_PRODUCER = 'reconciler-bill';
 
 export type BillJobDeps = {
   pool: Pool;
-  client: BillClient;
+  /** Signs the bill calls and the refund queries (WeChatPayClient). */
+  client: BillRunDeps['client'];
   mchid: string;
   sync: SyncDeps;
   queryRefund?: RefundQuery;

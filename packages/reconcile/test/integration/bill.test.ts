@@ -186,8 +186,24 @@ describe('a trade-bill run', () => {
       ours: { status: 'expired', amount_total: 1000 },
     });
     expect(found.get(`paid_not_settled:${unsettled}`)?.actionResult).toMatch(/^queried: paid/);
-    // The query published WeChat's signed answer for the ledger to apply: nothing was written here.
-    expect(publisher.observed.map((o) => [o.outTradeNo, o.tradeState])).toEqual([[unsettled, 'SUCCESS']]);
+    // The queries published WeChat's signed answers for the ledger to apply: nothing was written
+    // here. The refund never reversed and the one still processing were asked about by number.
+    expect(
+      publisher.observed
+        .map((o) => [
+          o.outTradeNo,
+          o.tradeState,
+          o.refund?.outRefundNo ?? null,
+          o.refund?.refundStatus ?? null,
+        ])
+        .sort(),
+    ).toEqual(
+      [
+        [unsettled, 'SUCCESS', null, null],
+        [refunded, 'REFUND', 'RFBILL_NOT_REVERSED', 'SUCCESS'],
+        [processing, 'REFUND', 'RFBILL_PROCESSING', 'PROCESSING'],
+      ].sort(),
+    );
     expect(found.get(`amount_mismatch:${wrongAmount}`)).toMatchObject({
       severity: 'critical',
       ours: { amount_total: 999 },
@@ -198,10 +214,15 @@ describe('a trade-bill run', () => {
       outTradeNo: refunded,
       severity: 'critical',
       action: 'query_refund',
-      actionStatus: 'pending',
+      actionStatus: 'done',
       theirs: { refund_amount: 300, refund_status: 'SUCCESS' },
     });
-    expect(found.get('refund_processing:RFBILL_PROCESSING')).toMatchObject({ severity: 'info' });
+    expect(found.get('refund_not_reversed:RFBILL_NOT_REVERSED')?.actionResult).toMatch(/^queried: SUCCESS/);
+    // Still processing at WeChat: asked again on the next run.
+    expect(found.get('refund_processing:RFBILL_PROCESSING')).toMatchObject({
+      severity: 'info',
+      actionStatus: 'pending',
+    });
     expect(found.get('reversal_not_at_wechat:RFBILL_ONLY_HERE')).toMatchObject({ status: 'held' });
     expect([...found.keys()].find((k) => k.startsWith('unknown_order:SANDBOXEXTRA'))).toBeDefined();
     const runRow = await billRun(pool, { billDate: today() });
@@ -215,20 +236,21 @@ describe('a trade-bill run', () => {
     expect(runRow?.fileSha1).toBe(first.file?.sha1);
     expect(runRow?.fileLocation).not.toContain('token');
 
-    // Again: the same differences (same ids), no second query, the refund seam asked again.
+    // Again: the same differences (same ids), no second query of what was done, the refund still
+    // processing asked again.
     const asked: string[] = [];
     const second = await run(today(), async (r) => {
       asked.push(r.outRefundNo);
-      return { done: r.outRefundNo === 'RFBILL_NOT_REVERSED', result: 'refund applied' };
+      return { done: true, result: 'refund applied' };
     });
     expect(second.differences).toEqual(first.differences);
     const again = await byKey();
     expect([...again.entries()].map(([k, d]) => [k, d.id])).toEqual(
       [...found.entries()].map(([k, d]) => [k, d.id]),
     );
-    expect(publisher.observed).toHaveLength(1);
-    expect(asked.sort()).toEqual(['RFBILL_NOT_REVERSED', 'RFBILL_PROCESSING']);
-    expect(again.get('refund_not_reversed:RFBILL_NOT_REVERSED')).toMatchObject({ actionStatus: 'done' });
+    expect(publisher.observed).toHaveLength(3);
+    expect(asked).toEqual(['RFBILL_PROCESSING']);
+    expect(again.get('refund_processing:RFBILL_PROCESSING')).toMatchObject({ actionStatus: 'done' });
     expect((await billRun(pool, { billDate: today() }))?.attempts).toBe(2);
 
     // A person resolves one; a difference that no longer differs is cleared on the next run.
