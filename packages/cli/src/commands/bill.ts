@@ -9,7 +9,6 @@ import {
   runTradeBill,
 } from '@paysync/reconcile';
 import { addDays, beijingDay, fenToYuan } from '@paysync/wechatpay';
-import { load, wechatEnv } from '../config.ts';
 import { CommandFailedError, UsageError } from '../errors.ts';
 import { iso, json, table } from '../format.ts';
 import type { Io } from '../io.ts';
@@ -84,14 +83,14 @@ export async function billRunCommand(res: Resources, io: Io, date: string | unde
   const billDate = dateArg(date);
   const holdDays = flags.holdDays ? positiveInt('--hold-days', flags.holdDays, 7) : 1;
   const actor = actorOf(io, flags.actor);
-  const { WECHATPAY_MCHID } = load(wechatEnv, io.env);
   const pool = res.pool();
+  // The client signs for exactly one merchant: the bill is that merchant's.
   const client = await res.wechat();
   const summary = await runTradeBill(
     {
       pool,
       client,
-      mchid: WECHATPAY_MCHID,
+      mchid: client.mchid,
       sync: {
         wechat: client,
         publisher: await res.publisher(),
