@@ -36,7 +36,6 @@ export {
   heldPoints,
   insertRefund,
   listRefunds,
-  lockOrderForRefund,
   lockRefunds,
   type NewRefund,
   orderTotals,

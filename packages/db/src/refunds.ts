@@ -147,50 +147,6 @@ export async function insertRefund(conn: Queryable, r: NewRefund): Promise<void>
   );
 }
 
-/** The order a refund is for, locked (by its key) for the caller's transaction. */
-export async function lockOrderForRefund(
-  conn: PoolConnection,
-  outTradeNo: string,
-): Promise<
-  | {
-      outTradeNo: string;
-      userId: string;
-      mchid: string;
-      appid: string;
-      amountTotal: number;
-      points: number;
-      bonusPoints: number;
-      status: 'pending' | 'paid' | 'failed' | 'cancelled' | 'refunded' | 'expired';
-      transactionId: string | null;
-      timeExpire: Date;
-      refundedAmount: number;
-    }
-  | undefined
-> {
-  const [rows] = await conn.query<Row[]>(
-    `SELECT out_trade_no, user_id, mchid, appid, amount_total, points, bonus_points, status,
-            transaction_id, time_expire, refunded_amount
-       FROM payment_orders FORCE INDEX (uk_payment_orders_out_trade_no)
-      WHERE out_trade_no = ? FOR UPDATE`,
-    [outTradeNo],
-  );
-  const r = rows[0];
-  if (!r) return undefined;
-  return {
-    outTradeNo: r.out_trade_no as string,
-    userId: r.user_id as string,
-    mchid: r.mchid as string,
-    appid: r.appid as string,
-    amountTotal: Number(r.amount_total),
-    points: Number(r.points),
-    bonusPoints: Number(r.bonus_points),
-    status: r.status as 'paid',
-    transactionId: (r.transaction_id as string | null) ?? null,
-    timeExpire: r.time_expire as Date,
-    refundedAmount: Number(r.refunded_amount),
-  };
-}
-
 /** What the ledger writes for a refund WeChat spoke about (one row each, inserted if unknown). */
 export type RefundUpdate = {
   outRefundNo: string;

@@ -5,13 +5,15 @@ import {
   insertRefund,
   isDuplicateKeyError,
   listRefunds,
-  lockOrderForRefund,
   orderTotals,
   type Pool,
+  type PoolConnection,
   type RefundRow,
+  type RowDataPacket,
   refundTracker,
   withTransaction,
 } from '@paysync/db';
+import type { LedgerOrder } from './decide.ts';
 import {
   committedFen,
   type DriveResult,
@@ -42,6 +44,34 @@ export type Acceptance =
   | { kind: 'refused'; refusal: RefundRefusal }
   /** A dry run: what would be accepted, nothing written. */
   | { kind: 'would_accept'; amountFen: number; holdPoints: number; refundableFen: number };
+
+type OrderRow = RowDataPacket & Record<string, unknown>;
+
+/** The order a refund is for, locked by its key for the caller's transaction (as the ledger sees it). */
+async function lockOrder(conn: PoolConnection, outTradeNo: string): Promise<LedgerOrder | undefined> {
+  const [rows] = await conn.query<OrderRow[]>(
+    `SELECT out_trade_no, user_id, mchid, appid, amount_total, points, bonus_points, status,
+            transaction_id, time_expire, refunded_amount
+       FROM payment_orders FORCE INDEX (uk_payment_orders_out_trade_no)
+      WHERE out_trade_no = ? FOR UPDATE`,
+    [outTradeNo],
+  );
+  const r = rows[0];
+  if (!r) return undefined;
+  return {
+    outTradeNo: r.out_trade_no as string,
+    userId: r.user_id as string,
+    mchid: r.mchid as string,
+    appid: r.appid as string,
+    amountTotal: Number(r.amount_total),
+    points: Number(r.points),
+    bonusPoints: Number(r.bonus_points),
+    status: r.status as LedgerOrder['status'],
+    transactionId: (r.transaction_id as string | null) ?? null,
+    timeExpire: r.time_expire as Date,
+    refundedAmount: Number(r.refunded_amount),
+  };
+}
 
 /** RF + UTC yyyyMMddHHmmss + 12 random hex: 28 characters of WeChat's out_refund_no alphabet. */
 export function newOutRefundNo(now: Date): string {
@@ -80,7 +110,7 @@ export async function acceptRefund(
     }
     try {
       return await withTransaction(pool, async (conn) => {
-        const order = await lockOrderForRefund(conn, req.outTradeNo);
+        const order = await lockOrder(conn, req.outTradeNo);
         if (!order) return { kind: 'not_found' } as const;
         const refunds = await listRefunds(conn, req.outTradeNo);
         const refusal = refuseRefund(order, refunds, req.amountFen);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { outTradeNoSchema } from './prepay.ts';
-import { parseWith } from './schemas.ts';
+import { parseWith, refundFields, requireSuccessTime } from './schemas.ts';
 
 /**
  * Merchant-initiated refunds (`POST /v3/refund/domestic/refunds`, `GET …/refunds/{out_refund_no}`).
@@ -37,34 +37,16 @@ export function createRefundBody(input: z.output<typeof createRefundSchema>): st
   });
 }
 
-const fen = z.number().int().nonnegative();
-
 /** A refund as the create and query APIs answer it (`status`, not the notification's `refund_status`). */
 export const refundAnswerSchema = z
   .looseObject({
-    refund_id: z.string().min(1),
-    out_refund_no: z.string().min(1),
-    transaction_id: z.string().min(1),
-    out_trade_no: z.string().min(1),
+    ...refundFields,
     channel: z.string().optional(),
-    user_received_account: z.string().optional(),
-    success_time: z.iso.datetime({ offset: true }).optional(),
     create_time: z.iso.datetime({ offset: true }).optional(),
     status: z.enum(REFUND_ANSWER_STATUSES),
     funds_account: z.string().optional(),
-    amount: z.looseObject({
-      total: fen,
-      refund: fen,
-      payer_total: fen.optional(),
-      payer_refund: fen.optional(),
-      currency: z.string().optional(),
-    }),
   })
-  .superRefine((refund, ctx) => {
-    if (refund.status === 'SUCCESS' && !refund.success_time) {
-      ctx.addIssue({ code: 'custom', message: 'refund SUCCESS without success_time' });
-    }
-  });
+  .superRefine((r, ctx) => requireSuccessTime(r.status, r.success_time, ctx));
 export type WeChatRefundAnswer = z.infer<typeof refundAnswerSchema>;
 
 export function parseRefundAnswer(value: unknown): WeChatRefundAnswer {

@@ -59,29 +59,40 @@ export const transactionSchema = z
   });
 export type WeChatTransaction = z.infer<typeof transactionSchema>;
 
+/** A refund's amounts, as its notification and the refund API's answers carry them. */
+export const refundAmountSchema = z.looseObject({
+  total: fen,
+  refund: fen,
+  payer_total: fen.optional(),
+  payer_refund: fen.optional(),
+  currency: z.string().optional(),
+});
+
+/** The fields a refund notification and a refund answer share. */
+export const refundFields = {
+  out_trade_no: z.string().min(1),
+  transaction_id: z.string().min(1),
+  out_refund_no: z.string().min(1),
+  refund_id: z.string().min(1),
+  success_time: rfc3339.optional(),
+  user_received_account: z.string().optional(),
+  amount: refundAmountSchema,
+};
+
+/** A SUCCESS refund says when it succeeded: without it, it cannot be applied safely. */
+export function requireSuccessTime(
+  status: string,
+  successTime: string | undefined,
+  ctx: z.RefinementCtx,
+): void {
+  if (status === 'SUCCESS' && !successTime) {
+    ctx.addIssue({ code: 'custom', message: 'refund SUCCESS without success_time' });
+  }
+}
+
 export const refundSchema = z
-  .looseObject({
-    mchid: z.string().min(1),
-    out_trade_no: z.string().min(1),
-    transaction_id: z.string().min(1),
-    out_refund_no: z.string().min(1),
-    refund_id: z.string().min(1),
-    refund_status: z.enum(REFUND_STATUSES),
-    success_time: rfc3339.optional(),
-    user_received_account: z.string().optional(),
-    amount: z.looseObject({
-      total: fen,
-      refund: fen,
-      payer_total: fen.optional(),
-      payer_refund: fen.optional(),
-      currency: z.string().optional(),
-    }),
-  })
-  .superRefine((refund, ctx) => {
-    if (refund.refund_status === 'SUCCESS' && !refund.success_time) {
-      ctx.addIssue({ code: 'custom', message: 'refund SUCCESS without success_time' });
-    }
-  });
+  .looseObject({ mchid: z.string().min(1), refund_status: z.enum(REFUND_STATUSES), ...refundFields })
+  .superRefine((r, ctx) => requireSuccessTime(r.refund_status, r.success_time, ctx));
 export type WeChatRefund = z.infer<typeof refundSchema>;
 
 export const notificationEnvelopeSchema = z.looseObject({

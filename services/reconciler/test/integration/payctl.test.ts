@@ -438,7 +438,7 @@ describe('payctl refund', () => {
     });
     expect(world.sandbox.refunds().filter((r) => r.out_trade_no === order!.outTradeNo)).toEqual([]);
 
-    const done = await run(
+    const ticket = [
       '--json',
       'refund',
       order!.outTradeNo,
@@ -450,25 +450,14 @@ describe('payctl refund', () => {
       'carol',
       '--reason',
       'duplicate purchase, ticket 991',
-    );
+    ];
+    const done = await run(...ticket);
     expect(done.code).toBe(0);
     const refund = JSON.parse(done.out) as { out_refund_no: string; status: string; submitted: boolean };
     expect(refund).toMatchObject({ outcome: 'accepted', submitted: true, hold_points: 440 });
     expect(world.sandbox.getRefund(refund.out_refund_no)).toMatchObject({ amount: { refund: 400 } });
     // Run again with the same number: the same refund, never a second one at WeChat.
-    const again = await run(
-      '--json',
-      'refund',
-      order!.outTradeNo,
-      '--amount',
-      '400',
-      '--merchant-refund-no',
-      'TICKET-991',
-      '--actor',
-      'carol',
-      '--reason',
-      'duplicate purchase, ticket 991',
-    );
+    const again = await run(...ticket);
     expect(JSON.parse(again.out)).toMatchObject({ outcome: 'existing', out_refund_no: refund.out_refund_no });
     expect(world.sandbox.refunds().filter((r) => r.out_trade_no === order!.outTradeNo)).toHaveLength(1);
 
