@@ -79,6 +79,9 @@ export type WeChatPayKeyFiles = Pick<
 
 export type WeChatPaySecrets = { privateKeyPem: string; apiV3Key: string; publicKeyPem: string | undefined };
 
+/** What verifies and decrypts WeChat's messages — never the merchant private key (it signs requests). */
+export type WeChatPayVerificationSecrets = Omit<WeChatPaySecrets, 'privateKeyPem'>;
+
 /**
  * Reads a secret file (one trailing newline dropped). A failure becomes an issue naming the
  * variable and the path — the path is not secret; the content never appears in a message.
@@ -105,22 +108,42 @@ export function readWeChatPaySecrets(
   issues: ConfigIssue[],
 ): WeChatPaySecrets | undefined {
   const before = issues.length;
-  const privateKeyPem = readSecretFile('WECHATPAY_PRIVATE_KEY_FILE', env.WECHATPAY_PRIVATE_KEY_FILE, issues);
+  const privateKeyPem = readPrivateKeyFile(env.WECHATPAY_PRIVATE_KEY_FILE, issues);
+  const verification = readVerificationSecrets(env, issues);
+  if (issues.length > before || privateKeyPem === undefined || verification === undefined) return undefined;
+  return { privateKeyPem, ...verification };
+}
+
+/** Reads WECHATPAY_PRIVATE_KEY_FILE and checks it is an RSA private key (never quoting it). */
+export function readPrivateKeyFile(path: string, issues: ConfigIssue[]): string | undefined {
+  const pem = readSecretFile('WECHATPAY_PRIVATE_KEY_FILE', path, issues);
+  if (pem === undefined) return undefined;
+  try {
+    toPrivateKey(pem);
+    return pem;
+  } catch {
+    issues.push({
+      variable: 'WECHATPAY_PRIVATE_KEY_FILE',
+      message: 'is not a readable RSA private key (PEM)',
+    });
+    return undefined;
+  }
+}
+
+/**
+ * Reads the APIv3 key and the WeChat Pay public key (public-key mode): what a component that only
+ * verifies WeChat's messages needs. Appends every problem to `issues`.
+ */
+export function readVerificationSecrets(
+  env: Omit<WeChatPayKeyFiles, 'WECHATPAY_PRIVATE_KEY_FILE'>,
+  issues: ConfigIssue[],
+): WeChatPayVerificationSecrets | undefined {
+  const before = issues.length;
   const apiV3Key = readSecretFile('WECHATPAY_API_V3_KEY_FILE', env.WECHATPAY_API_V3_KEY_FILE, issues);
   const publicKeyPem =
     env.WECHATPAY_PUBLIC_KEY_FILE === undefined
       ? undefined
       : readSecretFile('WECHATPAY_PUBLIC_KEY_FILE', env.WECHATPAY_PUBLIC_KEY_FILE, issues);
-  if (privateKeyPem !== undefined) {
-    try {
-      toPrivateKey(privateKeyPem);
-    } catch {
-      issues.push({
-        variable: 'WECHATPAY_PRIVATE_KEY_FILE',
-        message: 'is not a readable RSA private key (PEM)',
-      });
-    }
-  }
   if (apiV3Key !== undefined && Buffer.byteLength(apiV3Key, 'utf8') !== 32) {
     issues.push({ variable: 'WECHATPAY_API_V3_KEY_FILE', message: 'the APIv3 key must be exactly 32 bytes' });
   }
@@ -130,8 +153,8 @@ export function readWeChatPaySecrets(
       message: 'WECHATPAY_PUBLIC_KEY_ID and WECHATPAY_PUBLIC_KEY_FILE go together',
     });
   }
-  if (issues.length > before || privateKeyPem === undefined || apiV3Key === undefined) return undefined;
-  return { privateKeyPem, apiV3Key, publicKeyPem };
+  if (issues.length > before || apiV3Key === undefined) return undefined;
+  return { apiV3Key, publicKeyPem };
 }
 
 /**

@@ -14,18 +14,22 @@ import type { WeChatOrders } from './orders/create.ts';
 import type { ObservationPublisher } from './publisher.ts';
 import { MinIntervalLimiter } from './rate-limit.ts';
 
-/** Everything the gateway's HTTP side needs, built by main.ts (or a test) from real parts. */
+/**
+ * Everything the gateway's HTTP side needs, built by main.ts (or a test) from real parts. Without
+ * `verifier` it serves no WeChat Pay callbacks (the order service); without `wechat` and `tokens`
+ * no order API (the public notification receiver, which holds no key that signs requests).
+ */
 export type AppDeps = {
   logger: Logger;
   metrics: GatewayMetrics;
-  verifier: NotificationVerifier;
+  verifier?: NotificationVerifier | undefined;
   publisher: ObservationPublisher;
   pool: Pool;
-  wechat: WeChatOrders;
+  wechat?: WeChatOrders | undefined;
   merchant: Merchant;
   apiV2Key?: string | undefined;
   notifyUrl: string;
-  tokens: { write: string; read?: string | undefined };
+  tokens?: { write: string; read?: string | undefined } | undefined;
   limits: {
     maxBodyBytes: number;
     maxInFlight: number;
@@ -79,43 +83,47 @@ export function createApp(deps: AppDeps): GatewayApp {
     },
   });
 
-  app.use(CALLBACK_PATH, callbackLimit.middleware);
-  app.use(
-    callbackRouter({
-      verifier: deps.verifier,
-      publisher: deps.publisher,
-      merchant: deps.merchant,
-      metrics: deps.metrics,
-      logger: deps.logger,
-      maxBodyBytes: deps.limits.maxBodyBytes,
-      apiV2Key: deps.apiV2Key,
-      ...(deps.clock ? { clock: deps.clock } : {}),
-      ...(deps.newId ? { newId: deps.newId } : {}),
-    }),
-  );
+  if (deps.verifier) {
+    app.use(CALLBACK_PATH, callbackLimit.middleware);
+    app.use(
+      callbackRouter({
+        verifier: deps.verifier,
+        publisher: deps.publisher,
+        merchant: deps.merchant,
+        metrics: deps.metrics,
+        logger: deps.logger,
+        maxBodyBytes: deps.limits.maxBodyBytes,
+        apiV2Key: deps.apiV2Key,
+        ...(deps.clock ? { clock: deps.clock } : {}),
+        ...(deps.newId ? { newId: deps.newId } : {}),
+      }),
+    );
+  }
 
-  app.use(ORDERS_PATH, apiLimit.middleware);
-  app.use(
-    ordersRouter({
-      pool: deps.pool,
-      wechat: deps.wechat,
-      publisher: deps.publisher,
-      logger: deps.logger,
-      metrics: deps.metrics,
-      tokens: deps.tokens,
-      mchid: deps.merchant.mchid,
-      appid: deps.merchant.appids[0] as string,
-      notifyUrl: deps.notifyUrl,
-      firstCheckDelayMs: deps.orders.firstCheckDelayMs,
-      defaultTtlMs: deps.orders.defaultTtlMs,
-      confirmWaitMs: deps.orders.confirmWaitMs,
-      limiter: new MinIntervalLimiter({
-        intervalMs: deps.orders.confirmMinIntervalMs,
+  if (deps.wechat && deps.tokens) {
+    app.use(ORDERS_PATH, apiLimit.middleware);
+    app.use(
+      ordersRouter({
+        pool: deps.pool,
+        wechat: deps.wechat,
+        publisher: deps.publisher,
+        logger: deps.logger,
+        metrics: deps.metrics,
+        tokens: deps.tokens,
+        mchid: deps.merchant.mchid,
+        appid: deps.merchant.appids[0] as string,
+        notifyUrl: deps.notifyUrl,
+        firstCheckDelayMs: deps.orders.firstCheckDelayMs,
+        defaultTtlMs: deps.orders.defaultTtlMs,
+        confirmWaitMs: deps.orders.confirmWaitMs,
+        limiter: new MinIntervalLimiter({
+          intervalMs: deps.orders.confirmMinIntervalMs,
+          ...(deps.clock ? { clock: deps.clock } : {}),
+        }),
         ...(deps.clock ? { clock: deps.clock } : {}),
       }),
-      ...(deps.clock ? { clock: deps.clock } : {}),
-    }),
-  );
+    );
+  }
 
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ code: 'NOT_FOUND', message: 'no such route' });

@@ -12,14 +12,15 @@ import {
   portFromEnv,
 } from '@paysync/config';
 import {
+  readPrivateKeyFile,
   readSecretFile,
-  readWeChatPaySecrets,
-  type WeChatPaySecrets,
+  readVerificationSecrets,
+  type WeChatPayVerificationSecrets,
   wechatPayEnvShape,
 } from '@paysync/wechatpay';
 import { z } from 'zod';
 
-export const gatewayEnv = z.object({
+const gatewayFields = z.object({
   NODE_ENV: nodeEnvFromEnv.optional().describe('production makes every start-up check fatal.'),
   PAYSYNC_MODE: z
     .enum(['production', 'development'])
@@ -36,6 +37,12 @@ export const gatewayEnv = z.object({
     .describe(
       'Prefix for every paysync topic (<prefix>.paysync.…), for clusters shared by several environments.',
     ),
+  GATEWAY_ROLE: z
+    .enum(['all', 'receiver', 'orders'])
+    .default('all')
+    .describe(
+      'What this process serves. receiver: the public notification receiver (WeChat Pay callbacks only; holds no merchant private key, verifies with the APIv3 key, the WeChat Pay public key and the certificates archived in MySQL). orders: the private order service (order API: create, confirm, refunds; signs requests to WeChat Pay). all: both, for a laptop and tests — refused in production mode.',
+    ),
   GATEWAY_HOST: z.string().default('0.0.0.0').describe('Address the public HTTP server listens on.'),
   GATEWAY_PORT: portFromEnv
     .default(8080)
@@ -47,6 +54,12 @@ export const gatewayEnv = z.object({
   ...wechatPayEnvShape,
   WECHATPAY_MCHID: wechatPayEnvShape.WECHATPAY_MCHID.describe(
     'Merchant id; notifications for another mchid are refused.',
+  ),
+  WECHATPAY_MERCHANT_SERIAL_NO: wechatPayEnvShape.WECHATPAY_MERCHANT_SERIAL_NO.optional().describe(
+    'Serial number of the merchant API certificate (roles orders and all).',
+  ),
+  WECHATPAY_PRIVATE_KEY_FILE: wechatPayEnvShape.WECHATPAY_PRIVATE_KEY_FILE.optional().describe(
+    'Path of the merchant API private key (roles orders and all). The receiver must not have it: refused there in production mode.',
   ),
   WECHATPAY_APPID: listFromEnv
     .pipe(z.array(z.string().min(1).max(32)).min(1))
@@ -71,7 +84,10 @@ export const gatewayEnv = z.object({
   GATEWAY_API_TOKEN: z
     .string()
     .min(24)
-    .describe('Bearer token of the merchant back end: create and read orders (at least 24 characters).'),
+    .optional()
+    .describe(
+      'Bearer token of the merchant back end: create and read orders, refunds (at least 24 characters; roles orders and all).',
+    ),
   GATEWAY_API_READ_TOKEN: z
     .string()
     .min(24)
@@ -108,11 +124,42 @@ export const gatewayEnv = z.object({
     .default(10_000)
     .describe('How long shutdown waits for in-flight requests before closing their connections.'),
 });
+/** The signing settings the order API needs (every role but the receiver). */
+const SIGNING_VARIABLES = [
+  'WECHATPAY_PRIVATE_KEY_FILE',
+  'WECHATPAY_MERCHANT_SERIAL_NO',
+  'GATEWAY_API_TOKEN',
+] as const;
+
+// Checked with every other problem (`when`), so one start-up names them all.
+export const gatewayEnv = SIGNING_VARIABLES.reduce(
+  (schema, variable) =>
+    schema.refine((env) => env.GATEWAY_ROLE === 'receiver' || env[variable] !== undefined, {
+      path: [variable],
+      message: 'is required unless GATEWAY_ROLE=receiver (the order API signs requests to WeChat Pay)',
+      when: () => true,
+    }),
+  gatewayFields,
+);
 
 export type GatewayEnv = z.output<typeof gatewayEnv>;
 
-/** Secrets read from the files the environment names (Kubernetes Secret volumes). */
-export type GatewaySecrets = WeChatPaySecrets & { apiV2Key: string | undefined };
+/**
+ * Secrets read from the files the environment names (Kubernetes Secret volumes). The merchant
+ * private key only where requests to WeChat Pay are signed (the order service).
+ */
+export type GatewaySecrets = WeChatPayVerificationSecrets & {
+  privateKeyPem: string | undefined;
+  apiV2Key: string | undefined;
+};
+
+/** What a role serves. */
+export function servesCallbacks(role: GatewayEnv['GATEWAY_ROLE']): boolean {
+  return role !== 'orders';
+}
+export function servesOrders(role: GatewayEnv['GATEWAY_ROLE']): boolean {
+  return role !== 'receiver';
+}
 
 export type GatewayConfig = GatewayEnv & { production: boolean; secrets: GatewaySecrets };
 
@@ -125,7 +172,26 @@ export function isProduction(env: Pick<GatewayEnv, 'NODE_ENV' | 'PAYSYNC_MODE'>)
 export function loadGatewayConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
   const parsed = loadConfig('callback-gateway', gatewayEnv, env);
   const issues: ConfigIssue[] = [];
-  const shared = readWeChatPaySecrets(parsed, issues);
+  const production = isProduction(parsed);
+  const role = parsed.GATEWAY_ROLE;
+  let privateKeyPem: string | undefined;
+  if (servesOrders(role) && parsed.WECHATPAY_PRIVATE_KEY_FILE !== undefined) {
+    privateKeyPem = readPrivateKeyFile(parsed.WECHATPAY_PRIVATE_KEY_FILE, issues);
+  } else if (production && parsed.WECHATPAY_PRIVATE_KEY_FILE !== undefined) {
+    // The public edge never holds the key that can move money (refunds, transfers).
+    issues.push({
+      variable: 'WECHATPAY_PRIVATE_KEY_FILE',
+      message: 'the notification receiver must not hold the merchant private key: do not mount or name it',
+    });
+  }
+  if (production && role === 'all') {
+    issues.push({
+      variable: 'GATEWAY_ROLE',
+      message:
+        'production runs the public receiver and the private order service apart: set receiver or orders',
+    });
+  }
+  const shared = readVerificationSecrets(parsed, issues);
   const apiV2Key =
     parsed.WECHATPAY_API_V2_KEY_FILE === undefined
       ? undefined
@@ -134,7 +200,6 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     // An empty key would let anyone sign an APIv2 notification.
     issues.push({ variable: 'WECHATPAY_API_V2_KEY_FILE', message: 'the APIv2 key file is empty' });
   }
-  const production = isProduction(parsed);
   if (production && parsed.WECHATPAY_ALLOW_INSECURE_HTTP) {
     issues.push({
       variable: 'WECHATPAY_ALLOW_INSECURE_HTTP',
@@ -142,5 +207,5 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     });
   }
   if (issues.length > 0 || shared === undefined) throw new ConfigError('callback-gateway', issues);
-  return { ...parsed, production, secrets: { ...shared, apiV2Key } };
+  return { ...parsed, production, secrets: { ...shared, privateKeyPem, apiV2Key } };
 }

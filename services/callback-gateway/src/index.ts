@@ -30,4 +30,10 @@ export {
   NotifyUrlRejectedError,
   TopicNotDurableError,
 } from './startup.ts';
-export { createWeChat, type WeChat, type WeChatSetup } from './wechat.ts';
+export {
+  createReceiverKeys,
+  createWeChat,
+  type ReceiverKeys,
+  type WeChat,
+  type WeChatSetup,
+} from './wechat.ts';

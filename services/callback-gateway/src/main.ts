@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // callback-gateway composition root: read config, build dependencies, start, stop on SIGTERM.
+// GATEWAY_ROLE picks what it serves: the public notification receiver, the private order service,
+// or both (a laptop, tests).
 import { ConfigError } from '@paysync/config';
 import { topicNames } from '@paysync/contracts';
 import { createPool } from '@paysync/db';
@@ -14,7 +16,7 @@ import {
 import { certificateArchiver } from '@paysync/orders';
 import { createApp } from './app.ts';
 import { errorSummary } from './callback.ts';
-import { type GatewayConfig, loadGatewayConfig } from './config.ts';
+import { type GatewayConfig, loadGatewayConfig, servesCallbacks, servesOrders } from './config.ts';
 import { startHttpServer } from './http/server.ts';
 import { createGatewayMetrics } from './metrics.ts';
 import { createObservationPublisher } from './publisher.ts';
@@ -25,7 +27,7 @@ import {
   NotifyUrlRejectedError,
   TopicNotDurableError,
 } from './startup.ts';
-import { createWeChat } from './wechat.ts';
+import { createReceiverKeys, createWeChat } from './wechat.ts';
 
 let config: GatewayConfig;
 try {
@@ -53,19 +55,45 @@ const pool = createPool({ url: config.MYSQL_URL, connectionLimit: config.GATEWAY
 const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'paysync-callback-gateway', logger });
 const topics = topicNames(config.KAFKA_TOPIC_PREFIX);
 const { secrets } = config;
-const wechat = createWeChat(
-  {
-    env: config,
-    secrets,
-    onCertificates: certificateArchiver(pool, (err) =>
-      logger.warn(
-        { error: errorSummary(err) },
-        'platform certificates not archived; retried at the next refresh',
-      ),
-    ),
-  },
-  metrics,
-);
+const role = config.GATEWAY_ROLE;
+// The order service (and `all`) signs requests to WeChat Pay: its client downloads the platform
+// certificates and archives them. The public receiver holds no private key: it verifies with the
+// public key and the archived certificates.
+const signing =
+  servesOrders(role) &&
+  config.WECHATPAY_PRIVATE_KEY_FILE !== undefined &&
+  config.WECHATPAY_MERCHANT_SERIAL_NO !== undefined &&
+  secrets.privateKeyPem !== undefined
+    ? createWeChat(
+        {
+          env: {
+            ...config,
+            WECHATPAY_PRIVATE_KEY_FILE: config.WECHATPAY_PRIVATE_KEY_FILE,
+            WECHATPAY_MERCHANT_SERIAL_NO: config.WECHATPAY_MERCHANT_SERIAL_NO,
+          },
+          secrets: { ...secrets, privateKeyPem: secrets.privateKeyPem },
+          onCertificates: certificateArchiver(pool, (err) =>
+            logger.warn(
+              { error: errorSummary(err) },
+              'platform certificates not archived; retried at the next refresh',
+            ),
+          ),
+        },
+        metrics,
+      )
+    : undefined;
+const keys =
+  signing ??
+  createReceiverKeys(
+    {
+      env: config,
+      secrets,
+      pool,
+      onUnopenable: (serial) =>
+        logger.warn({ serial }, 'an archived platform certificate cannot be opened with this APIv3 key'),
+    },
+    metrics,
+  );
 const publisher = createObservationPublisher({
   createProducer: () => createIdempotentProducer(kafka),
   onProducerReset: (err) =>
@@ -80,14 +108,17 @@ const publisher = createObservationPublisher({
 const gateway = createApp({
   logger,
   metrics,
-  verifier: wechat.verifier,
+  verifier: servesCallbacks(role) ? keys.verifier : undefined,
   publisher,
   pool,
-  wechat: wechat.client,
+  wechat: signing?.client,
   merchant: { mchid: config.WECHATPAY_MCHID, appids: config.WECHATPAY_APPID },
   apiV2Key: secrets.apiV2Key,
   notifyUrl: config.WECHATPAY_NOTIFY_URL,
-  tokens: { write: config.GATEWAY_API_TOKEN, read: config.GATEWAY_API_READ_TOKEN },
+  tokens:
+    servesOrders(role) && config.GATEWAY_API_TOKEN !== undefined
+      ? { write: config.GATEWAY_API_TOKEN, read: config.GATEWAY_API_READ_TOKEN }
+      : undefined,
   limits: {
     maxBodyBytes: config.GATEWAY_MAX_BODY_BYTES,
     maxInFlight: config.GATEWAY_MAX_IN_FLIGHT,
@@ -106,7 +137,7 @@ const ops = await startOpsServer({
   host: config.METRICS_HOST,
   port: config.METRICS_PORT,
   logger,
-  checks: gatewayReadiness({ publisher, keyStore: wechat.keyStore }),
+  checks: gatewayReadiness({ publisher, keyStore: keys.keyStore }),
 });
 
 const shutdown = createShutdown(logger, { stepTimeoutMs: config.GATEWAY_SHUTDOWN_GRACE + 5000 });
@@ -120,7 +151,13 @@ shutdown.add({
   },
 });
 shutdown.add({ name: 'flush observations, disconnect the producer', run: () => publisher.stop() });
-shutdown.add({ name: 'close WeChat Pay client', run: () => wechat.client.close() });
+shutdown.add({
+  name: 'close WeChat Pay client',
+  run: async () => {
+    keys.keyStore.stop();
+    await signing?.client.close();
+  },
+});
 shutdown.add({ name: 'close mysql pool', run: () => pool.end() });
 shutdown.add({ name: 'close ops server', run: () => ops.close() });
 shutdown.add({ name: 'flush logs', run: async () => logger.flush() });
@@ -138,7 +175,14 @@ try {
     await admin.disconnect();
   }
   await publisher.start();
-  await wechat.client.start();
+  if (signing) await signing.client.start();
+  else {
+    await keys.keyStore.start().catch((err: unknown) => {
+      // Not ready until a signing component archived the platform certificates: the store keeps
+      // reloading the archive, and readiness says so meanwhile.
+      logger.warn({ error: errorSummary(err) }, 'no verification key yet: not ready until one is archived');
+    });
+  }
   http = await startHttpServer(gateway.app, { host: config.GATEWAY_HOST, port: config.GATEWAY_PORT });
 } catch (err) {
   if (err instanceof TopicNotDurableError) console.error(err.message);
@@ -146,6 +190,6 @@ try {
   process.exit((await shutdown.run('start-up failed')) || 1);
 }
 logger.info(
-  { url: http.url, ops: ops.url, topic: topics.paymentObservations, production: config.production },
+  { url: http.url, ops: ops.url, role, topic: topics.paymentObservations, production: config.production },
   'callback-gateway ready',
 );

@@ -1,3 +1,5 @@
+import type { Pool } from '@paysync/db';
+import { loadArchivedCertificates } from '@paysync/orders';
 import {
   createWeChatClient,
   NotificationVerifier,
@@ -6,6 +8,7 @@ import {
   type WeChatPayClient,
   type WeChatPayEnv,
   type WeChatPaySecrets,
+  type WeChatPayVerificationSecrets,
   wechatPayPublicKey,
 } from '@paysync/wechatpay';
 import type { GatewayMetrics } from './metrics.ts';
@@ -51,4 +54,35 @@ export function createWeChat(setup: WeChatSetup, metrics: GatewayMetrics): WeCha
   });
   const verifier = new NotificationVerifier({ keys: keyStore, apiV3Key: secrets.apiV3Key });
   return { client, keyStore, verifier };
+}
+
+export type ReceiverKeys = { keyStore: VerificationKeyStore; verifier: NotificationVerifier };
+
+/**
+ * The public notification receiver's keys, without the merchant private key: the WeChat Pay public
+ * key when configured, and the platform certificates the signing components (order service,
+ * reconciler, operator) downloaded and archived sealed in MySQL — opened here with the APIv3 key,
+ * reloaded when a notification names a serial not yet held.
+ */
+export function createReceiverKeys(
+  setup: {
+    env: Pick<WeChatPayEnv, 'WECHATPAY_PUBLIC_KEY_ID'>;
+    secrets: WeChatPayVerificationSecrets;
+    pool: Pool;
+    unknownSerialCooldownMs?: number;
+    onUnopenable?: (serialNo: string, error: unknown) => void;
+  },
+  metrics: GatewayMetrics,
+): ReceiverKeys {
+  const publicKey = wechatPayPublicKey(setup.env, setup.secrets);
+  const keyStore = new VerificationKeyStore({
+    download: () => loadArchivedCertificates(setup.pool, setup.secrets.apiV3Key, setup.onUnopenable),
+    publicKeys: publicKey ? [publicKey] : [],
+    ...(setup.unknownSerialCooldownMs !== undefined
+      ? { unknownSerialCooldownMs: setup.unknownSerialCooldownMs }
+      : {}),
+    onEvent: (e) => metrics.keyRefreshes.inc({ reason: e.reason, outcome: e.outcome }),
+  });
+  const verifier = new NotificationVerifier({ keys: keyStore, apiV3Key: setup.secrets.apiV3Key });
+  return { keyStore, verifier };
 }

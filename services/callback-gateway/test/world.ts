@@ -37,6 +37,7 @@ import {
   createApp,
   createGatewayMetrics,
   createObservationPublisher,
+  createReceiverKeys,
   createWeChat,
   type GatewayApp,
   type GatewayMetrics,
@@ -65,6 +66,12 @@ export type WorldOptions = {
    * Default: one generated merchant.
    */
   merchants?: TestMerchant[];
+  /**
+   * What the gateway app serves (GATEWAY_ROLE). receiver: callbacks only, verifying with the
+   * certificates archived in MySQL (the world's signing client archives them), no order API.
+   * orders: the order API only. Default: all.
+   */
+  role?: 'all' | 'receiver' | 'orders';
 };
 
 // biome-ignore lint/suspicious/noExplicitAny: test assertions read rows and JSON answers loosely
@@ -193,17 +200,28 @@ export async function createGatewayWorld(name: string, opts: WorldOptions = {}):
   const gatewayPool = opts.gatewayMysqlDown
     ? createPool({ url: 'mysql://paysync:paysync@127.0.0.1:1/paysync', connectionLimit: 2 })
     : pool;
+  const role = opts.role ?? 'all';
+  let verifier = role === 'orders' ? undefined : wechat.verifier;
+  if (role === 'receiver') {
+    const receiver = createReceiverKeys(
+      { env: {}, secrets: { apiV3Key: merchant.apiV3Key, publicKeyPem: undefined }, pool },
+      metrics,
+    );
+    await receiver.keyStore.start();
+    verifier = receiver.verifier;
+  }
+  const signs = role !== 'receiver';
   const gateway = createApp({
     logger,
     metrics,
-    verifier: wechat.verifier,
+    verifier,
     publisher,
     pool: gatewayPool,
-    wechat: wechat.client,
+    wechat: signs ? wechat.client : undefined,
     merchant: { mchid: merchant.mchid, appids: [merchant.appid] },
     apiV2Key: API_V2_KEY,
     notifyUrl,
-    tokens: { write: API_TOKEN, read: READ_TOKEN },
+    tokens: signs ? { write: API_TOKEN, read: READ_TOKEN } : undefined,
     limits: {
       maxBodyBytes: opts.maxBodyBytes ?? 64 * 1024,
       maxInFlight: opts.maxInFlight ?? 512,

@@ -72,9 +72,53 @@ describe('configuration', () => {
 
   it('refuses http WeChat Pay origins in production mode', () => {
     expect(() =>
-      loadGatewayConfig({ ...env, PAYSYNC_MODE: 'production', WECHATPAY_ALLOW_INSECURE_HTTP: 'true' }),
+      loadGatewayConfig({
+        ...env,
+        GATEWAY_ROLE: 'orders',
+        PAYSYNC_MODE: 'production',
+        WECHATPAY_ALLOW_INSECURE_HTTP: 'true',
+      }),
     ).toThrow(/WECHATPAY_ALLOW_INSECURE_HTTP/);
-    expect(loadGatewayConfig({ ...env, NODE_ENV: 'production' }).production).toBe(true);
+    expect(loadGatewayConfig({ ...env, GATEWAY_ROLE: 'orders', NODE_ENV: 'production' }).production).toBe(
+      true,
+    );
+  });
+
+  it('splits the edge: the receiver needs no signing key and refuses one in production; production refuses all', () => {
+    const { WECHATPAY_PRIVATE_KEY_FILE, WECHATPAY_MERCHANT_SERIAL_NO, GATEWAY_API_TOKEN, ...receiverEnv } =
+      env;
+    const receiver = loadGatewayConfig({
+      ...receiverEnv,
+      GATEWAY_ROLE: 'receiver',
+      PAYSYNC_MODE: 'production',
+    });
+    expect(receiver.secrets.privateKeyPem).toBeUndefined();
+    expect(receiver.secrets.apiV3Key).toBe('k'.repeat(32));
+    expect(() =>
+      loadGatewayConfig({
+        ...receiverEnv,
+        GATEWAY_ROLE: 'receiver',
+        PAYSYNC_MODE: 'production',
+        WECHATPAY_PRIVATE_KEY_FILE,
+      }),
+    ).toThrow(/WECHATPAY_PRIVATE_KEY_FILE: the notification receiver must not hold the merchant private key/);
+    // The order service (and all) cannot start without what signs its requests, named at once.
+    try {
+      loadGatewayConfig({ ...receiverEnv, GATEWAY_ROLE: 'orders' });
+      throw new Error('expected a ConfigError');
+    } catch (err) {
+      expect((err as ConfigError).issues.map((i) => i.variable)).toEqual([
+        'WECHATPAY_PRIVATE_KEY_FILE',
+        'WECHATPAY_MERCHANT_SERIAL_NO',
+        'GATEWAY_API_TOKEN',
+      ]);
+    }
+    expect(() => loadGatewayConfig({ ...env, PAYSYNC_MODE: 'production' })).toThrow(
+      /GATEWAY_ROLE: production runs/,
+    );
+    expect(loadGatewayConfig({ ...env, WECHATPAY_MERCHANT_SERIAL_NO, GATEWAY_API_TOKEN }).GATEWAY_ROLE).toBe(
+      'all',
+    );
   });
 
   it('reports the shared key-file problems and its own at once, without showing a key', async () => {
@@ -83,6 +127,7 @@ describe('configuration', () => {
     try {
       loadGatewayConfig({
         ...env,
+        GATEWAY_ROLE: 'orders',
         PAYSYNC_MODE: 'production',
         WECHATPAY_ALLOW_INSECURE_HTTP: 'true',
         WECHATPAY_PRIVATE_KEY_FILE: join(dir, 'not-a-key.pem'),
@@ -161,6 +206,8 @@ describe('notify URL at start-up', () => {
       env: {
         PATH: process.env.PATH ?? '',
         ...env,
+        GATEWAY_ROLE: 'receiver',
+        WECHATPAY_PRIVATE_KEY_FILE: '',
         NODE_ENV: 'production',
         WECHATPAY_NOTIFY_URL: 'http://localhost:8080/pay/notify',
       },
