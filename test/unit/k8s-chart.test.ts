@@ -80,7 +80,7 @@ describe('helm lint and template', () => {
     // The schema is applied before anything else changes, on install and on every upgrade.
     const migrate = defaults.find((m) => m.kind === 'Job' && m.metadata.name === 'paysync-migrate');
     expect(migrate?.metadata.annotations).toMatchObject({ 'helm.sh/hook': 'pre-install,pre-upgrade' });
-    expect(byKind(defaults, 'ServiceMonitor').length).toBe(5);
+    expect(byKind(defaults, 'ServiceMonitor').length).toBe(6);
   });
 });
 
@@ -232,29 +232,63 @@ describe('secrets', () => {
   });
 
   it('hands the WeChat Pay keys over as files from the Secret, not as environment values', () => {
-    const gateway = one(production, 'Deployment', '-gateway');
-    const env = envOf(containers(gateway)[0]);
+    const orders = one(production, 'Deployment', '-order-service');
+    const env = envOf(containers(orders)[0]);
+    expect(env.get('GATEWAY_ROLE')?.value).toBe('orders');
     expect(env.get('WECHATPAY_PRIVATE_KEY_FILE')?.value).toBe(
       '/var/run/secrets/paysync/wechatpay/apiclient_key.pem',
     );
     expect(env.get('WECHATPAY_PUBLIC_KEY_FILE')?.value).toBe(
       '/var/run/secrets/paysync/wechatpay/wechatpay_public_key.pem',
     );
-    expect(env.get('WECHATPAY_API_V2_KEY_FILE')?.value).toBe('/var/run/secrets/paysync/wechatpay/apiv2.key');
     expect(env.get('GATEWAY_API_READ_TOKEN')?.valueFrom?.secretKeyRef).toEqual({
       name: 'paysync-gateway-api',
       key: 'GATEWAY_API_READ_TOKEN',
     });
     // biome-ignore lint/suspicious/noExplicitAny: volumes are read by path
-    const volume = podSpecOf(gateway).volumes.find((v: any) => v.name === 'wechatpay');
-    expect(volume.secret.secretName).toBe('paysync-wechatpay');
+    const wechatpayVolume = (m: Manifest) => podSpecOf(m).volumes.find((v: any) => v.name === 'wechatpay');
+    expect(wechatpayVolume(orders).secret.secretName).toBe('paysync-wechatpay');
     // biome-ignore lint/suspicious/noExplicitAny: see above
-    expect(volume.secret.items.map((i: any) => i.key).sort()).toEqual([
-      'apiclient_key.pem',
-      'apiv2.key',
-      'apiv3.key',
-      'wechatpay_public_key.pem',
-    ]);
+    expect(
+      wechatpayVolume(orders)
+        .secret.items.map((i: any) => i.key)
+        .sort(),
+    ).toEqual(['apiclient_key.pem', 'apiv3.key', 'wechatpay_public_key.pem']);
+  });
+
+  it('keeps every key that signs requests away from the pods behind the public Ingress', () => {
+    const ingress = one(production, 'Ingress', '-gateway');
+    // biome-ignore lint/suspicious/noExplicitAny: rules are read by path
+    const paths = ingress.spec.rules.flatMap((r: any) => r.http.paths);
+    // biome-ignore lint/suspicious/noExplicitAny: see above
+    expect(paths.map((p: any) => p.path)).toEqual(['/api/payment/wechat/callback']);
+    // biome-ignore lint/suspicious/noExplicitAny: see above
+    const backends = new Set(paths.map((p: any) => p.backend.service.name));
+    for (const deployment of byKind(production, 'Deployment')) {
+      const name = deployment.metadata.name;
+      const served = [...backends].some((b) => name === b);
+      if (!served) continue;
+      const env = envOf(containers(deployment)[0]);
+      expect([name, env.get('GATEWAY_ROLE')?.value]).toEqual([name, 'receiver']);
+      expect(env.has('WECHATPAY_PRIVATE_KEY_FILE')).toBe(false);
+      expect(env.has('GATEWAY_API_TOKEN')).toBe(false);
+      expect(env.get('WECHATPAY_API_V2_KEY_FILE')?.value).toBe(
+        '/var/run/secrets/paysync/wechatpay/apiv2.key',
+      );
+      // biome-ignore lint/suspicious/noExplicitAny: volumes are read by path
+      const volume = podSpecOf(deployment).volumes.find((v: any) => v.name === 'wechatpay');
+      // biome-ignore lint/suspicious/noExplicitAny: see above
+      expect(volume.secret.items.map((i: any) => i.key).sort()).toEqual([
+        'apiv2.key',
+        'apiv3.key',
+        'wechatpay_public_key.pem',
+      ]);
+    }
+    expect(backends.size).toBe(1);
+    // The order service has no public ingress unless asked for, on another host.
+    expect(
+      production.filter((m) => m.kind === 'Ingress' && m.metadata.name.endsWith('-order-service')),
+    ).toEqual([]);
   });
 });
 
@@ -324,7 +358,7 @@ describe('monitoring', () => {
       expect(sm.metadata.labels.release).toBe('kube-prometheus-stack');
     }
     const custom = byKind(sharded, 'ServiceMonitor');
-    expect(custom.length).toBe(5);
+    expect(custom.length).toBe(6);
     for (const sm of custom) {
       expect(sm.metadata.labels).toMatchObject({ release: 'prom', team: 'payments' });
       const pushgateway = sm.metadata.name.endsWith('-pushgateway');
@@ -373,7 +407,15 @@ describe('network policies', () => {
     });
     // biome-ignore lint/suspicious/noExplicitAny: rules are read by path
     const egressPorts = (np: Manifest) => np.spec.egress.flatMap((e: any) => e.ports.map((p: any) => p.port));
-    expect(egressPorts(gateway)).toEqual(expect.arrayContaining([53, 9092, 3306, 443]));
+    // The receiver never calls WeChat Pay; the order service does, and only its clients reach it.
+    expect(egressPorts(gateway)).toEqual(expect.arrayContaining([53, 9092, 3306]));
+    expect(egressPorts(gateway)).not.toContain(443);
+    const orders = one(defaults, 'NetworkPolicy', '-order-service');
+    expect(egressPorts(orders)).toEqual(expect.arrayContaining([53, 9092, 3306, 443]));
+    expect(orders.spec.ingress[0]).toMatchObject({
+      from: [{ podSelector: { matchLabels: { 'paysync.io/order-api-client': 'true' } } }],
+      ports: [{ port: 'http', protocol: 'TCP' }],
+    });
     const reconciler = one(defaults, 'NetworkPolicy', '-reconciler');
     expect(reconciler.spec.ingress).toEqual([]);
     expect(egressPorts(reconciler)).toEqual(expect.arrayContaining([53, 9092, 3306, 443, 9091]));

@@ -127,8 +127,8 @@ describe('two releases in one Prometheus', () => {
     const scraped = [a, b].map((m) =>
       byKind(m, 'ServiceMonitor').map((s) => s.spec.namespaceSelector.matchNames),
     );
-    expect(scraped[0]?.flat()).toEqual(Array(5).fill('pay-prod'));
-    expect(scraped[1]?.flat()).toEqual(Array(5).fill('pay-staging'));
+    expect(scraped[0]?.flat()).toEqual(Array(6).fill('pay-prod'));
+    expect(scraped[1]?.flat()).toEqual(Array(6).fill('pay-staging'));
   });
 });
 
