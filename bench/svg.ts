@@ -42,7 +42,7 @@ export function niceTicks(lo: number, hi: number, count = 6): number[] {
 /** Powers of ten (with 2 and 5 between when the range is short) covering [lo, hi]. */
 export function logTicks(lo: number, hi: number): number[] {
   const ticks: number[] = [];
-  const steps = Math.log10(hi / lo) < 3 ? [1, 2, 5] : [1];
+  const steps = Math.log10(hi / lo) <= 3 ? [1, 2, 5] : [1];
   for (let k = Math.floor(Math.log10(lo)); k <= Math.ceil(Math.log10(hi)); k++) {
     for (const m of steps) {
       const t = m * 10 ** k;
