@@ -17,6 +17,8 @@ export type LineChart = {
   vRules?: readonly Rule[];
   /** Logarithmic y axis (latencies spanning milliseconds to seconds). */
   logY?: boolean;
+  /** Logarithmic x axis (batch sizes from 1 to hundreds). */
+  logX?: boolean;
 };
 
 const W = 760;
@@ -52,29 +54,38 @@ export function logTicks(lo: number, hi: number): number[] {
   return ticks;
 }
 
+/** An axis over `values`: its ticks and where a value falls on it (0 at the start, 1 at the end). */
+function axis(values: number[], log: boolean, headroom: number) {
+  if (log) {
+    const positive = values.filter((v) => v > 0);
+    const lo0 = Math.min(...positive, Math.max(...positive, 1)) * 0.8;
+    const hi0 = Math.max(...positive, 10) * 1.25;
+    const ticks = logTicks(lo0, hi0);
+    const [lo, hi] = [Math.min(lo0, ticks[0] ?? lo0), Math.max(hi0, ticks.at(-1) ?? hi0)];
+    const span = Math.log10(hi) - Math.log10(lo) || 1;
+    return { ticks, share: (v: number) => (Math.log10(v) - Math.log10(lo)) / span };
+  }
+  const lo = Math.min(...values, 0);
+  const hi0 = Math.max(...values, 1) * (1 + headroom);
+  const ticks = niceTicks(lo, hi0);
+  const hi = Math.max(hi0, ticks.at(-1) ?? hi0);
+  return { ticks, share: (v: number) => (v - lo) / (hi - lo || 1) };
+}
+
 /** The chart as an SVG document. Points with a non-finite or (on a log axis) non-positive y are skipped. */
 export function lineChart(c: LineChart): string {
-  const ok = ([, y]: readonly [number, number]) => Number.isFinite(y) && (!c.logY || y > 0);
+  const ok = ([x, y]: readonly [number, number]) =>
+    Number.isFinite(y) && (!c.logY || y > 0) && (!c.logX || x > 0);
   const pts = c.series.flatMap((s) => s.points.filter(ok));
   const xs = [...pts.map(([x]) => x), ...(c.vRules ?? []).map((r) => r.value)];
   const ys = [...pts.map(([, y]) => y), ...(c.hRules ?? []).map((r) => r.value)];
-  let [x0, x1] = [Math.min(...xs, 0), Math.max(...xs, 1)];
-  let [y0, y1] = c.logY
-    ? [Math.min(...ys.filter((y) => y > 0), 1) * 0.8, Math.max(...ys, 10) * 1.25]
-    : [0, Math.max(...ys, 1) * 1.1];
-  const xt = niceTicks(x0, x1);
-  x1 = Math.max(x1, xt.at(-1) ?? x1);
-  const yt = c.logY ? logTicks(y0, y1) : niceTicks(y0, y1);
-  if (!c.logY) y1 = Math.max(y1, yt.at(-1) ?? y1);
-  if (c.logY) [y0, y1] = [Math.min(y0, yt[0] ?? y0), Math.max(y1, yt.at(-1) ?? y1)];
-  x0 = Math.min(x0, xt[0] ?? x0);
+  const xAxis = axis(xs, c.logX ?? false, 0);
+  const yAxis = axis(ys, c.logY ?? false, 0.1);
   const pw = W - M.left - M.right;
   const ph = H - M.top - M.bottom;
-  const sx = (x: number) => M.left + ((x - x0) / (x1 - x0 || 1)) * pw;
-  const sy = (y: number) =>
-    c.logY
-      ? M.top + ph - ((Math.log10(y) - Math.log10(y0)) / (Math.log10(y1) - Math.log10(y0) || 1)) * ph
-      : M.top + ph - ((y - y0) / (y1 - y0 || 1)) * ph;
+  const sx = (x: number) => M.left + xAxis.share(x) * pw;
+  const sy = (y: number) => M.top + ph - yAxis.share(y) * ph;
+  const [xt, yt] = [xAxis.ticks, yAxis.ticks];
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
@@ -94,7 +105,7 @@ export function lineChart(c: LineChart): string {
   }
   out.push(
     `<rect x="${M.left}" y="${M.top}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`,
-    `<text x="${M.left + pw / 2}" y="${H - 12}" text-anchor="middle">${esc(c.xLabel)}</text>`,
+    `<text x="${M.left + pw / 2}" y="${H - 12}" text-anchor="middle">${esc(c.xLabel)}${c.logX ? ' (log)' : ''}</text>`,
     `<text transform="translate(16 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle">${esc(c.yLabel)}${c.logY ? ' (log)' : ''}</text>`,
   );
   for (const r of c.hRules ?? []) {
@@ -108,11 +119,16 @@ export function lineChart(c: LineChart): string {
     );
   }
   for (const r of c.vRules ?? []) {
+    if (c.logX && r.value <= 0) continue;
     const x = sx(r.value).toFixed(1);
     out.push(
       `<line x1="${x}" x2="${x}" y1="${M.top}" y2="${M.top + ph}" stroke="#555" stroke-dasharray="3 3"/>`,
     );
-    out.push(`<text x="${Number(x) + 4}" y="${M.top + 14}" fill="#555">${esc(r.label)}</text>`);
+    // Near the right edge the label goes to the left of its line, clear of the legend.
+    const left = Number(x) > M.left + pw * 0.75;
+    out.push(
+      `<text x="${Number(x) + (left ? -4 : 4)}" y="${M.top + 14}" fill="#555"${left ? ' text-anchor="end"' : ''}>${esc(r.label)}</text>`,
+    );
   }
   for (const [k, s] of c.series.entries()) {
     const colour = COLOURS[k % COLOURS.length];

@@ -212,12 +212,13 @@ export const scenario: Scenario = {
         await writeChart(
           'ledger-throughput',
           lineChart({
-            title: 'points-ledger: settlements per second against LEDGER_BATCH_SIZE',
-            xLabel: 'LEDGER_BATCH_SIZE (observations per MySQL transaction)',
+            title: 'points-ledger: settlements per second against batch size',
+            logX: true,
+            xLabel: `LEDGER_BATCH_SIZE (observations per MySQL transaction; ${CURVE_ORDERS} orders a point)`,
             yLabel: 'settlements/s',
             series: [
               {
-                name: `ledger process, ${CURVE_ORDERS} orders`,
+                name: 'ledger process',
                 points: curve.map((c) => [c.batch, c.rate] as const),
               },
             ],

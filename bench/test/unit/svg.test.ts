@@ -74,6 +74,32 @@ describe('lineChart', () => {
   });
 });
 
+describe('a logarithmic x axis', () => {
+  it('spaces 1, 10 and 100 evenly', () => {
+    const svg = lineChart({
+      title: 'batch',
+      xLabel: 'batch size',
+      yLabel: '/s',
+      logX: true,
+      series: [
+        {
+          name: 'ledger',
+          points: [
+            [1, 100],
+            [10, 500],
+            [100, 900],
+          ],
+        },
+      ],
+    });
+    const xs = [...svg.matchAll(/<circle cx="([\d.]+)"/g)].map((m) => Number(m[1]));
+    expect(xs).toHaveLength(3);
+    expect(
+      Math.abs((xs[1] as number) - (xs[0] as number) - ((xs[2] as number) - (xs[1] as number))),
+    ).toBeLessThan(0.2);
+  });
+});
+
 describe('latencyChart', () => {
   it('draws p50, p95 and p99 against offered rate on a log axis, skipping empty phases', () => {
     const svg = latencyChart({
