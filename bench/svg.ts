@@ -138,7 +138,8 @@ export function lineChart(c: LineChart): string {
       out.push(
         `<path d="${path}" fill="none" stroke="${colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 3"' : ''}/>`,
       );
-    for (const [x, y] of p)
+    // Dots mark measured points; a dense time series is clearer as a line alone.
+    for (const [x, y] of p.length <= 40 ? p : [])
       out.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="3" fill="${colour}"/>`);
     const ly = M.top + 10 + k * 18;
     out.push(

@@ -353,7 +353,7 @@ export const scenario: Scenario = {
       await writeChart(
         'reconciler-sweep',
         lineChart({
-          title: `Reconciler sweep: order queries per second at WeChat Pay (sandbox), ${QPS} QPS limit`,
+          title: 'Reconciler sweep: order queries per second at WeChat Pay (sandbox)',
           xLabel: 'seconds since the sweep process started',
           yLabel: 'queries/s',
           series: [
