@@ -36,6 +36,7 @@ import { startStack } from '../../scripts/start/stack.ts';
 import { benchPlatform, signedNotifications } from '../notifications.ts';
 import { openLoop } from '../open-loop.ts';
 import { peakRssMb, percentile, type Scenario } from '../result.ts';
+import { seedPendingOrders } from '../seed.ts';
 import { latencyChart, writeChart } from '../svg.ts';
 
 const env = (name: string, fallback: string) => process.env[name] ?? fallback;
@@ -84,30 +85,22 @@ async function arrivals(topic: string, keyOf: (value: Buffer) => string | undefi
 }
 
 /** Pending orders straight into payment_orders (not due for the sweep within the run). */
-async function seedOrders(
+function seedOrders(
   pool: Pool,
   merchant: { mchid: string; appid: string },
   count: number,
 ): Promise<string[]> {
-  const tag = randomUUID().replaceAll('-', '').slice(0, 10).toUpperCase();
-  const nos: string[] = [];
-  const expire = new Date(Date.now() + 2 * 3_600_000);
-  const notDue = new Date(Date.now() + 3_600_000);
-  for (let i = 0; i < count; i += 1000) {
-    const rows: unknown[] = [];
-    const marks: string[] = [];
-    for (let j = i; j < Math.min(count, i + 1000); j++) {
-      const no = `E2E${tag}${String(j).padStart(7, '0')}`;
-      nos.push(no);
-      marks.push("(?, ?, ?, ?, 'NATIVE', 'bench', ?, 100, 0, 'pending', ?, ?)");
-      rows.push(no, `bench-user-${j % 997}`, merchant.mchid, merchant.appid, AMOUNT_FEN, expire, notDue);
-    }
-    await pool.query(
-      `INSERT INTO payment_orders (out_trade_no, user_id, mchid, appid, trade_type, description, amount_total, points, bonus_points, status, time_expire, next_check_at) VALUES ${marks.join(', ')}`,
-      rows,
-    );
-  }
-  return nos;
+  return seedPendingOrders(pool, {
+    prefix: `E2E${randomUUID().replaceAll('-', '').slice(0, 10).toUpperCase()}`,
+    count,
+    digits: 7,
+    ...merchant,
+    amountFen: AMOUNT_FEN,
+    points: 100,
+    bonusPoints: 0,
+    expiresAt: new Date(Date.now() + 2 * 3_600_000),
+    nextCheckAt: new Date(Date.now() + 3_600_000),
+  });
 }
 
 export type PhaseResult = {
@@ -323,9 +316,10 @@ export const scenario: Scenario = {
       const baseline = await kafkaHopBaseline(prefix, 500, 5);
       const headline = phases.find((r) => r.rate_per_s === 500) ?? phases.at(-1)!;
       const baselineP99 = round(percentile(baseline, 99));
-      const pass = phases.every(
-        (r) => TARGETS[r.rate_per_s] === undefined || (r.lost === 0 && r.p99_ms < TARGETS[r.rate_per_s]!),
-      );
+      // Passes only when a targeted rate (500/s, 1,000/s) ran, and every one that ran met its target.
+      const targeted = phases.filter((r) => TARGETS[r.rate_per_s] !== undefined);
+      const pass =
+        targeted.length > 0 && targeted.every((r) => r.lost === 0 && r.p99_ms < TARGETS[r.rate_per_s]!);
       const all = [...phases, ...search].sort((a, b) => a.rate_per_s - b.rate_per_s);
       await writeChart(
         'e2e-latency',

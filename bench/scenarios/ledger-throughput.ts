@@ -19,6 +19,7 @@ import {
   uniqueName,
 } from '@paysync/testkit';
 import { peakRssMb, type Scenario } from '../result.ts';
+import { seedPendingOrders } from '../seed.ts';
 import { lineChart, writeChart } from '../svg.ts';
 
 // Settlements per second from Kafka into MariaDB (durable: innodb_flush_log_at_trx_commit=1),
@@ -35,24 +36,20 @@ const MCHID = '1900007291';
 const APPID = 'wxd678efh567hg6787';
 const LEDGER_MAIN = fileURLToPath(new URL('../../services/points-ledger/src/main.ts', import.meta.url));
 
-async function seed(pool: Pool, prefix: string, count: number): Promise<string[]> {
-  const nos: string[] = [];
-  const expire = new Date(Date.now() + 3_600_000);
-  for (let i = 0; i < count; i += 1000) {
-    const rows: unknown[] = [];
-    const marks: string[] = [];
-    for (let j = i; j < Math.min(count, i + 1000); j++) {
-      const no = `${prefix}${String(j).padStart(8, '0')}`;
-      nos.push(no);
-      marks.push("(?, ?, ?, ?, 'NATIVE', 'bench', 1000, 1000, 100, 'pending', ?, ?)");
-      rows.push(no, `bench-user-${j % 5000}`, MCHID, APPID, expire, new Date());
-    }
-    await pool.query(
-      `INSERT INTO payment_orders (out_trade_no, user_id, mchid, appid, trade_type, description, amount_total, points, bonus_points, status, time_expire, next_check_at) VALUES ${marks.join(', ')}`,
-      rows,
-    );
-  }
-  return nos;
+/** `count` pending 10-yuan orders named `<prefix><8 digits>`, due for the sweep now. */
+function seed(pool: Pool, prefix: string, count: number): Promise<string[]> {
+  return seedPendingOrders(pool, {
+    prefix,
+    count,
+    digits: 8,
+    mchid: MCHID,
+    appid: APPID,
+    amountFen: 1000,
+    points: 1000,
+    bonusPoints: 100,
+    expiresAt: new Date(Date.now() + 3_600_000),
+    nextCheckAt: new Date(),
+  });
 }
 
 function paid(no: string): PaymentObservation {
