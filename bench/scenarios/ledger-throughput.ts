@@ -19,6 +19,8 @@ import {
   uniqueName,
 } from '@paysync/testkit';
 import { peakRssMb, type Scenario } from '../result.ts';
+import { seedPendingOrders } from '../seed.ts';
+import { lineChart, writeChart } from '../svg.ts';
 
 // Settlements per second from Kafka into MariaDB (durable: innodb_flush_log_at_trx_commit=1),
 // by the real ledger process, beside a baseline measured in the same run: the same SQL work
@@ -26,28 +28,28 @@ import { peakRssMb, type Scenario } from '../result.ts';
 
 const ORDERS = Number(process.env.BENCH_LEDGER_ORDERS ?? 20_000);
 const BASELINE_ORDERS = Number(process.env.BENCH_LEDGER_BASELINE_ORDERS ?? 2_000);
+/** The settlements/s-against-batch-size curve: LEDGER_BATCH_SIZE values, orders per point (0: no curve). */
+const CURVE_BATCHES = (process.env.BENCH_LEDGER_CURVE_BATCHES ?? '1,10,50,100,500').split(',').map(Number);
+const CURVE_ORDERS = Number(process.env.BENCH_LEDGER_CURVE_ORDERS ?? 5_000);
+const DEFAULT_BATCH = 100;
 const MCHID = '1900007291';
 const APPID = 'wxd678efh567hg6787';
 const LEDGER_MAIN = fileURLToPath(new URL('../../services/points-ledger/src/main.ts', import.meta.url));
 
-async function seed(pool: Pool, prefix: string, count: number): Promise<string[]> {
-  const nos: string[] = [];
-  const expire = new Date(Date.now() + 3_600_000);
-  for (let i = 0; i < count; i += 1000) {
-    const rows: unknown[] = [];
-    const marks: string[] = [];
-    for (let j = i; j < Math.min(count, i + 1000); j++) {
-      const no = `${prefix}${String(j).padStart(8, '0')}`;
-      nos.push(no);
-      marks.push("(?, ?, ?, ?, 'NATIVE', 'bench', 1000, 1000, 100, 'pending', ?, ?)");
-      rows.push(no, `bench-user-${j % 5000}`, MCHID, APPID, expire, new Date());
-    }
-    await pool.query(
-      `INSERT INTO payment_orders (out_trade_no, user_id, mchid, appid, trade_type, description, amount_total, points, bonus_points, status, time_expire, next_check_at) VALUES ${marks.join(', ')}`,
-      rows,
-    );
-  }
-  return nos;
+/** `count` pending 10-yuan orders named `<prefix><8 digits>`, due for the sweep now. */
+function seed(pool: Pool, prefix: string, count: number): Promise<string[]> {
+  return seedPendingOrders(pool, {
+    prefix,
+    count,
+    digits: 8,
+    mchid: MCHID,
+    appid: APPID,
+    amountFen: 1000,
+    points: 1000,
+    bonusPoints: 100,
+    expiresAt: new Date(Date.now() + 3_600_000),
+    nextCheckAt: new Date(),
+  });
 }
 
 function paid(no: string): PaymentObservation {
@@ -89,17 +91,90 @@ async function journalSpan(pool: Pool): Promise<{ n: number; seconds: number }> 
   return { n: Number(row?.n), seconds: Number(row?.us) / 1e6 };
 }
 
+type LedgerRun = { rate: number; seconds: number; n: number; rssMb: number; cpuSeconds: number };
+
+/**
+ * `orders` signed SUCCESS observations for orders seeded with `tag`, waiting in Kafka topics of
+ * their own, consumed and settled by a ledger process started with LEDGER_BATCH_SIZE=`batchSize`.
+ * The rate is the journal's: rows over the span of their recorded_at (the journal starts empty).
+ */
+async function measureLedger(opts: {
+  pool: Pool;
+  dbUrl: string;
+  keyDir: string;
+  signer: TestWeChatSigner;
+  tag: string;
+  orders: number;
+  batchSize: number;
+}): Promise<LedgerRun> {
+  const { pool, signer } = opts;
+  const prefix = uniqueName('bench_ledger');
+  const topics = topicNames(prefix);
+  const created = await createIsolatedTopics(Object.values(topics), 6);
+  const producer = createIdempotentProducer(
+    createKafka({ brokers: testEnv().kafkaBrokers, clientId: prefix }),
+  );
+  try {
+    await pool.query('DELETE FROM order_observations');
+    const nos = await seed(pool, opts.tag, opts.orders);
+    const observations = await signAll(signer, nos);
+    await producer.connect();
+    for (let i = 0; i < observations.length; i += 1000) {
+      await publish(producer, TOPICS.paymentObservations, observations.slice(i, i + 1000), {
+        destination: topics.paymentObservations,
+      });
+    }
+    console.log(`  ${opts.orders} observations in Kafka; starting the ledger (batch ${opts.batchSize})`);
+    const ledger = spawn(process.execPath, [LEDGER_MAIN], {
+      env: {
+        ...process.env,
+        MYSQL_URL: opts.dbUrl,
+        KAFKA_TOPIC_PREFIX: prefix,
+        LEDGER_GROUP_ID: `${prefix}-ledger`,
+        LEDGER_BATCH_SIZE: String(opts.batchSize),
+        METRICS_PORT: '0',
+        METRICS_HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        WECHATPAY_API_V3_KEY_FILE: join(opts.keyDir, 'apiv3.key'),
+        WECHATPAY_PUBLIC_KEY_ID: signer.publicKeyId,
+        WECHATPAY_PUBLIC_KEY_FILE: join(opts.keyDir, 'pub.pem'),
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    let rssMb = Number.NaN;
+    let cpu = Number.NaN;
+    try {
+      await eventually(
+        'the ledger to settle every order',
+        async () => {
+          const [[row]] = await pool.query<RowDataPacket[]>(
+            "SELECT COUNT(*) AS n FROM payment_orders WHERE status = 'paid' AND out_trade_no LIKE ?",
+            [`${opts.tag}%`],
+          );
+          return Number(row?.n) >= opts.orders ? true : undefined;
+        },
+        { timeoutMs: 300_000, intervalMs: 250 },
+      );
+      rssMb = await peakRssMb(ledger.pid as number);
+      cpu = await cpuSeconds(ledger.pid as number);
+    } finally {
+      ledger.kill('SIGTERM');
+      await new Promise((r) => ledger.once('exit', r));
+    }
+    const span = await journalSpan(pool);
+    return { rate: span.n / span.seconds, seconds: span.seconds, n: span.n, rssMb, cpuSeconds: cpu };
+  } finally {
+    await producer.disconnect().catch(() => {});
+    await created.remove().catch(() => {});
+  }
+}
+
 export const scenario: Scenario = {
   name: 'ledger-throughput',
-  description: `${ORDERS} signed SUCCESS observations verified and settled by the ledger process vs the same checks and SQL, one transaction each`,
+  description: `${ORDERS} signed SUCCESS observations verified and settled by the ledger process vs the same checks and SQL, one transaction each; settlements/s against LEDGER_BATCH_SIZE`,
   async run() {
     const db = await createIsolatedDatabase('bench_ledger');
     const pool = createPool({ url: db.url, connectionLimit: 4 });
-    const prefix = uniqueName('bench_ledger');
-    const topics = topicNames(prefix);
-    const created = await createIsolatedTopics(Object.values(topics), 6);
-    const kafka = createKafka({ brokers: testEnv().kafkaBrokers, clientId: prefix });
-    const producer = createIdempotentProducer(kafka);
     // WeChat's signature on every observation, checked by the ledger (and by the baseline).
     const signer = new TestWeChatSigner();
     const reader = signer.reader();
@@ -119,77 +194,61 @@ export const scenario: Scenario = {
       }
       const baselineRate = BASELINE_ORDERS / ((performance.now() - baseStart) / 1000);
       console.log(`  baseline: ${baselineRate.toFixed(0)} orders/s (direct SQL, one transaction each)`);
-      await pool.query('DELETE FROM order_observations');
 
       // The measurement: observations waiting in Kafka, consumed and settled by the ledger process.
-      const nos = await seed(pool, 'BNCH', ORDERS);
-      const observations = await signAll(signer, nos);
-      await producer.connect();
-      for (let i = 0; i < observations.length; i += 1000) {
-        await publish(producer, TOPICS.paymentObservations, observations.slice(i, i + 1000), {
-          destination: topics.paymentObservations,
-        });
+      const common = { pool, dbUrl: db.url, keyDir, signer };
+      const main = await measureLedger({ ...common, tag: 'BNCH', orders: ORDERS, batchSize: DEFAULT_BATCH });
+      const curve: { batch: number; rate: number }[] = [];
+      for (const batch of CURVE_ORDERS > 0 ? CURVE_BATCHES : []) {
+        const tag = `BS${String(batch).padStart(4, '0')}`;
+        const r = await measureLedger({ ...common, tag, orders: CURVE_ORDERS, batchSize: batch });
+        console.log(`  batch ${batch}: ${r.rate.toFixed(0)} settlements/s`);
+        curve.push({ batch, rate: Math.round(r.rate) });
       }
-      console.log(`  ${ORDERS} observations in Kafka; starting the ledger`);
-      const ledger = spawn(process.execPath, [LEDGER_MAIN], {
-        env: {
-          ...process.env,
-          MYSQL_URL: db.url,
-          KAFKA_TOPIC_PREFIX: prefix,
-          LEDGER_GROUP_ID: `${prefix}-ledger`,
-          METRICS_PORT: '0',
-          METRICS_HOST: '127.0.0.1',
-          LOG_LEVEL: 'warn',
-          WECHATPAY_API_V3_KEY_FILE: join(keyDir, 'apiv3.key'),
-          WECHATPAY_PUBLIC_KEY_ID: signer.publicKeyId,
-          WECHATPAY_PUBLIC_KEY_FILE: join(keyDir, 'pub.pem'),
-        },
-        stdio: ['ignore', 'inherit', 'inherit'],
-      });
-      let rss = Number.NaN;
-      let cpu = Number.NaN;
-      try {
-        await eventually(
-          'the ledger to settle every order',
-          async () => {
-            const [[row]] = await pool.query<RowDataPacket[]>(
-              "SELECT COUNT(*) AS n FROM payment_orders WHERE status = 'paid' AND out_trade_no LIKE 'BNCH%'",
-            );
-            return Number(row?.n) >= ORDERS ? true : undefined;
-          },
-          { timeoutMs: 300_000, intervalMs: 250 },
+      if (curve.length > 0) {
+        await writeChart(
+          'ledger-throughput',
+          lineChart({
+            title: 'points-ledger: settlements per second against batch size',
+            logX: true,
+            xLabel: `LEDGER_BATCH_SIZE (observations per MySQL transaction; ${CURVE_ORDERS} orders a point)`,
+            yLabel: 'settlements/s',
+            series: [
+              {
+                name: 'ledger process',
+                points: curve.map((c) => [c.batch, c.rate] as const),
+              },
+            ],
+            hRules: [
+              { value: 2000, label: 'target 2,000/s' },
+              { value: Math.round(baselineRate), label: 'one transaction each, no Kafka' },
+            ],
+          }),
         );
-        rss = await peakRssMb(ledger.pid as number);
-        cpu = await cpuSeconds(ledger.pid as number);
-      } finally {
-        ledger.kill('SIGTERM');
-        await new Promise((r) => ledger.once('exit', r));
       }
-      const span = await journalSpan(pool);
-      const rate = span.n / span.seconds;
-      const ratio = rate / baselineRate;
+      const ratio = main.rate / baselineRate;
       return {
-        value: Math.round(rate),
+        value: Math.round(main.rate),
         unit: 'orders/s',
         baseline: { name: 'direct SQL, one transaction per message', value: Math.round(baselineRate) },
         ratio: Math.round(ratio * 100) / 100,
         target: { ratio: 5, value: 2000 },
-        pass: ratio >= 5 && rate >= 2000,
+        pass: ratio >= 5 && main.rate >= 2000,
         extra: {
           orders: ORDERS,
-          seconds: Math.round(span.seconds * 100) / 100,
-          peak_rss_mb: rss,
+          batch_size: DEFAULT_BATCH,
+          seconds: Math.round(main.seconds * 100) / 100,
+          peak_rss_mb: main.rssMb,
           // The whole process's CPU from start to the last settlement, start-up included.
-          cpu_us_per_settlement: Math.round((cpu / ORDERS) * 1e6),
+          cpu_us_per_settlement: Math.round((main.cpuSeconds / ORDERS) * 1e6),
           evidence_verified: true,
           durable: true,
+          batch_curve: JSON.stringify(curve),
         },
       };
     } finally {
       await rm(keyDir, { recursive: true, force: true });
-      await producer.disconnect().catch(() => {});
       await pool.end();
-      await created.remove().catch(() => {});
       await db.drop();
     }
   },

@@ -11,6 +11,7 @@ import { AdaptiveRateLimiter, arrayFeed, claimDueOrders, dueOrdersSql, runWorker
 import { createIsolatedDatabase, createIsolatedTopics, testEnv, uniqueName } from '@paysync/testkit';
 import { toPrivateKey, WeChatPayClient } from '@paysync/wechatpay';
 import { percentile, processCpuMs, type Scenario } from '../result.ts';
+import { lineChart, writeChart } from '../svg.ts';
 
 // The reconciler sweep at scale: 10,000 due pending orders inside a 1,000,000-row payment_orders
 // table, swept by the real process (`node services/reconciler/src/main.ts sweep`) against the
@@ -73,6 +74,52 @@ async function fill(pool: Pool, rows: number): Promise<void> {
 }
 
 type Due = { outTradeNo: string; nextCheckAt: Date };
+
+/** Order queries the sandbox answered so far (every status, 429s included), from its counters. */
+async function queriesSoFar(sandboxUrl: string): Promise<{ answered: number; limited: number }> {
+  const counters = (await (await fetch(`${sandboxUrl}/sandbox/counters`)).json()) as {
+    requests: Record<string, Record<string, number>>;
+  };
+  let answered = 0;
+  let limited = 0;
+  for (const [route, byStatus] of Object.entries(counters.requests)) {
+    if (!route.startsWith('GET ') || !route.includes('out-trade-no')) continue;
+    for (const [status, n] of Object.entries(byStatus)) {
+      if (status === '429') limited += n;
+      else answered += n;
+    }
+  }
+  return { answered, limited };
+}
+
+/** Samples the sandbox's query counters every `everyMs` until stopped: queries/s over time. */
+function queryRateSampler(sandboxUrl: string, everyMs = 1000) {
+  const points: { t: number; answered: number; limited: number }[] = [];
+  const started = performance.now();
+  let last = { t: 0, answered: 0, limited: 0 };
+  let stopped = false;
+  const loop = (async () => {
+    last = { t: 0, ...(await queriesSoFar(sandboxUrl)) };
+    while (!stopped) {
+      await new Promise((r) => setTimeout(r, everyMs));
+      const now = { t: (performance.now() - started) / 1000, ...(await queriesSoFar(sandboxUrl)) };
+      const dt = now.t - last.t;
+      points.push({
+        t: now.t,
+        answered: (now.answered - last.answered) / dt,
+        limited: (now.limited - last.limited) / dt,
+      });
+      last = now;
+    }
+  })();
+  return {
+    points,
+    stop: async () => {
+      stopped = true;
+      await loop;
+    },
+  };
+}
 
 /**
  * Waits (at most `maxMs`) until InnoDB has written back the pages the bulk load dirtied, so the
@@ -255,6 +302,7 @@ export const scenario: Scenario = {
       await writeFile(apiV3File, m.apiV3Key, { mode: 0o600 });
       const loadBefore = loadavg()[0] ?? 0;
       const sandboxCpuBefore = await processCpuMs(sandbox.pid as number);
+      const sampler = queryRateSampler(creds.url);
       const sweep = spawn(process.execPath, [RECONCILER_MAIN, 'sweep'], {
         env: {
           PATH: process.env.PATH ?? '',
@@ -288,6 +336,7 @@ export const scenario: Scenario = {
         if (entry.msg === 'sweep finished' || entry.msg === 'sweep failed') summary = entry;
       }
       const [code] = (await (sweep.exitCode === null ? once(sweep, 'exit') : [sweep.exitCode])) as [number];
+      await sampler.stop();
       if (!summary || code !== 0) throw new Error(`sweep exited ${code}: ${JSON.stringify(summary)}`);
       const sandboxCpuMs = (await processCpuMs(sandbox.pid as number)) - sandboxCpuBefore;
       const checked = Number(summary.checked);
@@ -301,6 +350,19 @@ export const scenario: Scenario = {
       );
 
       const ratio = rate / QPS;
+      await writeChart(
+        'reconciler-sweep',
+        lineChart({
+          title: 'Reconciler sweep: order queries per second at WeChat Pay (sandbox)',
+          xLabel: 'seconds since the sweep process started',
+          yLabel: 'queries/s',
+          series: [
+            { name: 'answered', points: sampler.points.map((p) => [p.t, p.answered] as const) },
+            { name: '429 (over the limit)', points: sampler.points.map((p) => [p.t, p.limited] as const) },
+          ],
+          hRules: [{ value: QPS, label: `QPS limit ${QPS}` }],
+        }),
+      );
       const p50Big = percentile(selectBig, 50);
       const p50Small = percentile(selectSmall, 50);
       return {

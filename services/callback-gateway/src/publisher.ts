@@ -30,18 +30,27 @@ export type ObservationPublisherOptions = {
   metrics: GatewayMetrics;
   /** Observations per Kafka request at most (default 500). */
   maxBatch?: number;
+  /**
+   * How long the first observation of a batch waits for others to join it (default 5 ms). A Kafka
+   * write costs the gateway a few hundred µs of CPU whatever its size (kafkajs encodes a record batch
+   * per partition), so under load a short linger buys larger batches and far fewer writes.
+   */
+  lingerMs?: number;
   onProducerReset?: (reason: unknown) => void;
 };
 
 type Pending = {
   observation: PaymentObservation;
+  /** performance.now() when it was queued. */
+  queuedAt: number;
   resolve: () => void;
   reject: (err: Error) => void;
   abandoned: boolean;
 };
 
 /**
- * Writes observations to Kafka in group commits: while one write is in flight, the observations
+ * Writes observations to Kafka in group commits: a batch goes once its first observation has
+ * lingered `lingerMs` (or the batch is full), and while one write is in flight, the observations
  * that arrive queue up and go together in the next one. Each caller still waits for the broker's
  * acknowledgement of its own observation, so nothing is answered before it is durable, but the
  * idempotent producer (one request in flight per broker) is not a queue of single messages.
@@ -53,6 +62,8 @@ type Pending = {
  */
 export function createObservationPublisher(opts: ObservationPublisherOptions): ObservationPublisher {
   const maxBatch = opts.maxBatch ?? 500;
+  const lingerMs = opts.lingerMs ?? 5;
+  let lingerTimer: NodeJS.Timeout | undefined;
   const { metrics } = opts;
   let queue: Pending[] = [];
   let writing: Promise<void> | undefined;
@@ -140,7 +151,17 @@ export function createObservationPublisher(opts: ObservationPublisherOptions): O
   }
 
   function kick(): void {
-    if (writing) return;
+    if (writing || queue.length === 0) return;
+    const waited = performance.now() - (queue[0] as Pending).queuedAt;
+    if (queue.length < maxBatch && waited < lingerMs && !stopped) {
+      lingerTimer ??= setTimeout(() => {
+        lingerTimer = undefined;
+        kick();
+      }, lingerMs - waited);
+      return;
+    }
+    clearTimeout(lingerTimer);
+    lingerTimer = undefined;
     // Observations whose caller already gave up (answered 503) are not written: WeChat retries them.
     queue = queue.filter((x) => !x.abandoned);
     if (queue.length === 0) return;
@@ -163,6 +184,7 @@ export function createObservationPublisher(opts: ObservationPublisherOptions): O
         let timer: NodeJS.Timeout | undefined;
         const pending: Pending = {
           observation,
+          queuedAt: performance.now(),
           abandoned: false,
           resolve: () => {
             clearTimeout(timer);
