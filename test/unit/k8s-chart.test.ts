@@ -248,12 +248,8 @@ describe('secrets', () => {
     // biome-ignore lint/suspicious/noExplicitAny: volumes are read by path
     const wechatpayVolume = (m: Manifest) => podSpecOf(m).volumes.find((v: any) => v.name === 'wechatpay');
     expect(wechatpayVolume(orders).secret.secretName).toBe('paysync-wechatpay');
-    // biome-ignore lint/suspicious/noExplicitAny: see above
-    expect(
-      wechatpayVolume(orders)
-        .secret.items.map((i: any) => i.key)
-        .sort(),
-    ).toEqual(['apiclient_key.pem', 'apiv3.key', 'wechatpay_public_key.pem']);
+    const keys: string[] = wechatpayVolume(orders).secret.items.map((i: { key: string }) => i.key);
+    expect(keys.sort()).toEqual(['apiclient_key.pem', 'apiv3.key', 'wechatpay_public_key.pem']);
   });
 
   it('keeps every key that signs requests away from the pods behind the public Ingress', () => {
