@@ -38,6 +38,7 @@ export type AppDeps = {
   orders: {
     firstCheckDelayMs: number;
     defaultTtlMs: number;
+    maxPointsPerFen: number;
     confirmWaitMs: number;
     confirmMinIntervalMs: number;
   };
@@ -115,6 +116,7 @@ export function createApp(deps: AppDeps): GatewayApp {
         notifyUrl: deps.notifyUrl,
         firstCheckDelayMs: deps.orders.firstCheckDelayMs,
         defaultTtlMs: deps.orders.defaultTtlMs,
+        maxPointsPerFen: deps.orders.maxPointsPerFen,
         confirmWaitMs: deps.orders.confirmWaitMs,
         limiter: new MinIntervalLimiter({
           intervalMs: deps.orders.confirmMinIntervalMs,

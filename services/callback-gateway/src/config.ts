@@ -106,6 +106,14 @@ const gatewayFields = z.object({
   GATEWAY_API_MAX_IN_FLIGHT: intFromEnv({ min: 1, max: 100_000 })
     .default(64)
     .describe('Order API requests handled at once; beyond it 503 at once.'),
+  GATEWAY_MAX_POINTS_PER_FEN: z.coerce
+    .number()
+    .positive()
+    .max(1_000_000)
+    .default(2)
+    .describe(
+      'Most points (with bonus) an order may credit per fen paid; an order asking for more is refused (400 POINTS_EXCEED_RATE), so a leaked API token cannot mint balance. Set it to your best rate, bonus included.',
+    ),
   GATEWAY_FIRST_CHECK_DELAY: durationMsFromEnv
     .default(60_000)
     .describe('When the reconciler first queries a new order (next_check_at = created + this).'),

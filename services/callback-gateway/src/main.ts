@@ -127,6 +127,7 @@ const gateway = createApp({
   orders: {
     firstCheckDelayMs: config.GATEWAY_FIRST_CHECK_DELAY,
     defaultTtlMs: config.GATEWAY_DEFAULT_ORDER_TTL,
+    maxPointsPerFen: config.GATEWAY_MAX_POINTS_PER_FEN,
     confirmWaitMs: config.GATEWAY_CONFIRM_WAIT,
     confirmMinIntervalMs: config.GATEWAY_CONFIRM_MIN_INTERVAL,
   },

@@ -230,6 +230,7 @@ export async function createGatewayWorld(name: string, opts: WorldOptions = {}):
     orders: {
       firstCheckDelayMs: 60_000,
       defaultTtlMs: 30 * 60_000,
+      maxPointsPerFen: 2,
       confirmWaitMs: opts.confirmWaitMs ?? 10_000,
       confirmMinIntervalMs: 2000,
     },

@@ -35,6 +35,8 @@ export type OrderDeps = {
   notifyUrl: string;
   firstCheckDelayMs: number;
   defaultTtlMs: number;
+  /** Most points (with bonus) per fen paid: the caller never picks its own rate. */
+  maxPointsPerFen: number;
   clock?: () => number;
   newOutTradeNo?: (now: Date) => string;
 };
@@ -125,6 +127,18 @@ export async function createOrder(deps: OrderDeps, body: unknown): Promise<ApiRe
     return badRequest(first.field, first.message, errors);
   }
   const req = parsed.data;
+  const allowed = Math.floor(req.amount_fen * deps.maxPointsPerFen);
+  if (req.points + req.bonus_points > allowed) {
+    return {
+      status: 400,
+      body: {
+        code: 'POINTS_EXCEED_RATE',
+        message: `points + bonus_points may be at most ${allowed} for ${req.amount_fen} fen (GATEWAY_MAX_POINTS_PER_FEN ${deps.maxPointsPerFen})`,
+        field: 'points',
+        max_points: allowed,
+      },
+    };
+  }
   const now = (deps.clock ?? Date.now)();
   const timeExpire = expiry(req, now, deps.defaultTtlMs);
   if (!(timeExpire instanceof Date)) return timeExpire;

@@ -41,6 +41,21 @@ async function row(outTradeNo: string) {
 }
 
 describe('POST /api/payment/orders', () => {
+  it('never lets the caller pick its own rate: more points than GATEWAY_MAX_POINTS_PER_FEN allows is 400', async () => {
+    // 2 points per fen here: 3000 fen may credit 6000 points, bonus included.
+    const greedy = order({ amount_fen: 3000, points: 5801, bonus_points: 200 });
+    const res = await world.api('POST', ORDERS, greedy);
+    expect(res.status).toBe(400);
+    expect(res.json).toMatchObject({ code: 'POINTS_EXCEED_RATE', field: 'points', max_points: 6000 });
+    const [rows] = await world.pool.query<Rows>('SELECT 1 FROM payment_orders WHERE merchant_order_no = ?', [
+      greedy.merchant_order_no,
+    ]);
+    expect(rows).toEqual([]);
+    expect(
+      (await world.api('POST', ORDERS, order({ amount_fen: 3000, points: 5800, bonus_points: 200 }))).status,
+    ).toBe(201);
+  });
+
   it('inserts a pending Native order with its first check scheduled and returns the code_url', async () => {
     const body = order({ expires_in_seconds: 900 });
     const res = await world.api('POST', ORDERS, body);
@@ -105,7 +120,7 @@ describe('POST /api/payment/orders', () => {
     );
     expect(Number(counted[0]?.n)).toBe(1);
 
-    const conflict = await world.api('POST', ORDERS, { ...body, amount_fen: 1 });
+    const conflict = await world.api('POST', ORDERS, { ...body, amount_fen: 2999 });
     expect(conflict.status).toBe(409);
     expect(conflict.json).toMatchObject({
       code: 'MERCHANT_ORDER_NO_CONFLICT',
