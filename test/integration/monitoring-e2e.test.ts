@@ -106,9 +106,20 @@ describe('monitoring end to end', () => {
 
     // A first sweep finds nothing missed; Prometheus must see the counter at 0 before it moves.
     const baseline = await stack.sweep(pushgateway.url);
+    // The daily trade-bill run, as its CronJob does it: yesterday's bill (the board's bill row).
+    const bill = await stack.bill(pushgateway.url);
+    expect({ code: bill.code, tail: bill.code === 0 ? [] : bill.lines.slice(-5) }).toEqual({
+      code: 0,
+      tail: [],
+    });
     expect(baseline.code).toBe(0);
     await eventually('the baseline sweep in Prometheus', async () =>
       (await scalar('sum(paysync_reconciler_missed_notifications_total)')) === 0 ? true : undefined,
+    );
+    await eventually('the bill run in Prometheus', async () =>
+      (await scalar('count(paysync_reconciler_bill_last_success_day_timestamp_seconds)')) === 1
+        ? true
+        : undefined,
     );
 
     // A healthy stack pages nothing: once every rule group has evaluated with all of that in

@@ -218,6 +218,16 @@ routes:
       });
     },
 
+    /** One trade-bill run (yesterday, Beijing time) as its CronJob runs it, pushing its metrics. */
+    async bill(pushgateway: string): Promise<{ code: number | null; lines: string[] }> {
+      return runToEnd('reconciler', process.execPath, [main('reconciler'), 'bill'], {
+        ...common,
+        ...wechat,
+        RECONCILER_NOTIFY_PROBE: 'false',
+        RECONCILER_PUSHGATEWAY_URL: pushgateway,
+      });
+    },
+
     /**
      * WeChat's signed word about an order paysync does not have (created and paid at WeChat, never
      * here): the ledger verifies it and dead-letters it as an unknown order.

@@ -78,20 +78,39 @@ export function createLedgerMetrics(
 
   // Counting every order by status scans the whole table: at most once per ORDER_COUNT_TTL_MS per
   // replica, however often Prometheus scrapes.
-  let orderCounts: { at: number; counts: Map<string, number> } | undefined;
+  let orderCounts: { at: number; counts: Map<string, number>; partlyRefunded: number } | undefined;
+  const readOrderCounts = async () => {
+    if (!orderCounts || Date.now() - orderCounts.at >= ORDER_COUNT_TTL_MS) {
+      const [rows] = await sources.pool.query<
+        (RowDataPacket & { status: string; n: number; partial: number })[]
+      >(
+        `SELECT status, COUNT(*) AS n, COALESCE(SUM(refunded_amount < amount_total), 0) AS partial
+           FROM payment_orders GROUP BY status`,
+      );
+      orderCounts = {
+        at: Date.now(),
+        counts: new Map(rows.map((r) => [r.status, Number(r.n)])),
+        partlyRefunded: Number(rows.find((r) => r.status === 'refunded')?.partial ?? 0),
+      };
+    }
+    return orderCounts;
+  };
   new Gauge({
     name: 'paysync_ledger_orders',
     help: `Payment orders by status, read from MySQL at scrape time (at most every ${ORDER_COUNT_TTL_MS / 1000} s).`,
     labelNames: ['status'] as const,
     registers: [registry],
     collect: guarded('mysql', async (gauge) => {
-      if (!orderCounts || Date.now() - orderCounts.at >= ORDER_COUNT_TTL_MS) {
-        const [rows] = await sources.pool.query<(RowDataPacket & { status: string; n: number })[]>(
-          'SELECT status, COUNT(*) AS n FROM payment_orders GROUP BY status',
-        );
-        orderCounts = { at: Date.now(), counts: new Map(rows.map((r) => [r.status, Number(r.n)])) };
-      }
-      for (const status of ORDER_STATUSES) gauge.set({ status }, orderCounts.counts.get(status) ?? 0);
+      const { counts } = await readOrderCounts();
+      for (const status of ORDER_STATUSES) gauge.set({ status }, counts.get(status) ?? 0);
+    }),
+  });
+  new Gauge({
+    name: 'paysync_ledger_partly_refunded_orders',
+    help: 'Orders in status refunded whose refunds add up to less than their total (points reversed in proportion, the rest kept), read with paysync_ledger_orders.',
+    registers: [registry],
+    collect: guarded('mysql', async (gauge) => {
+      gauge.set((await readOrderCounts()).partlyRefunded);
     }),
   });
   new Gauge({

@@ -87,10 +87,16 @@ export class BillMetrics {
     this.duration.set(summary.durationSeconds);
     for (const cls of DIFFERENCE_CLASSES) this.found.inc({ class: cls }, summary.differences[cls]);
     for (const o of open) this.open.set({ class: o.class, severity: o.severity }, o.count);
-    if (summary.totals) {
-      this.rows.set({ kind: 'payment' }, summary.totals.payments);
-      this.rows.set({ kind: 'refund' }, summary.totals.refunds);
-      this.rows.set({ kind: 'revoked' }, summary.totals.revoked);
+    // A day WeChat made no bill for (NO_STATEMENT_EXIST) was reconciled with no row of any kind.
+    const totals =
+      summary.totals ??
+      (summary.status === 'succeeded' || summary.status === 'no_statement'
+        ? { payments: 0, refunds: 0, revoked: 0 }
+        : undefined);
+    if (totals) {
+      this.rows.set({ kind: 'payment' }, totals.payments);
+      this.rows.set({ kind: 'refund' }, totals.refunds);
+      this.rows.set({ kind: 'revoked' }, totals.revoked);
     }
   }
 
