@@ -11,6 +11,7 @@ import {
   nodeEnvFromEnv,
   portFromEnv,
 } from '@paysync/config';
+import { type KafkaSecurity, kafkaSecurityEnvShape, readKafkaSecurity } from '@paysync/kafka';
 import {
   readSecretFile,
   readWeChatPaySecrets,
@@ -29,6 +30,7 @@ export const gatewayEnv = z.object({
     'MySQL/MariaDB URL of the paysync database (inserts orders, reads them).',
   ),
   KAFKA_BROKERS: brokerListFromEnv.describe('Kafka bootstrap brokers, comma-separated host:port.'),
+  ...kafkaSecurityEnvShape,
   KAFKA_TOPIC_PREFIX: z
     .string()
     .regex(/^[a-zA-Z0-9._-]{1,100}$/)
@@ -114,7 +116,11 @@ export type GatewayEnv = z.output<typeof gatewayEnv>;
 /** Secrets read from the files the environment names (Kubernetes Secret volumes). */
 export type GatewaySecrets = WeChatPaySecrets & { apiV2Key: string | undefined };
 
-export type GatewayConfig = GatewayEnv & { production: boolean; secrets: GatewaySecrets };
+export type GatewayConfig = GatewayEnv & {
+  production: boolean;
+  secrets: GatewaySecrets;
+  kafkaSecurity: KafkaSecurity;
+};
 
 /** True when either NODE_ENV or PAYSYNC_MODE says production. */
 export function isProduction(env: Pick<GatewayEnv, 'NODE_ENV' | 'PAYSYNC_MODE'>): boolean {
@@ -141,6 +147,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
       message: 'http:// WeChat Pay origins are for a local sandbox only; unset it in production',
     });
   }
+  const kafkaSecurity = readKafkaSecurity(parsed, issues, env);
   if (issues.length > 0 || shared === undefined) throw new ConfigError('callback-gateway', issues);
-  return { ...parsed, production, secrets: { ...shared, apiV2Key } };
+  return { ...parsed, production, secrets: { ...shared, apiV2Key }, kafkaSecurity };
 }
