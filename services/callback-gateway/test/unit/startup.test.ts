@@ -74,7 +74,9 @@ describe('configuration', () => {
     expect(() =>
       loadGatewayConfig({ ...env, PAYSYNC_MODE: 'production', WECHATPAY_ALLOW_INSECURE_HTTP: 'true' }),
     ).toThrow(/WECHATPAY_ALLOW_INSECURE_HTTP/);
-    expect(loadGatewayConfig({ ...env, NODE_ENV: 'production' }).production).toBe(true);
+    expect(
+      loadGatewayConfig({ ...env, NODE_ENV: 'production', KAFKA_ALLOW_PLAINTEXT: 'true' }).production,
+    ).toBe(true);
   });
 
   it('reports the shared key-file problems and its own at once, without showing a key', async () => {
@@ -84,6 +86,7 @@ describe('configuration', () => {
       loadGatewayConfig({
         ...env,
         PAYSYNC_MODE: 'production',
+        KAFKA_ALLOW_PLAINTEXT: 'true',
         WECHATPAY_ALLOW_INSECURE_HTTP: 'true',
         WECHATPAY_PRIVATE_KEY_FILE: join(dir, 'not-a-key.pem'),
         WECHATPAY_API_V3_KEY_FILE: join(dir, 'short'),
@@ -162,6 +165,7 @@ describe('notify URL at start-up', () => {
         PATH: process.env.PATH ?? '',
         ...env,
         NODE_ENV: 'production',
+        KAFKA_ALLOW_PLAINTEXT: 'true',
         WECHATPAY_NOTIFY_URL: 'http://localhost:8080/pay/notify',
       },
       timeout: 60_000,
