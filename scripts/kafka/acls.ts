@@ -66,6 +66,7 @@ function describe(user: string, g: AclGrant): string {
 async function main(argv: string[]): Promise<void> {
   const dryRun = argv.includes('--dry-run');
   const config = loadConfig('kafka-acls', env);
+  const security = loadKafkaSecurity('kafka-acls', config);
   const principals = principalNames(config.PAYSYNC_KAFKA_PRINCIPALS);
   const topics = topicNames(config.KAFKA_TOPIC_PREFIX);
   const groups = { ledger: config.LEDGER_GROUP_ID, alerting: config.ALERTING_GROUP_ID };
@@ -75,7 +76,7 @@ async function main(argv: string[]): Promise<void> {
   const kafka = createKafka({
     brokers: config.KAFKA_BROKERS,
     clientId: 'paysync-kafka-acls',
-    ...loadKafkaSecurity('kafka-acls', config),
+    ...security,
   });
   const admin = kafka.admin();
   await admin.connect();

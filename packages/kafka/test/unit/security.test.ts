@@ -109,7 +109,8 @@ describe('Kafka security settings', () => {
   });
 
   it('refuses PLAINTEXT in production mode unless KAFKA_ALLOW_PLAINTEXT accepts it', () => {
-    for (const mode of [{ PAYSYNC_MODE: 'production' }, { NODE_ENV: 'production' }]) {
+    const modes: Record<string, string>[] = [{ PAYSYNC_MODE: 'production' }, { NODE_ENV: 'production' }];
+    for (const mode of modes) {
       expect(issues(mode)).toEqual([
         expect.stringMatching(/^KAFKA_SECURITY_PROTOCOL: PLAINTEXT .* refused in production mode/),
       ]);
