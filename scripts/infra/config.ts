@@ -37,21 +37,26 @@ export type Config = {
   mysqlPort: number;
   kafkaPort: number;
   kafkaControllerPort: number;
+  /** Kafka's SASL_PLAINTEXT (SCRAM) listener, where ACLs apply (the PLAINTEXT listener is a super user). */
+  kafkaSaslPort: number;
   kafkaPartitions: number;
 };
 
 export function loadConfig(): Config {
+  const kafkaPort = intFromEnv('PAYSYNC_KAFKA_PORT', 29092, 1024, 65535);
   const config = {
     mysqlPort: intFromEnv('PAYSYNC_MYSQL_PORT', 23306, 1024, 65535),
-    kafkaPort: intFromEnv('PAYSYNC_KAFKA_PORT', 29092, 1024, 65535),
+    kafkaPort,
     kafkaControllerPort: intFromEnv('PAYSYNC_KAFKA_CONTROLLER_PORT', 29093, 1024, 65535),
+    // Next to the other two Kafka ports by default, so a checkout with its own ports needs no third one.
+    kafkaSaslPort: intFromEnv('PAYSYNC_KAFKA_SASL_PORT', Math.min(kafkaPort + 2, 65535), 1024, 65535),
     kafkaPartitions: intFromEnv('PAYSYNC_KAFKA_PARTITIONS', 6, 1, 1000),
   };
-  const ports = [config.mysqlPort, config.kafkaPort, config.kafkaControllerPort];
+  const ports = [config.mysqlPort, config.kafkaPort, config.kafkaControllerPort, config.kafkaSaslPort];
   if (new Set(ports).size !== ports.length) {
     throw new InfraError(
       'BAD_CONFIG',
-      `the MariaDB, Kafka and Kafka controller ports must differ: ${ports.join(', ')}`,
+      `the MariaDB, Kafka, Kafka controller and Kafka SASL ports must differ: ${ports.join(', ')}`,
     );
   }
   return config;
@@ -79,10 +84,16 @@ export function kafkaVersion(): string {
   return m[1].trim();
 }
 
-export function connectionEnv(config: Config): { MYSQL_URL: string; KAFKA_BROKERS: string } {
+export function connectionEnv(config: Config): {
+  MYSQL_URL: string;
+  KAFKA_BROKERS: string;
+  PAYSYNC_KAFKA_SASL_BROKERS: string;
+} {
   return {
     MYSQL_URL: `mysql://paysync:paysync@${HOST}:${config.mysqlPort}/paysync`,
     KAFKA_BROKERS: `${HOST}:${config.kafkaPort}`,
+    // The SASL_PLAINTEXT/SCRAM listener of the same broker, for the Kafka ACL tests.
+    PAYSYNC_KAFKA_SASL_BROKERS: `${HOST}:${config.kafkaSaslPort}`,
   };
 }
 

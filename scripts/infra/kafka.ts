@@ -13,6 +13,7 @@ const SERVER_PROPERTIES = join(PATHS.kafkaHome, 'server.properties');
 const LOG4J2_PROPERTIES = join(PATHS.kafkaHome, 'log4j2.properties');
 const CLUSTER_ID_FILE = join(PATHS.kafkaHome, 'cluster.id');
 const STDOUT_LOG = join(PATHS.logs, 'kafka.stdout.log');
+const SCRAM_LOGIN_MODULE = 'org.apache.kafka.common.security.scram.ScramLoginModule';
 
 export const KAFKA: Server = {
   name: 'kafka',
@@ -20,11 +21,11 @@ export const KAFKA: Server = {
   pidFile: join(PATHS.run, 'kafka.pid'),
   logFile: join(PATHS.logs, 'kafka.log'),
   marker: SERVER_PROPERTIES,
-  ports: (config) => [config.kafkaPort, config.kafkaControllerPort],
+  ports: (config) => [config.kafkaPort, config.kafkaControllerPort, config.kafkaSaslPort],
   stopGraceMs: 60_000,
 };
 
-function libsDir(version: string): string {
+export function libsDir(version = kafkaVersion()): string {
   return join(PATHS.kafkaHome, version, 'libs');
 }
 
@@ -69,11 +70,21 @@ function writeConfig(config: Config): void {
     'process.roles': 'broker,controller',
     'node.id': '1',
     'controller.quorum.voters': `1@${HOST}:${config.kafkaControllerPort}`,
-    listeners: `PLAINTEXT://${HOST}:${config.kafkaPort},CONTROLLER://${HOST}:${config.kafkaControllerPort}`,
-    'advertised.listeners': `PLAINTEXT://${HOST}:${config.kafkaPort}`,
+    listeners: `PLAINTEXT://${HOST}:${config.kafkaPort},SASL_PLAINTEXT://${HOST}:${config.kafkaSaslPort},CONTROLLER://${HOST}:${config.kafkaControllerPort}`,
+    'advertised.listeners': `PLAINTEXT://${HOST}:${config.kafkaPort},SASL_PLAINTEXT://${HOST}:${config.kafkaSaslPort}`,
     'controller.listener.names': 'CONTROLLER',
     'inter.broker.listener.name': 'PLAINTEXT',
-    'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    'listener.security.protocol.map':
+      'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT',
+    // ACLs as in production, on the SASL listener: clients there authenticate with SCRAM as
+    // User:<name> and get what the ACLs grant. Whatever connects without SASL (the PLAINTEXT
+    // listener every other test uses, the controller) is User:ANONYMOUS, a super user.
+    'sasl.enabled.mechanisms': 'SCRAM-SHA-256,SCRAM-SHA-512',
+    'listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config': `${SCRAM_LOGIN_MODULE} required;`,
+    'listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config': `${SCRAM_LOGIN_MODULE} required;`,
+    'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+    'super.users': 'User:ANONYMOUS',
+    'allow.everyone.if.no.acl.found': 'false',
     'log.dirs': PATHS.kafkaData,
     'num.partitions': String(config.kafkaPartitions),
     'default.replication.factor': '1',

@@ -220,7 +220,8 @@ describe('secrets', () => {
   it.each(cases)('%s references Secrets and never renders one', (_name, manifests) => {
     expect(byKind(manifests, 'Secret')).toEqual([]);
     const text = JSON.stringify(manifests);
-    expect(text).not.toMatch(/mysql:\/\/|PRIVATE KEY|password/i);
+    // A password may be named (…_PASSWORD_FILE), never given.
+    expect(text).not.toMatch(/mysql:\/\/|PRIVATE KEY|password(?!_FILE)/i);
     // The Pushgateway (a Prometheus image) has no business with MySQL.
     for (const w of workloads(manifests).filter((m) => !m.metadata.name.endsWith('-pushgateway'))) {
       for (const c of containers(w)) {
@@ -285,6 +286,105 @@ describe('secrets', () => {
     expect(
       production.filter((m) => m.kind === 'Ingress' && m.metadata.name.endsWith('-order-service')),
     ).toEqual([]);
+  });
+});
+
+describe('Kafka security', () => {
+  // Every workload that talks to Kafka, and the SCRAM user (ACL principal) it authenticates as.
+  const kafkaClients: [string, string, string][] = [
+    ['Deployment', '-gateway', 'paysync-gateway'],
+    ['Deployment', '-points-ledger', 'paysync-ledger'],
+    ['Deployment', '-alerting', 'paysync-alerting'],
+    ['Deployment', '-operator', 'paysync-operator'],
+    ['CronJob', '-reconciler', 'paysync-reconciler'],
+    ['CronJob', '-reconciler-bill', 'paysync-reconciler'],
+  ];
+  const component = (user: string) => user.replace(/^paysync-/, '');
+
+  it.each(kafkaClients)(
+    '%s *%s authenticates as its own user, its password a file from the Secret',
+    (kind, suffix, user) => {
+      const workload = one(production, kind, suffix);
+      const env = envOf(containers(workload)[0]);
+      expect(
+        Object.fromEntries([...env].filter(([k]) => k.startsWith('KAFKA_') && k !== 'KAFKA_BROKERS')),
+      ).toEqual({
+        KAFKA_SECURITY_PROTOCOL: { name: 'KAFKA_SECURITY_PROTOCOL', value: 'SASL_SSL' },
+        KAFKA_SASL_MECHANISM: { name: 'KAFKA_SASL_MECHANISM', value: 'scram-sha-512' },
+        KAFKA_SASL_USERNAME: { name: 'KAFKA_SASL_USERNAME', value: user },
+        KAFKA_SASL_PASSWORD_FILE: {
+          name: 'KAFKA_SASL_PASSWORD_FILE',
+          value: '/var/run/secrets/paysync/kafka-sasl/credential',
+        },
+        KAFKA_SSL_CA_FILE: { name: 'KAFKA_SSL_CA_FILE', value: '/var/run/secrets/paysync/kafka-ca/ca.crt' },
+      });
+      const spec = podSpecOf(workload);
+      // biome-ignore lint/suspicious/noExplicitAny: volumes are read by path
+      const volume = (name: string) => spec.volumes.find((v: any) => v.name === name);
+      // Only the component's own password is in the pod.
+      expect(volume('kafka-sasl').secret).toMatchObject({
+        secretName: 'paysync-kafka-users',
+        items: [{ key: component(user), path: 'credential' }],
+      });
+      expect(volume('kafka-ca').secret).toMatchObject({ secretName: 'paysync-kafka-cluster-ca-cert' });
+      // biome-ignore lint/suspicious/noExplicitAny: mounts are read by path
+      const mounts = containers(workload)[0].volumeMounts.map((m: any) => [m.name, m.mountPath, m.readOnly]);
+      expect(mounts).toEqual(
+        expect.arrayContaining([
+          ['kafka-sasl', '/var/run/secrets/paysync/kafka-sasl', true],
+          ['kafka-ca', '/var/run/secrets/paysync/kafka-ca', true],
+        ]),
+      );
+    },
+  );
+
+  it.each(cases)(
+    '%s gives each component its own Kafka user and no password in a plain env value',
+    (_name, manifests) => {
+      // Every sweep shard and the bill run are the reconciler; the order service publishes exactly
+      // what the receiver publishes (observations) and shares its principal; everyone else is on
+      // their own.
+      const expected = (workload: string) =>
+        `paysync-${
+          /-reconciler(-bill|-\d+)?$/.test(workload)
+            ? 'reconciler'
+            : /-order-service$/.test(workload)
+              ? 'gateway'
+              : workload.replace(/^.*-/, '')
+        }`;
+      for (const w of workloads(manifests)) {
+        for (const c of containers(w)) {
+          for (const [name, e] of envOf(c)) {
+            if (/PASSWORD|SECRET|TOKEN/.test(name) && e.value !== undefined) expect(name).toMatch(/_FILE$/);
+          }
+          const user = envOf(c).get('KAFKA_SASL_USERNAME')?.value;
+          if (!w.metadata.name.endsWith('-pushgateway')) expect(user).toBe(expected(w.metadata.name));
+        }
+      }
+    },
+  );
+
+  it('renders PLAINTEXT without SASL or CA, and says so when production mode must accept it', () => {
+    const plain = render({
+      set: ['kafka.security.protocol=PLAINTEXT', 'kafka.security.allowPlaintext=true'],
+    });
+    const env = envOf(containers(one(plain, 'Deployment', '-gateway'))[0]);
+    expect(env.get('KAFKA_SECURITY_PROTOCOL')?.value).toBe('PLAINTEXT');
+    expect(env.get('KAFKA_ALLOW_PLAINTEXT')?.value).toBe('true');
+    expect(env.has('KAFKA_SASL_USERNAME')).toBe(false);
+    // biome-ignore lint/suspicious/noExplicitAny: volumes are read by path
+    expect(podSpecOf(one(plain, 'Deployment', '-gateway')).volumes.map((v: any) => v.name)).not.toContain(
+      'kafka-sasl',
+    );
+  });
+
+  it('refuses SASL without a password Secret or a user', () => {
+    const noSecret = helmTemplate({ set: ['kafka.security.passwordSecret.name='] });
+    expect(noSecret.code).not.toBe(0);
+    expect(noSecret.stderr).toContain('kafka.security.passwordSecret.name is required with SASL');
+    const noUser = helmTemplate({ set: ['kafka.security.usernames.ledger='] });
+    expect(noUser.code).not.toBe(0);
+    expect(noUser.stderr).toContain('/kafka/security/usernames/ledger');
   });
 });
 

@@ -5,6 +5,7 @@ import {
   loadConfig,
   mysqlUrlFromEnv,
 } from '@paysync/config';
+import { kafkaSecurityEnvShape } from '@paysync/kafka';
 import { wechatPayEnvShape } from '@paysync/wechatpay';
 import { z } from 'zod';
 
@@ -17,6 +18,7 @@ export const dbEnv = z.object({
 
 export const kafkaEnv = z.object({
   KAFKA_BROKERS: brokerListFromEnv.describe('Kafka bootstrap brokers, comma-separated host:port.'),
+  ...kafkaSecurityEnvShape,
   KAFKA_TOPIC_PREFIX: z
     .string()
     .regex(/^[a-zA-Z0-9._-]{1,100}$/)

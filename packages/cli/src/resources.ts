@@ -1,6 +1,6 @@
 import { type TopicNames, topicNames } from '@paysync/contracts';
 import { createPool, type Pool } from '@paysync/db';
-import { createIdempotentProducer, createKafka } from '@paysync/kafka';
+import { createIdempotentProducer, createKafka, loadKafkaSecurity } from '@paysync/kafka';
 import { certificateArchiver } from '@paysync/orders';
 import { createKafkaPublisher, type Publisher } from '@paysync/reconcile';
 import { createWeChatClient, loadWeChatPaySecrets, type WeChatPayClient } from '@paysync/wechatpay';
@@ -34,10 +34,14 @@ export class Resources {
   }
 
   kafka(): Kafka {
-    this.#kafka ??= createKafka({
-      brokers: load(kafkaEnv, this.#io.env).KAFKA_BROKERS,
-      clientId: 'paysync-payctl',
-    });
+    if (!this.#kafka) {
+      const settings = load(kafkaEnv, this.#io.env);
+      this.#kafka = createKafka({
+        brokers: settings.KAFKA_BROKERS,
+        clientId: 'paysync-payctl',
+        ...loadKafkaSecurity('payctl', settings, this.#io.env),
+      });
+    }
     return this.#kafka;
   }
 

@@ -9,12 +9,14 @@ import {
   mysqlUrlFromEnv,
   portFromEnv,
 } from '@paysync/config';
+import { type KafkaSecurity, kafkaSecurityEnvShape, loadKafkaSecurity } from '@paysync/kafka';
 import { z } from 'zod';
 import { DEFAULT_RUNBOOK_BASE_URL } from './runbooks.ts';
 
 export const alertingEnv = z.object({
   MYSQL_URL: mysqlUrlFromEnv.describe('MySQL/MariaDB URL of the paysync database (alert_deliveries).'),
   KAFKA_BROKERS: brokerListFromEnv.describe('Kafka bootstrap brokers, comma-separated host:port.'),
+  ...kafkaSecurityEnvShape,
   KAFKA_TOPIC_PREFIX: z
     .string()
     .regex(/^[a-zA-Z0-9._-]{1,100}$/)
@@ -70,7 +72,7 @@ export const alertingEnv = z.object({
 });
 
 export type AlertingEnv = z.output<typeof alertingEnv>;
-export type AlertingConfig = AlertingEnv & { webhookToken: string | undefined };
+export type AlertingConfig = AlertingEnv & { webhookToken: string | undefined; kafkaSecurity: KafkaSecurity };
 
 export function loadAlertingConfig(env: Record<string, string | undefined> = process.env): AlertingConfig {
   const parsed = loadConfig('alerting', alertingEnv, env);
@@ -95,5 +97,6 @@ export function loadAlertingConfig(env: Record<string, string | undefined> = pro
       { variable: 'ALERTING_RETRY_MAX', message: 'must not be shorter than ALERTING_RETRY_BASE' },
     ]);
   }
-  return { ...parsed, webhookToken };
+  const kafkaSecurity = loadKafkaSecurity('alerting', parsed, env);
+  return { ...parsed, webhookToken, kafkaSecurity };
 }

@@ -29,7 +29,12 @@ try {
 
 const logger = createLogger({ service: 'alerting', level: config.LOG_LEVEL });
 const pool = createPool({ url: config.MYSQL_URL, connectionLimit: config.ALERTING_DB_POOL_SIZE });
-const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'paysync-alerting', logger });
+const kafka = createKafka({
+  brokers: config.KAFKA_BROKERS,
+  clientId: 'paysync-alerting',
+  logger,
+  ...config.kafkaSecurity,
+});
 const admin = kafka.admin();
 const registry = createRegistry('alerting');
 const shutdown = createShutdown(logger);

@@ -11,6 +11,7 @@ import {
   nodeEnvFromEnv,
   portFromEnv,
 } from '@paysync/config';
+import { type KafkaSecurity, kafkaSecurityEnvShape, readKafkaSecurity } from '@paysync/kafka';
 import {
   readPrivateKeyFile,
   readSecretFile,
@@ -30,6 +31,7 @@ const gatewayFields = z.object({
     'MySQL/MariaDB URL of the paysync database (inserts orders, reads them).',
   ),
   KAFKA_BROKERS: brokerListFromEnv.describe('Kafka bootstrap brokers, comma-separated host:port.'),
+  ...kafkaSecurityEnvShape,
   KAFKA_TOPIC_PREFIX: z
     .string()
     .regex(/^[a-zA-Z0-9._-]{1,100}$/)
@@ -169,7 +171,11 @@ export function servesOrders(role: GatewayEnv['GATEWAY_ROLE']): boolean {
   return role !== 'receiver';
 }
 
-export type GatewayConfig = GatewayEnv & { production: boolean; secrets: GatewaySecrets };
+export type GatewayConfig = GatewayEnv & {
+  production: boolean;
+  secrets: GatewaySecrets;
+  kafkaSecurity: KafkaSecurity;
+};
 
 /** True when either NODE_ENV or PAYSYNC_MODE says production. */
 export function isProduction(env: Pick<GatewayEnv, 'NODE_ENV' | 'PAYSYNC_MODE'>): boolean {
@@ -214,6 +220,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
       message: 'http:// WeChat Pay origins are for a local sandbox only; unset it in production',
     });
   }
+  const kafkaSecurity = readKafkaSecurity(parsed, issues, env);
   if (issues.length > 0 || shared === undefined) throw new ConfigError('callback-gateway', issues);
-  return { ...parsed, production, secrets: { ...shared, privateKeyPem, apiV2Key } };
+  return { ...parsed, production, secrets: { ...shared, privateKeyPem, apiV2Key }, kafkaSecurity };
 }

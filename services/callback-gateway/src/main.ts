@@ -52,7 +52,12 @@ try {
 }
 
 const pool = createPool({ url: config.MYSQL_URL, connectionLimit: config.GATEWAY_DB_POOL_SIZE });
-const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'paysync-callback-gateway', logger });
+const kafka = createKafka({
+  brokers: config.KAFKA_BROKERS,
+  clientId: 'paysync-callback-gateway',
+  logger,
+  ...config.kafkaSecurity,
+});
 const topics = topicNames(config.KAFKA_TOPIC_PREFIX);
 const { secrets } = config;
 const role = config.GATEWAY_ROLE;

@@ -10,12 +10,14 @@ import {
   mysqlUrlFromEnv,
   portFromEnv,
 } from '@paysync/config';
+import { type KafkaSecurity, kafkaSecurityEnvShape, readKafkaSecurity } from '@paysync/kafka';
 import { type PublicKeyConfig, readSecretFile, toPublicKey, wechatPayEnvShape } from '@paysync/wechatpay';
 import { z } from 'zod';
 
 export const ledgerEnv = z.object({
   MYSQL_URL: mysqlUrlFromEnv.describe('MySQL/MariaDB URL of the paysync database (read-write).'),
   KAFKA_BROKERS: brokerListFromEnv.describe('Kafka bootstrap brokers, comma-separated host:port.'),
+  ...kafkaSecurityEnvShape,
   KAFKA_TOPIC_PREFIX: z
     .string()
     .regex(/^[a-zA-Z0-9._-]{1,100}$/)
@@ -75,7 +77,7 @@ export type EvidenceSecrets = {
   apiV2Key: string | undefined;
 };
 
-export type LedgerConfig = LedgerEnv & { evidence: EvidenceSecrets };
+export type LedgerConfig = LedgerEnv & { evidence: EvidenceSecrets; kafkaSecurity: KafkaSecurity };
 
 function publicKeyFrom(
   id: string,
@@ -152,6 +154,7 @@ export function loadLedgerConfig(env: Record<string, string | undefined> = proce
       message: `twice it must stay under LEDGER_SESSION_TIMEOUT_MS (${parsed.LEDGER_SESSION_TIMEOUT_MS} ms), so that waiting for locks never outlives the consumer's session`,
     });
   }
+  const kafkaSecurity = readKafkaSecurity(parsed, issues, env);
   if (issues.length > 0 || apiV3Key === undefined) throw new ConfigError('points-ledger', issues);
-  return { ...parsed, evidence: { apiV3Key, publicKeys, apiV2Key } };
+  return { ...parsed, evidence: { apiV3Key, publicKeys, apiV2Key }, kafkaSecurity };
 }

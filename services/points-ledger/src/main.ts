@@ -22,7 +22,12 @@ const pool = createPool({
   connectionLimit: config.LEDGER_DB_POOL_SIZE,
   lockWaitTimeoutSeconds: config.LEDGER_LOCK_WAIT_TIMEOUT_S,
 });
-const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'paysync-points-ledger', logger });
+const kafka = createKafka({
+  brokers: config.KAFKA_BROKERS,
+  clientId: 'paysync-points-ledger',
+  logger,
+  ...config.kafkaSecurity,
+});
 const producer = createIdempotentProducer(kafka);
 const admin = kafka.admin();
 const topics = topicNames(config.KAFKA_TOPIC_PREFIX);

@@ -11,6 +11,7 @@ import {
   mysqlUrlFromEnv,
   nodeEnvFromEnv,
 } from '@paysync/config';
+import { type KafkaSecurity, kafkaSecurityEnvShape, readKafkaSecurity } from '@paysync/kafka';
 import { type BackoffPolicy, parseShard, type Shard, type SyncPolicy } from '@paysync/reconcile';
 import { readWeChatPaySecrets, type WeChatPaySecrets, wechatPayEnvShape } from '@paysync/wechatpay';
 import { z } from 'zod';
@@ -30,6 +31,7 @@ export const reconcilerEnv = z.object({
     .describe('production (same as NODE_ENV=production) or development. Default development.'),
   MYSQL_URL: mysqlUrlFromEnv.describe('MySQL/MariaDB URL of the paysync database.'),
   KAFKA_BROKERS: brokerListFromEnv.describe('Kafka bootstrap brokers, comma-separated host:port.'),
+  ...kafkaSecurityEnvShape,
   KAFKA_TOPIC_PREFIX: z
     .string()
     .regex(/^[a-zA-Z0-9._-]{1,100}$/)
@@ -134,6 +136,7 @@ export type ReconcilerConfig = ReconcilerEnv & {
   shard: Shard;
   policy: SyncPolicy;
   secrets: WeChatPaySecrets;
+  kafkaSecurity: KafkaSecurity;
 };
 
 export function syncPolicyOf(env: ReconcilerEnv): SyncPolicy {
@@ -194,6 +197,7 @@ export function loadReconcilerConfig(
     });
   }
   const secrets = readWeChatPaySecrets(parsed, issues);
+  const kafkaSecurity = readKafkaSecurity(parsed, issues, env);
   if (issues.length > 0 || secrets === undefined) throw new ConfigError('reconciler', issues);
-  return { ...parsed, production, shard, policy: syncPolicyOf(parsed), secrets };
+  return { ...parsed, production, shard, policy: syncPolicyOf(parsed), secrets, kafkaSecurity };
 }

@@ -17,7 +17,12 @@ export function reconcilerParts(
 ): { logger: Logger; pool: Pool; producer: Producer; client: WeChatPayClient } {
   const logger = createLogger({ service: 'reconciler', level: config.LOG_LEVEL });
   const pool = createPool({ url: config.MYSQL_URL, connectionLimit: config.RECONCILER_DB_POOL_SIZE });
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `paysync-${name}`, logger });
+  const kafka = createKafka({
+    brokers: config.KAFKA_BROKERS,
+    clientId: `paysync-${name}`,
+    logger,
+    ...config.kafkaSecurity,
+  });
   const producer = createIdempotentProducer(kafka);
   const client = createWeChatClient(config, config.secrets, {
     userAgent: `paysync-${name}/0.1 (node)`,

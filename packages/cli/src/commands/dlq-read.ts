@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type PaymentObservation, TOPICS, tryDecodeMessage } from '@paysync/contracts';
-import { createConsumer, type DlqPartition, fetchDlqPartitions } from '@paysync/kafka';
+import {
+  createConsumer,
+  type DlqPartition,
+  fetchDlqPartitions,
+  PAYCTL_DLQ_READ_GROUP_PREFIX,
+} from '@paysync/kafka';
 import type { Kafka } from 'kafkajs';
 import { CommandFailedError } from '../errors.ts';
 
@@ -52,7 +57,7 @@ export async function readDlq(kafka: Kafka, topic: string, timeoutMs = 30_000): 
     const entries: DlqEntry[] = [];
     const unreadable: string[] = [];
     if (last.size === 0) return { topic, entries, partitions, unreadable };
-    const groupId = `payctl-dlq-${randomUUID()}`;
+    const groupId = `${PAYCTL_DLQ_READ_GROUP_PREFIX}${randomUUID()}`;
     const consumer = createConsumer(kafka, { groupId });
     let finished = () => {};
     const done = new Promise<void>((r) => {

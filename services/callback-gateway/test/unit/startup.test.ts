@@ -79,9 +79,14 @@ describe('configuration', () => {
         WECHATPAY_ALLOW_INSECURE_HTTP: 'true',
       }),
     ).toThrow(/WECHATPAY_ALLOW_INSECURE_HTTP/);
-    expect(loadGatewayConfig({ ...env, GATEWAY_ROLE: 'orders', NODE_ENV: 'production' }).production).toBe(
-      true,
-    );
+    expect(
+      loadGatewayConfig({
+        ...env,
+        GATEWAY_ROLE: 'orders',
+        NODE_ENV: 'production',
+        KAFKA_ALLOW_PLAINTEXT: 'true',
+      }).production,
+    ).toBe(true);
   });
 
   it('splits the edge: the receiver needs no signing key and refuses one in production; production refuses all', () => {
@@ -91,6 +96,7 @@ describe('configuration', () => {
       ...receiverEnv,
       GATEWAY_ROLE: 'receiver',
       PAYSYNC_MODE: 'production',
+      KAFKA_ALLOW_PLAINTEXT: 'true',
     });
     expect(receiver.secrets.privateKeyPem).toBeUndefined();
     expect(receiver.secrets.apiV3Key).toBe('k'.repeat(32));
@@ -99,6 +105,7 @@ describe('configuration', () => {
         ...receiverEnv,
         GATEWAY_ROLE: 'receiver',
         PAYSYNC_MODE: 'production',
+        KAFKA_ALLOW_PLAINTEXT: 'true',
         WECHATPAY_PRIVATE_KEY_FILE,
       }),
     ).toThrow(/WECHATPAY_PRIVATE_KEY_FILE: the notification receiver must not hold the merchant private key/);
@@ -113,9 +120,9 @@ describe('configuration', () => {
         'GATEWAY_API_TOKEN',
       ]);
     }
-    expect(() => loadGatewayConfig({ ...env, PAYSYNC_MODE: 'production' })).toThrow(
-      /GATEWAY_ROLE: production runs/,
-    );
+    expect(() =>
+      loadGatewayConfig({ ...env, PAYSYNC_MODE: 'production', KAFKA_ALLOW_PLAINTEXT: 'true' }),
+    ).toThrow(/GATEWAY_ROLE: production runs/);
     expect(loadGatewayConfig({ ...env, WECHATPAY_MERCHANT_SERIAL_NO, GATEWAY_API_TOKEN }).GATEWAY_ROLE).toBe(
       'all',
     );
@@ -129,6 +136,7 @@ describe('configuration', () => {
         ...env,
         GATEWAY_ROLE: 'orders',
         PAYSYNC_MODE: 'production',
+        KAFKA_ALLOW_PLAINTEXT: 'true',
         WECHATPAY_ALLOW_INSECURE_HTTP: 'true',
         WECHATPAY_PRIVATE_KEY_FILE: join(dir, 'not-a-key.pem'),
         WECHATPAY_API_V3_KEY_FILE: join(dir, 'short'),
@@ -209,6 +217,7 @@ describe('notify URL at start-up', () => {
         GATEWAY_ROLE: 'receiver',
         WECHATPAY_PRIVATE_KEY_FILE: '',
         NODE_ENV: 'production',
+        KAFKA_ALLOW_PLAINTEXT: 'true',
         WECHATPAY_NOTIFY_URL: 'http://localhost:8080/pay/notify',
       },
       timeout: 60_000,

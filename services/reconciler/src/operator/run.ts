@@ -32,7 +32,12 @@ export async function runOperator(env: Record<string, string | undefined> = proc
   const { reconciler: rc, operator: op } = config;
   const logger = createLogger({ service: 'reconciler-operator', level: rc.LOG_LEVEL });
   const pool = createPool({ url: rc.MYSQL_URL, connectionLimit: rc.RECONCILER_DB_POOL_SIZE });
-  const kafka = createKafka({ brokers: rc.KAFKA_BROKERS, clientId: 'paysync-reconciler-operator', logger });
+  const kafka = createKafka({
+    brokers: rc.KAFKA_BROKERS,
+    clientId: 'paysync-reconciler-operator',
+    logger,
+    ...rc.kafkaSecurity,
+  });
   const producer = createIdempotentProducer(kafka);
   const wechat = createWeChatClient(rc, rc.secrets, {
     userAgent: 'paysync-reconciler-operator/0.1 (node)',

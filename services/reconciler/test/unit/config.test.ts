@@ -85,6 +85,7 @@ describe('reconciler configuration', () => {
     const found = issues({
       ...base,
       PAYSYNC_MODE: 'production',
+      KAFKA_ALLOW_PLAINTEXT: 'true',
       WECHATPAY_ALLOW_INSECURE_HTTP: 'true',
       RECONCILER_NOTIFY_URL_ALLOW_INSECURE: 'true',
     });
