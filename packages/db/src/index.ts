@@ -46,3 +46,14 @@ export {
   saveRefundUpdates,
   selectDueRefunds,
 } from './refunds.ts';
+export {
+  type Account,
+  applyGrants,
+  COMPONENT_GRANTS,
+  COMPONENTS,
+  type Component,
+  componentUser,
+  createComponentAccount,
+  grantStatements,
+  type TableGrant,
+} from './grants.ts';

@@ -8,7 +8,7 @@ import {
   type TopicNames,
   topicNames,
 } from '@paysync/contracts';
-import { createPool, migrateUp, type Pool, type RowDataPacket } from '@paysync/db';
+import { createComponentAccount, createPool, migrateUp, type Pool, type RowDataPacket } from '@paysync/db';
 import { createConsumer, createIdempotentProducer, createKafka } from '@paysync/kafka';
 import { createLogger, createRegistry, type Logger, type Registry } from '@paysync/observability';
 import { certificateArchiver } from '@paysync/orders';
@@ -120,6 +120,10 @@ export async function createGatewayWorld(name: string, opts: WorldOptions = {}):
   const db: IsolatedDatabase = await createIsolatedDatabase(name);
   const pool = createPool({ url: db.url, connectionLimit: 8 });
   await migrateUp(pool);
+  // The gateway runs under its own least-privileged account (the grants of @paysync/db); the
+  // world's pool is the test's administrator.
+  const gatewayAccount = await createComponentAccount(db.url, 'gateway');
+  const ownPool = createPool({ url: gatewayAccount.url, connectionLimit: 8 });
   const prefix = uniqueName(name);
   const topics = topicNames(prefix);
   const created = await createIsolatedTopics(Object.values(topics), 3);
@@ -173,7 +177,7 @@ export async function createGatewayWorld(name: string, opts: WorldOptions = {}):
         apiV3Key: merchant.apiV3Key,
         publicKeyPem: undefined,
       },
-      onCertificates: certificateArchiver(pool, () => {}),
+      onCertificates: certificateArchiver(ownPool, () => {}),
     },
     metrics,
   );
@@ -192,7 +196,7 @@ export async function createGatewayWorld(name: string, opts: WorldOptions = {}):
   const notifyUrl = `${http.url}${CALLBACK_PATH}`;
   const gatewayPool = opts.gatewayMysqlDown
     ? createPool({ url: 'mysql://paysync:paysync@127.0.0.1:1/paysync', connectionLimit: 2 })
-    : pool;
+    : ownPool;
   const gateway = createApp({
     logger,
     metrics,
@@ -340,7 +344,9 @@ export async function createGatewayWorld(name: string, opts: WorldOptions = {}):
       await publisher.stop().catch(() => {});
       await wechat.client.close();
       await sandbox.close();
-      if (gatewayPool !== pool) await gatewayPool.end();
+      if (gatewayPool !== ownPool) await gatewayPool.end();
+      await ownPool.end();
+      await gatewayAccount.drop();
       await pool.end();
       await created.remove().catch(() => {});
       await db.drop();
