@@ -15,6 +15,26 @@ export const dbEnv = z.object({
   MYSQL_URL: mysqlUrlFromEnv.describe('MySQL/MariaDB URL of the paysync database.'),
 });
 
+export const grantsEnv = z.object({
+  PAYCTL_DB_PASSWORDS_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      '`migrate --grants`: directory with one file per component (`gateway`, `ledger`, `reconciler`, `operator`, `alerting`, `payctl`, `migrate`) holding that database user’s password.',
+    ),
+  PAYCTL_DB_USER_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_]{1,40}$/)
+    .default('paysync_')
+    .describe('`migrate --grants`: every component’s database user is this prefix and the component’s name.'),
+  PAYCTL_DB_USER_HOST: z
+    .string()
+    .regex(/^[A-Za-z0-9_.%:-]{1,255}$/)
+    .default('%')
+    .describe('`migrate --grants`: the host part of every component’s database account.'),
+});
+
 export const kafkaEnv = z.object({
   KAFKA_BROKERS: brokerListFromEnv.describe('Kafka bootstrap brokers, comma-separated host:port.'),
   KAFKA_TOPIC_PREFIX: z
@@ -56,4 +76,4 @@ export function load<S extends z.ZodObject<z.ZodRawShape>>(
 }
 
 /** Every variable payctl reads, for the README. */
-export const ALL_ENV = [dbEnv, kafkaEnv, wechatEnv, syncEnv, notifyEnv];
+export const ALL_ENV = [dbEnv, grantsEnv, kafkaEnv, wechatEnv, syncEnv, notifyEnv];

@@ -7,7 +7,15 @@ import mysql, { type Pool } from 'mysql2/promise';
  * them. A component gets what its own SQL needs and nothing else; a missing grant fails that
  * component's tests.
  */
-export const COMPONENTS = ['migrate', 'gateway', 'ledger', 'reconciler', 'operator', 'alerting', 'payctl'] as const;
+export const COMPONENTS = [
+  'migrate',
+  'gateway',
+  'ledger',
+  'reconciler',
+  'operator',
+  'alerting',
+  'payctl',
+] as const;
 export type Component = (typeof COMPONENTS)[number];
 
 /** `privileges` are MariaDB privilege names, column lists allowed: `UPDATE (a, b)`. */
@@ -18,8 +26,12 @@ const REFUND_TRACKING = `UPDATE (refund_id, submitted_at, last_checked_at, check
 /** The reconciler's scheduling columns of an order (packages/reconcile store); states are the ledger's. */
 const ORDER_SCHEDULING = 'UPDATE (next_check_at, check_attempts, last_checked_at, last_wechat_state)';
 
-const read = (...tables: string[]): TableGrant[] => tables.map((table) => ({ table, privileges: ['SELECT'] }));
-const CERTIFICATES: TableGrant = { table: 'wechatpay_platform_certificates', privileges: ['SELECT', 'INSERT'] };
+const read = (...tables: string[]): TableGrant[] =>
+  tables.map((table) => ({ table, privileges: ['SELECT'] }));
+const CERTIFICATES: TableGrant = {
+  table: 'wechatpay_platform_certificates',
+  privileges: ['SELECT', 'INSERT'],
+};
 const AUDIT: TableGrant = { table: 'operator_audit_log', privileges: ['SELECT', 'INSERT', 'UPDATE'] };
 const BILL: TableGrant[] = [
   { table: 'trade_bill_runs', privileges: ['SELECT', 'INSERT', 'UPDATE'] },
@@ -76,8 +88,10 @@ function quoteName(name: string): string {
 }
 
 function account(a: Account): string {
-  if (!/^[A-Za-z0-9_.-]{1,80}$/.test(a.user)) throw new Error(`invalid database user ${JSON.stringify(a.user)}`);
-  if (!/^[A-Za-z0-9_.%:-]{1,255}$/.test(a.host)) throw new Error(`invalid database host ${JSON.stringify(a.host)}`);
+  if (!/^[A-Za-z0-9_.-]{1,80}$/.test(a.user))
+    throw new Error(`invalid database user ${JSON.stringify(a.user)}`);
+  if (!/^[A-Za-z0-9_.%:-]{1,255}$/.test(a.host))
+    throw new Error(`invalid database host ${JSON.stringify(a.host)}`);
   return `'${a.user}'@'${a.host}'`;
 }
 
@@ -90,9 +104,9 @@ export function grantStatements(component: Component, database: string, to: Acco
   );
 }
 
-/** The component's default user name. */
-export function componentUser(component: Component): string {
-  return `paysync_${component}`;
+/** The component's user name (`paysync_gateway`, …). */
+export function componentUser(component: Component, prefix = 'paysync_'): string {
+  return `${prefix}${component}`;
 }
 
 /**

@@ -1,4 +1,15 @@
 export {
+  type Account,
+  applyGrants,
+  COMPONENT_GRANTS,
+  COMPONENTS,
+  type Component,
+  componentUser,
+  createComponentAccount,
+  grantStatements,
+  type TableGrant,
+} from './grants.ts';
+export {
   loadMigrations,
   MIGRATIONS_DIR,
   type MigrateOptions,
@@ -46,14 +57,3 @@ export {
   saveRefundUpdates,
   selectDueRefunds,
 } from './refunds.ts';
-export {
-  type Account,
-  applyGrants,
-  COMPONENT_GRANTS,
-  COMPONENTS,
-  type Component,
-  componentUser,
-  createComponentAccount,
-  grantStatements,
-  type TableGrant,
-} from './grants.ts';

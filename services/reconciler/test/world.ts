@@ -122,7 +122,11 @@ export async function createReconcilerWorld(name: string, opts: WorldOptions = {
       evidence: sandboxEvidence(pool, sandbox),
       kafka,
       producer: ledgerProducer,
-      metrics: createLedgerMetrics(registry, { pool: ledgerPool, groupId, topic: topics.paymentObservations }),
+      metrics: createLedgerMetrics(registry, {
+        pool: ledgerPool,
+        groupId,
+        topic: topics.paymentObservations,
+      }),
       groupId,
       topics,
       batchSize: 100,
