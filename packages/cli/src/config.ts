@@ -1,19 +1,46 @@
 import {
   brokerListFromEnv,
+  ConfigError,
   durationMsFromEnv,
   intFromEnv,
+  isProductionMode,
   loadConfig,
-  mysqlUrlFromEnv,
+  modeEnvShape,
+  mysqlEnvShape,
+  resolveMysqlUrl,
+  secretContext,
 } from '@paysync/config';
-import { wechatPayEnvShape } from '@paysync/wechatpay';
+import { sandboxSettingIssues, wechatPayEnvShape } from '@paysync/wechatpay';
 import { z } from 'zod';
 
 // payctl reads the same variables as the services (one Secret/ConfigMap serves all), and only
 // those a command needs: `migrate` runs without WeChat Pay keys, `check-notify-url` without a database.
 
+export const modeEnv = z.object(modeEnvShape);
+
 export const dbEnv = z.object({
-  MYSQL_URL: mysqlUrlFromEnv.describe('MySQL/MariaDB URL of the paysync database.'),
+  ...modeEnvShape,
+  ...mysqlEnvShape(
+    'MySQL/MariaDB URL of the paysync database (payctl’s account; `migrate` runs as the migrate account).',
+  ),
 });
+
+/** MYSQL_URL with the password of MYSQL_PASSWORD_FILE; a password inside MYSQL_URL is refused in production mode. */
+export function databaseUrl(env: Record<string, string | undefined>): string {
+  const parsed = load(dbEnv, env);
+  const secret = secretContext(parsed);
+  const url = resolveMysqlUrl(parsed, secret);
+  if (secret.issues.length > 0) throw new ConfigError('payctl', secret.issues);
+  return url;
+}
+
+/** The WeChat Pay settings, sandbox-only ones refused in production mode as the services refuse them. */
+export function wechatSettings(env: Record<string, string | undefined>): z.output<typeof wechatEnv> {
+  const parsed = load(wechatEnv, env);
+  const issues = sandboxSettingIssues(parsed, isProductionMode(load(modeEnv, env)));
+  if (issues.length > 0) throw new ConfigError('payctl', issues);
+  return parsed;
+}
 
 export const grantsEnv = z.object({
   PAYCTL_DB_PASSWORDS_DIR: z

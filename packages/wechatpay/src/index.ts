@@ -84,6 +84,7 @@ export {
   loadWeChatPaySecrets,
   readSecretFile,
   readWeChatPaySecrets,
+  sandboxSettingIssues,
   type WeChatPayEnv,
   type WeChatPayKeyFiles,
   type WeChatPaySecrets,

@@ -4,16 +4,22 @@ import {
   type ConfigIssue,
   durationMsFromEnv,
   intFromEnv,
+  isProductionMode,
   listFromEnv,
   loadConfig,
   logLevelFromEnv,
-  mysqlUrlFromEnv,
+  mysqlEnvShape,
   nodeEnvFromEnv,
   portFromEnv,
+  resolveMysqlUrl,
+  resolveSecret,
+  secretContext,
+  secretEnvShape,
 } from '@paysync/config';
 import {
   readSecretFile,
   readWeChatPaySecrets,
+  sandboxSettingIssues,
   type WeChatPaySecrets,
   wechatPayEnvShape,
 } from '@paysync/wechatpay';
@@ -25,8 +31,8 @@ export const gatewayEnv = z.object({
     .enum(['production', 'development'])
     .optional()
     .describe('production (same as NODE_ENV=production) or development. Default development.'),
-  MYSQL_URL: mysqlUrlFromEnv.describe(
-    'MySQL/MariaDB URL of the paysync database (inserts orders, reads them).',
+  ...mysqlEnvShape(
+    'MySQL/MariaDB URL of the paysync database (the gateway’s account: see packages/db grants).',
   ),
   KAFKA_BROKERS: brokerListFromEnv.describe('Kafka bootstrap brokers, comma-separated host:port.'),
   KAFKA_TOPIC_PREFIX: z
@@ -68,15 +74,14 @@ export const gatewayEnv = z.object({
       'The public notify URL sent with every prepay: https, public host, path /api/payment/wechat/callback.',
     ),
 
-  GATEWAY_API_TOKEN: z
-    .string()
-    .min(24)
-    .describe('Bearer token of the merchant back end: create and read orders (at least 24 characters).'),
-  GATEWAY_API_READ_TOKEN: z
-    .string()
-    .min(24)
-    .optional()
-    .describe('Optional read-only bearer token: GET /api/payment/orders/:outTradeNo only.'),
+  ...secretEnvShape(
+    'GATEWAY_API_TOKEN',
+    'the bearer token of the merchant back end: create and read orders (at least 24 characters)',
+  ),
+  ...secretEnvShape(
+    'GATEWAY_API_READ_TOKEN',
+    'an optional read-only bearer token: GET /api/payment/orders/:outTradeNo only (at least 24 characters)',
+  ),
   GATEWAY_MAX_BODY_BYTES: intFromEnv({ min: 1024, max: 1024 * 1024 })
     .default(64 * 1024)
     .describe('Largest callback body accepted; larger is 413 without reading it.'),
@@ -114,17 +119,37 @@ export type GatewayEnv = z.output<typeof gatewayEnv>;
 /** Secrets read from the files the environment names (Kubernetes Secret volumes). */
 export type GatewaySecrets = WeChatPaySecrets & { apiV2Key: string | undefined };
 
-export type GatewayConfig = GatewayEnv & { production: boolean; secrets: GatewaySecrets };
+export type GatewayConfig = Omit<GatewayEnv, 'GATEWAY_API_TOKEN'> & {
+  GATEWAY_API_TOKEN: string;
+  production: boolean;
+  secrets: GatewaySecrets;
+  /** Development conveniences a production start would refuse (logged at start-up). */
+  warnings: ConfigIssue[];
+};
 
 /** True when either NODE_ENV or PAYSYNC_MODE says production. */
-export function isProduction(env: Pick<GatewayEnv, 'NODE_ENV' | 'PAYSYNC_MODE'>): boolean {
-  return env.NODE_ENV === 'production' || env.PAYSYNC_MODE === 'production';
-}
+export const isProduction = isProductionMode;
 
 /** Reads and checks the environment and the key files it names; every problem reported at once. */
 export function loadGatewayConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
-  const parsed = loadConfig('callback-gateway', gatewayEnv, env);
+  const parsed = loadConfig('callback-gateway', gatewayEnv, env, { requiredSecrets: ['GATEWAY_API_TOKEN'] });
   const issues: ConfigIssue[] = [];
+  const secret = secretContext(parsed);
+  const MYSQL_URL = resolveMysqlUrl(parsed, secret);
+  const tokens = {
+    GATEWAY_API_TOKEN: resolveSecret('GATEWAY_API_TOKEN', parsed, secret) ?? '',
+    GATEWAY_API_READ_TOKEN: resolveSecret('GATEWAY_API_READ_TOKEN', parsed, secret),
+  };
+  for (const [variable, token] of Object.entries(tokens)) {
+    if (
+      token !== undefined &&
+      token.length < 24 &&
+      !secret.issues.some((i) => i.variable.startsWith(variable))
+    ) {
+      issues.push({ variable, message: 'expected at least 24 characters' });
+    }
+  }
+  issues.push(...secret.issues);
   const shared = readWeChatPaySecrets(parsed, issues);
   const apiV2Key =
     parsed.WECHATPAY_API_V2_KEY_FILE === undefined
@@ -135,12 +160,14 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     issues.push({ variable: 'WECHATPAY_API_V2_KEY_FILE', message: 'the APIv2 key file is empty' });
   }
   const production = isProduction(parsed);
-  if (production && parsed.WECHATPAY_ALLOW_INSECURE_HTTP) {
-    issues.push({
-      variable: 'WECHATPAY_ALLOW_INSECURE_HTTP',
-      message: 'http:// WeChat Pay origins are for a local sandbox only; unset it in production',
-    });
-  }
+  issues.push(...sandboxSettingIssues(parsed, production));
   if (issues.length > 0 || shared === undefined) throw new ConfigError('callback-gateway', issues);
-  return { ...parsed, production, secrets: { ...shared, apiV2Key } };
+  return {
+    ...parsed,
+    MYSQL_URL,
+    ...tokens,
+    production,
+    secrets: { ...shared, apiV2Key },
+    warnings: secret.warnings,
+  };
 }

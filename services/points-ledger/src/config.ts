@@ -7,14 +7,20 @@ import {
   intFromEnv,
   loadConfig,
   logLevelFromEnv,
-  mysqlUrlFromEnv,
+  modeEnvShape,
+  mysqlEnvShape,
   portFromEnv,
+  resolveMysqlUrl,
+  secretContext,
 } from '@paysync/config';
 import { type PublicKeyConfig, readSecretFile, toPublicKey, wechatPayEnvShape } from '@paysync/wechatpay';
 import { z } from 'zod';
 
 export const ledgerEnv = z.object({
-  MYSQL_URL: mysqlUrlFromEnv.describe('MySQL/MariaDB URL of the paysync database (read-write).'),
+  ...modeEnvShape,
+  ...mysqlEnvShape(
+    'MySQL/MariaDB URL of the paysync database (the ledger’s account: see packages/db grants).',
+  ),
   KAFKA_BROKERS: brokerListFromEnv.describe('Kafka bootstrap brokers, comma-separated host:port.'),
   KAFKA_TOPIC_PREFIX: z
     .string()
@@ -75,7 +81,7 @@ export type EvidenceSecrets = {
   apiV2Key: string | undefined;
 };
 
-export type LedgerConfig = LedgerEnv & { evidence: EvidenceSecrets };
+export type LedgerConfig = LedgerEnv & { evidence: EvidenceSecrets; warnings: ConfigIssue[] };
 
 function publicKeyFrom(
   id: string,
@@ -97,7 +103,9 @@ function publicKeyFrom(
 /** Reads the environment and the key files it names; every problem at once, never a key's content. */
 export function loadLedgerConfig(env: Record<string, string | undefined> = process.env): LedgerConfig {
   const parsed = loadConfig('points-ledger', ledgerEnv, env);
-  const issues: ConfigIssue[] = [];
+  const secret = secretContext(parsed);
+  const MYSQL_URL = resolveMysqlUrl(parsed, secret);
+  const issues: ConfigIssue[] = [...secret.issues];
   const apiV3Key = readSecretFile('WECHATPAY_API_V3_KEY_FILE', parsed.WECHATPAY_API_V3_KEY_FILE, issues);
   if (apiV3Key !== undefined && Buffer.byteLength(apiV3Key, 'utf8') !== 32) {
     issues.push({ variable: 'WECHATPAY_API_V3_KEY_FILE', message: 'the APIv3 key must be exactly 32 bytes' });
@@ -153,5 +161,5 @@ export function loadLedgerConfig(env: Record<string, string | undefined> = proce
     });
   }
   if (issues.length > 0 || apiV3Key === undefined) throw new ConfigError('points-ledger', issues);
-  return { ...parsed, evidence: { apiV3Key, publicKeys, apiV2Key } };
+  return { ...parsed, MYSQL_URL, evidence: { apiV3Key, publicKeys, apiV2Key }, warnings: secret.warnings };
 }

@@ -8,11 +8,18 @@ import {
   listFromEnv,
   loadConfig,
   logLevelFromEnv,
-  mysqlUrlFromEnv,
+  mysqlEnvShape,
   nodeEnvFromEnv,
+  resolveMysqlUrl,
+  secretContext,
 } from '@paysync/config';
 import { type BackoffPolicy, parseShard, type Shard, type SyncPolicy } from '@paysync/reconcile';
-import { readWeChatPaySecrets, type WeChatPaySecrets, wechatPayEnvShape } from '@paysync/wechatpay';
+import {
+  readWeChatPaySecrets,
+  sandboxSettingIssues,
+  type WeChatPaySecrets,
+  wechatPayEnvShape,
+} from '@paysync/wechatpay';
 import { z } from 'zod';
 import { billEnvShape } from './bill-config.ts';
 
@@ -28,7 +35,9 @@ export const reconcilerEnv = z.object({
     .enum(['production', 'development'])
     .optional()
     .describe('production (same as NODE_ENV=production) or development. Default development.'),
-  MYSQL_URL: mysqlUrlFromEnv.describe('MySQL/MariaDB URL of the paysync database.'),
+  ...mysqlEnvShape(
+    'MySQL/MariaDB URL of the paysync database (the reconciler’s account: see packages/db grants).',
+  ),
   KAFKA_BROKERS: brokerListFromEnv.describe('Kafka bootstrap brokers, comma-separated host:port.'),
   KAFKA_TOPIC_PREFIX: z
     .string()
@@ -134,6 +143,8 @@ export type ReconcilerConfig = ReconcilerEnv & {
   shard: Shard;
   policy: SyncPolicy;
   secrets: WeChatPaySecrets;
+  /** Development conveniences a production start would refuse (logged at start-up). */
+  warnings: ConfigIssue[];
 };
 
 export function syncPolicyOf(env: ReconcilerEnv): SyncPolicy {
@@ -158,8 +169,10 @@ export function loadReconcilerConfig(
   overrides: { shard?: string | undefined } = {},
 ): ReconcilerConfig {
   const parsed = loadConfig('reconciler', reconcilerEnv, env);
-  const production = parsed.NODE_ENV === 'production' || parsed.PAYSYNC_MODE === 'production';
-  const issues: ConfigIssue[] = [];
+  const secret = secretContext(parsed);
+  const production = secret.production;
+  const MYSQL_URL = resolveMysqlUrl(parsed, secret);
+  const issues: ConfigIssue[] = [...secret.issues];
   let shard: Shard = { index: 0, count: 1 };
   try {
     shard = parseShard(overrides.shard ?? parsed.RECONCILER_SHARD);
@@ -175,12 +188,7 @@ export function loadReconcilerConfig(
       message: 'local-only setting; unset it in production',
     });
   }
-  if (production && parsed.WECHATPAY_ALLOW_INSECURE_HTTP) {
-    issues.push({
-      variable: 'WECHATPAY_ALLOW_INSECURE_HTTP',
-      message: 'local-only setting; unset it in production',
-    });
-  }
+  issues.push(...sandboxSettingIssues(parsed, production));
   if (production && parsed.RECONCILER_NOTIFY_PROBE && parsed.WECHATPAY_NOTIFY_URL === undefined) {
     issues.push({
       variable: 'WECHATPAY_NOTIFY_URL',
@@ -195,5 +203,13 @@ export function loadReconcilerConfig(
   }
   const secrets = readWeChatPaySecrets(parsed, issues);
   if (issues.length > 0 || secrets === undefined) throw new ConfigError('reconciler', issues);
-  return { ...parsed, production, shard, policy: syncPolicyOf(parsed), secrets };
+  return {
+    ...parsed,
+    MYSQL_URL,
+    production,
+    shard,
+    policy: syncPolicyOf(parsed),
+    secrets,
+    warnings: secret.warnings,
+  };
 }

@@ -17,6 +17,9 @@ const run = promisify(execFile);
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 let dir: string;
 let env: Record<string, string>;
+/** `env` as production wants it: every secret from a file. */
+let prod: Record<string, string>;
+const TOKEN = randomBytes(24).toString('hex');
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'gw-startup-'));
@@ -33,7 +36,17 @@ beforeAll(async () => {
     WECHATPAY_PRIVATE_KEY_FILE: join(dir, 'key.pem'),
     WECHATPAY_API_V3_KEY_FILE: join(dir, 'apiv3'),
     WECHATPAY_NOTIFY_URL: `https://pay.example.com${CALLBACK_PATH}`,
-    GATEWAY_API_TOKEN: randomBytes(24).toString('hex'),
+    GATEWAY_API_TOKEN: TOKEN,
+  };
+  await writeFile(join(dir, 'db-password'), 'secret-db-password\n');
+  await writeFile(join(dir, 'api-token'), `${TOKEN}\n`);
+  const { MYSQL_URL: _url, GATEWAY_API_TOKEN: _token, ...rest } = env;
+  prod = {
+    ...rest,
+    PAYSYNC_MODE: 'production',
+    MYSQL_URL: 'mysql://paysync@127.0.0.1:1/paysync',
+    MYSQL_PASSWORD_FILE: join(dir, 'db-password'),
+    GATEWAY_API_TOKEN_FILE: join(dir, 'api-token'),
   };
 });
 
@@ -71,10 +84,59 @@ describe('configuration', () => {
   });
 
   it('refuses http WeChat Pay origins in production mode', () => {
+    expect(() => loadGatewayConfig({ ...prod, WECHATPAY_ALLOW_INSECURE_HTTP: 'true' })).toThrow(
+      /WECHATPAY_ALLOW_INSECURE_HTTP/,
+    );
+    expect(() => loadGatewayConfig({ ...prod, WECHATPAY_BASE_URLS: 'http://127.0.0.1:9999' })).toThrow(
+      /WECHATPAY_BASE_URLS: http:\/\/127\.0\.0\.1:9999\/?: a local sandbox origin is refused in production mode/,
+    );
+    const { PAYSYNC_MODE: _mode, ...byNodeEnv } = prod;
+    expect(loadGatewayConfig({ ...byNodeEnv, NODE_ENV: 'production' }).production).toBe(true);
+  });
+
+  it('reads the tokens and the database password from files; production refuses them inline, naming the variable, never the value', () => {
+    const config = loadGatewayConfig(prod);
+    expect(config.GATEWAY_API_TOKEN).toBe(TOKEN);
+    expect(config.MYSQL_URL).toBe('mysql://paysync:secret-db-password@127.0.0.1:1/paysync');
+    expect(config.warnings).toEqual([]);
+    try {
+      loadGatewayConfig({ ...env, PAYSYNC_MODE: 'production', GATEWAY_API_READ_TOKEN: `r${TOKEN}` });
+      throw new Error('expected a ConfigError');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).issues.map((i) => i.variable)).toEqual([
+        'MYSQL_URL',
+        'GATEWAY_API_TOKEN',
+        'GATEWAY_API_READ_TOKEN',
+      ]);
+      expect((err as Error).message).toMatch(
+        /GATEWAY_API_TOKEN: holds a secret inline, refused in production mode/,
+      );
+      expect((err as Error).message).not.toContain(TOKEN);
+      expect((err as Error).message).not.toContain('secret-db-password');
+    }
+    // Development: allowed, with a warning per variable (logged at start-up).
+    expect(loadGatewayConfig(env).warnings.map((w) => w.variable)).toEqual([
+      'MYSQL_URL',
+      'GATEWAY_API_TOKEN',
+    ]);
+    expect(() => loadGatewayConfig({ ...prod, GATEWAY_API_TOKEN: TOKEN })).toThrow(
+      /GATEWAY_API_TOKEN: set either GATEWAY_API_TOKEN or GATEWAY_API_TOKEN_FILE, not both/,
+    );
     expect(() =>
-      loadGatewayConfig({ ...env, PAYSYNC_MODE: 'production', WECHATPAY_ALLOW_INSECURE_HTTP: 'true' }),
-    ).toThrow(/WECHATPAY_ALLOW_INSECURE_HTTP/);
-    expect(loadGatewayConfig({ ...env, NODE_ENV: 'production' }).production).toBe(true);
+      loadGatewayConfig({
+        ...prod,
+        MYSQL_URL: 'mysql://paysync:other@127.0.0.1:1/paysync',
+        PAYSYNC_MODE: 'development',
+      }),
+    ).toThrow(/MYSQL_URL: holds a password and MYSQL_PASSWORD_FILE is set/);
+    const { GATEWAY_API_TOKEN_FILE: _file, ...noToken } = prod;
+    expect(() => loadGatewayConfig(noToken)).toThrow(
+      /GATEWAY_API_TOKEN: is required \(GATEWAY_API_TOKEN_FILE\)/,
+    );
+    expect(() => loadGatewayConfig({ ...prod, GATEWAY_API_TOKEN_FILE: join(dir, 'short') })).toThrow(
+      /GATEWAY_API_TOKEN: expected at least 24 characters/,
+    );
   });
 
   it('reports the shared key-file problems and its own at once, without showing a key', async () => {
@@ -82,8 +144,7 @@ describe('configuration', () => {
     await writeFile(join(dir, 'empty-v2'), '');
     try {
       loadGatewayConfig({
-        ...env,
-        PAYSYNC_MODE: 'production',
+        ...prod,
         WECHATPAY_ALLOW_INSECURE_HTTP: 'true',
         WECHATPAY_PRIVATE_KEY_FILE: join(dir, 'not-a-key.pem'),
         WECHATPAY_API_V3_KEY_FILE: join(dir, 'short'),
@@ -160,8 +221,7 @@ describe('notify URL at start-up', () => {
     const failed = await run(process.execPath, [MAIN], {
       env: {
         PATH: process.env.PATH ?? '',
-        ...env,
-        NODE_ENV: 'production',
+        ...prod,
         WECHATPAY_NOTIFY_URL: 'http://localhost:8080/pay/notify',
       },
       timeout: 60_000,
