@@ -70,6 +70,16 @@ export const wechatPayEnvShape = {
 
 const wechatPayEnv = z.object(wechatPayEnvShape);
 
+/** The one sign type APIv2 notifications are checked with (gateway and ledger read the same). */
+export const apiV2SignTypeEnvShape = {
+  WECHATPAY_API_V2_SIGN_TYPE: z
+    .enum(['HMAC-SHA256', 'MD5'])
+    .default('HMAC-SHA256')
+    .describe(
+      'Sign type of APIv2 notifications (as set for the merchant): a notification declaring another is refused.',
+    ),
+};
+
 const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/i;
 
 /**

@@ -79,6 +79,7 @@ export {
 } from './constants.ts';
 // Configuration from the environment (the WECHATPAY_* variables every component reads).
 export {
+  apiV2SignTypeEnvShape,
   type CreateWeChatClientOptions,
   createWeChatClient,
   loadWeChatPaySecrets,
@@ -211,6 +212,7 @@ export type { ClientEvent, ClientStats, PreparedRequest } from './transport.ts';
 export {
   buildV2Xml,
   parseV2Xml,
+  type V2Key,
   type V2Notification,
   type V2SignType,
   v2Sign,

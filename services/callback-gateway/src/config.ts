@@ -17,9 +17,11 @@ import {
   secretEnvShape,
 } from '@paysync/config';
 import {
+  apiV2SignTypeEnvShape,
   readSecretFile,
   readWeChatPaySecrets,
   sandboxSettingIssues,
+  type V2Key,
   type WeChatPaySecrets,
   wechatPayEnvShape,
 } from '@paysync/wechatpay';
@@ -64,6 +66,7 @@ export const gatewayEnv = z.object({
     .min(1)
     .optional()
     .describe('Path of the APIv2 key; enables POST /api/payment/wechat/callback/v2 (XML).'),
+  ...apiV2SignTypeEnvShape,
   WECHATPAY_ALLOW_INSECURE_HTTP: wechatPayEnvShape.WECHATPAY_ALLOW_INSECURE_HTTP.describe(
     'Allow http:// WeChat Pay origins (a local sandbox). Refused in production mode.',
   ),
@@ -117,7 +120,7 @@ export const gatewayEnv = z.object({
 export type GatewayEnv = z.output<typeof gatewayEnv>;
 
 /** Secrets read from the files the environment names (Kubernetes Secret volumes). */
-export type GatewaySecrets = WeChatPaySecrets & { apiV2Key: string | undefined };
+export type GatewaySecrets = WeChatPaySecrets & { apiV2Key: V2Key | undefined };
 
 export type GatewayConfig = Omit<GatewayEnv, 'GATEWAY_API_TOKEN'> & {
   GATEWAY_API_TOKEN: string;
@@ -167,7 +170,10 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     MYSQL_URL,
     ...tokens,
     production,
-    secrets: { ...shared, apiV2Key },
+    secrets: {
+      ...shared,
+      apiV2Key: apiV2Key ? { key: apiV2Key, signType: parsed.WECHATPAY_API_V2_SIGN_TYPE } : undefined,
+    },
     warnings: secret.warnings,
   };
 }

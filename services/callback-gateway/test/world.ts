@@ -205,7 +205,7 @@ export async function createGatewayWorld(name: string, opts: WorldOptions = {}):
     pool: gatewayPool,
     wechat: wechat.client,
     merchant: { mchid: merchant.mchid, appids: [merchant.appid] },
-    apiV2Key: API_V2_KEY,
+    apiV2Key: { key: API_V2_KEY, signType: 'HMAC-SHA256' },
     notifyUrl,
     tokens: { write: API_TOKEN, read: READ_TOKEN },
     limits: {

@@ -13,7 +13,14 @@ import {
   resolveMysqlUrl,
   secretContext,
 } from '@paysync/config';
-import { type PublicKeyConfig, readSecretFile, toPublicKey, wechatPayEnvShape } from '@paysync/wechatpay';
+import {
+  apiV2SignTypeEnvShape,
+  type PublicKeyConfig,
+  readSecretFile,
+  toPublicKey,
+  type V2Key,
+  wechatPayEnvShape,
+} from '@paysync/wechatpay';
 import { z } from 'zod';
 
 export const ledgerEnv = z.object({
@@ -70,6 +77,7 @@ export const ledgerEnv = z.object({
     .min(1)
     .optional()
     .describe('Path of the APIv2 key, to check APIv2 notifications; without it they are refused.'),
+  ...apiV2SignTypeEnvShape,
 });
 
 export type LedgerEnv = z.output<typeof ledgerEnv>;
@@ -78,7 +86,7 @@ export type LedgerEnv = z.output<typeof ledgerEnv>;
 export type EvidenceSecrets = {
   apiV3Key: string;
   publicKeys: PublicKeyConfig[];
-  apiV2Key: string | undefined;
+  apiV2Key: V2Key | undefined;
 };
 
 export type LedgerConfig = LedgerEnv & { evidence: EvidenceSecrets; warnings: ConfigIssue[] };
@@ -161,5 +169,14 @@ export function loadLedgerConfig(env: Record<string, string | undefined> = proce
     });
   }
   if (issues.length > 0 || apiV3Key === undefined) throw new ConfigError('points-ledger', issues);
-  return { ...parsed, MYSQL_URL, evidence: { apiV3Key, publicKeys, apiV2Key }, warnings: secret.warnings };
+  return {
+    ...parsed,
+    MYSQL_URL,
+    evidence: {
+      apiV3Key,
+      publicKeys,
+      apiV2Key: apiV2Key ? { key: apiV2Key, signType: parsed.WECHATPAY_API_V2_SIGN_TYPE } : undefined,
+    },
+    warnings: secret.warnings,
+  };
 }

@@ -169,7 +169,17 @@ describe('configuration', () => {
     await writeFile(join(dir, 'apiv2'), 'v2-key\n');
     expect(
       loadGatewayConfig({ ...env, WECHATPAY_API_V2_KEY_FILE: join(dir, 'apiv2') }).secrets.apiV2Key,
-    ).toBe('v2-key');
+    ).toEqual({ key: 'v2-key', signType: 'HMAC-SHA256' });
+    expect(
+      loadGatewayConfig({
+        ...env,
+        WECHATPAY_API_V2_KEY_FILE: join(dir, 'apiv2'),
+        WECHATPAY_API_V2_SIGN_TYPE: 'MD5',
+      }).secrets.apiV2Key,
+    ).toEqual({ key: 'v2-key', signType: 'MD5' });
+    expect(() => loadGatewayConfig({ ...env, WECHATPAY_API_V2_SIGN_TYPE: 'SHA1' })).toThrow(
+      /WECHATPAY_API_V2_SIGN_TYPE/,
+    );
     expect(loadGatewayConfig(env).secrets.apiV2Key).toBeUndefined();
     expect(() => loadGatewayConfig({ ...env, WECHATPAY_API_V2_KEY_FILE: join(dir, 'missing') })).toThrow(
       /WECHATPAY_API_V2_KEY_FILE: cannot read .*missing \(ENOENT\)/,
