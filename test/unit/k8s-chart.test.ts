@@ -220,15 +220,37 @@ describe('secrets', () => {
   it.each(cases)('%s references Secrets and never renders one', (_name, manifests) => {
     expect(byKind(manifests, 'Secret')).toEqual([]);
     const text = JSON.stringify(manifests);
-    expect(text).not.toMatch(/mysql:\/\/|PRIVATE KEY|password/i);
+    expect(text).not.toMatch(/mysql:\/\/|PRIVATE KEY/i);
+    const accounts = new Set<string>();
     // The Pushgateway (a Prometheus image) has no business with MySQL.
     for (const w of workloads(manifests).filter((m) => !m.metadata.name.endsWith('-pushgateway'))) {
+      // Each component its own database account: paysync-mysql-<component>, password as a file.
+      const component = (w.metadata.name as string)
+        .replace(/^paysync-/, '')
+        .replace(/^points-ledger$/, 'ledger')
+        .replace(/^reconciler-.*/, 'reconciler');
       for (const c of containers(w)) {
-        const mysql = envOf(c).get('MYSQL_URL');
-        expect(mysql?.valueFrom?.secretKeyRef).toEqual({ name: 'paysync-mysql', key: 'MYSQL_URL' });
-        expect(mysql?.value).toBeUndefined();
+        const env = envOf(c);
+        expect([w.metadata.name, env.get('MYSQL_URL')?.valueFrom?.secretKeyRef]).toEqual([
+          w.metadata.name,
+          { name: `paysync-mysql-${component}`, key: 'MYSQL_URL' },
+        ]);
+        expect(env.get('MYSQL_URL')?.value).toBeUndefined();
+        expect(env.get('MYSQL_PASSWORD_FILE')?.value).toBe('/var/run/secrets/paysync/mysql/password');
+        accounts.add(env.get('MYSQL_URL')?.valueFrom?.secretKeyRef?.name);
+        // No secret in an environment value, nor from a Secret by variable: files only.
+        for (const [name, e] of env) {
+          if (/TOKEN|PASSWORD|SECRET|_KEY$/.test(name) && !name.endsWith('_FILE')) {
+            expect([w.metadata.name, name, e]).toEqual([w.metadata.name, name, undefined]);
+          }
+        }
       }
+      // biome-ignore lint/suspicious/noExplicitAny: volumes are read by path
+      const mysql = podSpecOf(w).volumes.find((v: any) => v.name === 'mysql');
+      expect(mysql.secret.secretName).toBe(`paysync-mysql-${component}`);
     }
+    expect(accounts.has('paysync-mysql-gateway')).toBe(true);
+    expect(accounts.has('paysync-mysql-ledger')).toBe(true);
   });
 
   it('hands the WeChat Pay keys over as files from the Secret, not as environment values', () => {
@@ -241,10 +263,16 @@ describe('secrets', () => {
       '/var/run/secrets/paysync/wechatpay/wechatpay_public_key.pem',
     );
     expect(env.get('WECHATPAY_API_V2_KEY_FILE')?.value).toBe('/var/run/secrets/paysync/wechatpay/apiv2.key');
-    expect(env.get('GATEWAY_API_READ_TOKEN')?.valueFrom?.secretKeyRef).toEqual({
-      name: 'paysync-gateway-api',
-      key: 'GATEWAY_API_READ_TOKEN',
-    });
+    expect(env.get('GATEWAY_API_TOKEN_FILE')?.value).toBe(
+      '/var/run/secrets/paysync/gateway-api/GATEWAY_API_TOKEN',
+    );
+    expect(env.get('GATEWAY_API_READ_TOKEN_FILE')?.value).toBe(
+      '/var/run/secrets/paysync/gateway-api/GATEWAY_API_READ_TOKEN',
+    );
+    expect(env.has('GATEWAY_API_TOKEN')).toBe(false);
+    // biome-ignore lint/suspicious/noExplicitAny: volumes are read by path
+    const tokens = podSpecOf(gateway).volumes.find((v: any) => v.name === 'gateway-api');
+    expect(tokens.secret.secretName).toBe('paysync-gateway-api');
     // biome-ignore lint/suspicious/noExplicitAny: volumes are read by path
     const volume = podSpecOf(gateway).volumes.find((v: any) => v.name === 'wechatpay');
     expect(volume.secret.secretName).toBe('paysync-wechatpay');
