@@ -17,7 +17,8 @@ export const PLAIN_MANIFESTS = join(K8S_DIR, 'manifests', 'paysync.yaml');
 const HEADER = `# paysync, rendered from charts/paysync with k8s/manifests/values.yaml for users without Helm
 # (namespace paysync, release paysync). Do not edit: change the values and run
 # \`node scripts/k8s/render.ts\`. Install the CRD first: kubectl apply -f k8s/crds/
-# Then create the Secrets it names (paysync-mysql, paysync-wechatpay, paysync-gateway-api).
+# Then create the Secrets it names (paysync-mysql-<component> for gateway, ledger, reconciler,
+# operator, alerting and migrate; paysync-wechatpay; paysync-gateway-api).
 `;
 
 /** What k8s/ should hold: file path → content. */

@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TopicNames, topicNames } from '@paysync/contracts';
-import { createPool, migrateUp, type Pool, type RowDataPacket } from '@paysync/db';
+import { createComponentAccount, createPool, migrateUp, type Pool, type RowDataPacket } from '@paysync/db';
 import { createIdempotentProducer, createKafka } from '@paysync/kafka';
 import { createLogger, createRegistry } from '@paysync/observability';
 import { createLedgerConsumer, createLedgerMetrics, type LedgerConsumer } from '@paysync/points-ledger';
@@ -32,6 +32,8 @@ export async function createPaymentWorld(name: string) {
   const db = await createIsolatedDatabase(name);
   const pool: Pool = createPool({ url: db.url, connectionLimit: 5 });
   await migrateUp(pool);
+  // The operator runs under its own least-privileged account (the grants of @paysync/db).
+  const operatorAccount = await createComponentAccount(db.url, 'operator');
   const prefix = uniqueName(name);
   const topics: TopicNames = topicNames(prefix);
   const created = await createIsolatedTopics(Object.values(topics), 3);
@@ -68,7 +70,7 @@ export async function createPaymentWorld(name: string) {
     sandbox,
     /** The reconciler's environment for this world (the operator adds its own settings). */
     env: {
-      MYSQL_URL: db.url,
+      MYSQL_URL: operatorAccount.url,
       KAFKA_BROKERS: testEnv().kafkaBrokers.join(','),
       KAFKA_TOPIC_PREFIX: prefix,
       WECHATPAY_MCHID: m.mchid,
@@ -143,6 +145,7 @@ export async function createPaymentWorld(name: string) {
       await producer.disconnect().catch(() => {});
       await client.close();
       await sandbox.close();
+      await operatorAccount.drop();
       await pool.end();
       await created.remove().catch(() => {});
       await db.drop();

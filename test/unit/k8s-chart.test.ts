@@ -220,16 +220,40 @@ describe('secrets', () => {
   it.each(cases)('%s references Secrets and never renders one', (_name, manifests) => {
     expect(byKind(manifests, 'Secret')).toEqual([]);
     const text = JSON.stringify(manifests);
-    // A password may be named (…_PASSWORD_FILE), never given.
-    expect(text).not.toMatch(/mysql:\/\/|PRIVATE KEY|password(?!_FILE)/i);
+    // A password is named (a file, a Secret's key), never given: the env values are checked below.
+    expect(text).not.toMatch(/mysql:\/\/|PRIVATE KEY/i);
+    const accounts = new Set<string>();
     // The Pushgateway (a Prometheus image) has no business with MySQL.
     for (const w of workloads(manifests).filter((m) => !m.metadata.name.endsWith('-pushgateway'))) {
+      // Each component its own database account: paysync-mysql-<component>, password as a file.
+      const component = (w.metadata.name as string)
+        .replace(/^paysync-/, '')
+        .replace(/^points-ledger$/, 'ledger')
+        // The order service and the receiver share the gateway's account (one grants entry).
+        .replace(/^order-service$/, 'gateway')
+        .replace(/^reconciler-.*/, 'reconciler');
       for (const c of containers(w)) {
-        const mysql = envOf(c).get('MYSQL_URL');
-        expect(mysql?.valueFrom?.secretKeyRef).toEqual({ name: 'paysync-mysql', key: 'MYSQL_URL' });
-        expect(mysql?.value).toBeUndefined();
+        const env = envOf(c);
+        expect([w.metadata.name, env.get('MYSQL_URL')?.valueFrom?.secretKeyRef]).toEqual([
+          w.metadata.name,
+          { name: `paysync-mysql-${component}`, key: 'MYSQL_URL' },
+        ]);
+        expect(env.get('MYSQL_URL')?.value).toBeUndefined();
+        expect(env.get('MYSQL_PASSWORD_FILE')?.value).toBe('/var/run/secrets/paysync/mysql/password');
+        accounts.add(env.get('MYSQL_URL')?.valueFrom?.secretKeyRef?.name);
+        // No secret in an environment value, nor from a Secret by variable: files only.
+        for (const [name, e] of env) {
+          if (/TOKEN|PASSWORD|SECRET|_KEY$/.test(name) && !name.endsWith('_FILE')) {
+            expect([w.metadata.name, name, e]).toEqual([w.metadata.name, name, undefined]);
+          }
+        }
       }
+      // biome-ignore lint/suspicious/noExplicitAny: volumes are read by path
+      const mysql = podSpecOf(w).volumes.find((v: any) => v.name === 'mysql');
+      expect(mysql.secret.secretName).toBe(`paysync-mysql-${component}`);
     }
+    expect(accounts.has('paysync-mysql-gateway')).toBe(true);
+    expect(accounts.has('paysync-mysql-ledger')).toBe(true);
   });
 
   it('hands the WeChat Pay keys over as files from the Secret, not as environment values', () => {
@@ -242,10 +266,16 @@ describe('secrets', () => {
     expect(env.get('WECHATPAY_PUBLIC_KEY_FILE')?.value).toBe(
       '/var/run/secrets/paysync/wechatpay/wechatpay_public_key.pem',
     );
-    expect(env.get('GATEWAY_API_READ_TOKEN')?.valueFrom?.secretKeyRef).toEqual({
-      name: 'paysync-gateway-api',
-      key: 'GATEWAY_API_READ_TOKEN',
-    });
+    expect(env.get('GATEWAY_API_TOKEN_FILE')?.value).toBe(
+      '/var/run/secrets/paysync/gateway-api/GATEWAY_API_TOKEN',
+    );
+    expect(env.get('GATEWAY_API_READ_TOKEN_FILE')?.value).toBe(
+      '/var/run/secrets/paysync/gateway-api/GATEWAY_API_READ_TOKEN',
+    );
+    expect(env.has('GATEWAY_API_TOKEN')).toBe(false);
+    // biome-ignore lint/suspicious/noExplicitAny: volumes are read by path
+    const tokens = podSpecOf(orders).volumes.find((v: any) => v.name === 'gateway-api');
+    expect(tokens.secret.secretName).toBe('paysync-gateway-api');
     // biome-ignore lint/suspicious/noExplicitAny: volumes are read by path
     const wechatpayVolume = (m: Manifest) => podSpecOf(m).volumes.find((v: any) => v.name === 'wechatpay');
     expect(wechatpayVolume(orders).secret.secretName).toBe('paysync-wechatpay');

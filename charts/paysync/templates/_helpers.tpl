@@ -105,12 +105,37 @@ seccompProfile:
     name: {{ include "paysync.componentName" (list . "config") }}
 {{- end }}
 
+{{/*
+The component's own database account: a password-less URL from its Secret, the password as a file.
+Call with (list . "gateway"); the Secret is <secrets.mysql.namePrefix>-<component>.
+*/}}
 {{- define "paysync.mysqlEnv" -}}
+{{- $m := (index . 0).Values.secrets.mysql -}}
 - name: MYSQL_URL
   valueFrom:
     secretKeyRef:
-      name: {{ .Values.secrets.mysql.name }}
-      key: {{ .Values.secrets.mysql.key }}
+      name: {{ printf "%s-%s" $m.namePrefix (index . 1) }}
+      key: {{ $m.urlKey }}
+- name: MYSQL_PASSWORD_FILE
+  value: /var/run/secrets/paysync/mysql/{{ $m.passwordKey }}
+{{- end }}
+
+{{- define "paysync.mysqlMount" -}}
+- name: mysql
+  mountPath: /var/run/secrets/paysync/mysql
+  readOnly: true
+{{- end }}
+
+{{/* The password of the component's database account as a volume. Call with (list . "gateway"). */}}
+{{- define "paysync.mysqlVolume" -}}
+{{- $m := (index . 0).Values.secrets.mysql -}}
+- name: mysql
+  secret:
+    secretName: {{ printf "%s-%s" $m.namePrefix (index . 1) }}
+    defaultMode: 0440
+    items:
+      - key: {{ $m.passwordKey }}
+        path: {{ $m.passwordKey }}
 {{- end }}
 
 {{- define "paysync.opsEnv" -}}

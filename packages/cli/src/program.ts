@@ -162,6 +162,10 @@ export async function runPayctl(
     .command('migrate')
     .description('apply pending database migrations (or list them with --status)')
     .option('--status', 'only list applied and pending migrations')
+    .option(
+      '--grants [components]',
+      'then create every component’s database user with exactly its grants (or only the listed ones, comma-separated)',
+    )
     .action(async (_o, cmd: Command) => {
       set(await migrateCommand(res, io, globals(cmd)));
     });

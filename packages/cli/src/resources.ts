@@ -5,7 +5,7 @@ import { certificateArchiver } from '@paysync/orders';
 import { createKafkaPublisher, type Publisher } from '@paysync/reconcile';
 import { createWeChatClient, loadWeChatPaySecrets, type WeChatPayClient } from '@paysync/wechatpay';
 import type { Kafka, Producer } from 'kafkajs';
-import { dbEnv, kafkaEnv, load, wechatEnv } from './config.ts';
+import { databaseUrl, kafkaEnv, load, wechatSettings } from './config.ts';
 import type { Io } from './io.ts';
 
 /**
@@ -25,7 +25,7 @@ export class Resources {
   }
 
   pool(): Pool {
-    this.#pool ??= createPool({ url: load(dbEnv, this.#io.env).MYSQL_URL, connectionLimit: 4 });
+    this.#pool ??= createPool({ url: databaseUrl(this.#io.env), connectionLimit: 4 });
     return this.#pool;
   }
 
@@ -57,7 +57,7 @@ export class Resources {
 
   async wechat(): Promise<WeChatPayClient> {
     if (!this.#wechat) {
-      const env = load(wechatEnv, this.#io.env);
+      const env = wechatSettings(this.#io.env);
       const pool = this.pool();
       const client = createWeChatClient(env, loadWeChatPaySecrets('payctl', env), {
         userAgent: 'paysync-payctl/0.1 (node)',

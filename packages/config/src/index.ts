@@ -11,3 +11,15 @@ export {
   portFromEnv,
 } from './fields.ts';
 export { describeEnv, type EnvSchema, type EnvVarDoc, loadConfig } from './load.ts';
+export {
+  inlineSecret,
+  isProductionMode,
+  modeEnvShape,
+  mysqlEnvShape,
+  readSecretFile,
+  resolveMysqlUrl,
+  resolveSecret,
+  type SecretContext,
+  secretContext,
+  secretEnvShape,
+} from './secrets.ts';

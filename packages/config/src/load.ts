@@ -12,6 +12,7 @@ export function loadConfig<S extends EnvSchema>(
   service: string,
   schema: S,
   env: Record<string, string | undefined> = process.env,
+  opts: { requiredSecrets?: readonly string[] } = {},
 ): z.output<S> {
   const input: Record<string, string> = {};
   for (const key of Object.keys(schema.shape)) {
@@ -19,15 +20,19 @@ export function loadConfig<S extends EnvSchema>(
     // An empty variable is treated as unset, so defaults apply as operators expect.
     if (value !== undefined && value !== '') input[key] = value;
   }
+  // A required secret (secretEnvShape) is given by NAME_FILE, or NAME in development.
+  const missing: ConfigIssue[] = (opts.requiredSecrets ?? [])
+    .filter((name) => input[name] === undefined && input[`${name}_FILE`] === undefined)
+    .map((name) => ({ variable: name, message: `is required (${name}_FILE)` }));
   const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  const issues: ConfigIssue[] = result.error.issues.map((issue) => {
+  if (result.success && missing.length === 0) return result.data as z.output<S>;
+  const issues: ConfigIssue[] = (result.error?.issues ?? []).map((issue) => {
     const variable = String(issue.path[0] ?? '(root)');
     const message =
       issue.code === 'invalid_type' && env[variable] === undefined ? 'is required' : issue.message;
     return { variable, message };
   });
-  throw new ConfigError(service, issues);
+  throw new ConfigError(service, [...issues, ...missing]);
 }
 
 export type EnvVarDoc = { variable: string; required: boolean; default?: string; description: string };

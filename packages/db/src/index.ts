@@ -1,4 +1,15 @@
 export {
+  type Account,
+  applyGrants,
+  COMPONENT_GRANTS,
+  COMPONENTS,
+  type Component,
+  componentUser,
+  createComponentAccount,
+  grantStatements,
+  type TableGrant,
+} from './grants.ts';
+export {
   loadMigrations,
   MIGRATIONS_DIR,
   type MigrateOptions,

@@ -12,6 +12,7 @@ import {
   parseTransaction,
   type SignedAnswer,
   signedEvidence,
+  type V2Key,
   verifyEvidenceSignature,
   verifyV2Notification,
   WeChatPayError,
@@ -82,7 +83,7 @@ export type EvidenceReaderOptions = {
   /** Decrypts notification resources. */
   apiV3Key: ApiV3Key;
   /** Verifies APIv2 notifications; without it they are refused. */
-  apiV2Key?: string | undefined;
+  apiV2Key?: V2Key | undefined;
 };
 
 const NOT_EXIST_CODES = new Set(['ORDER_NOT_EXIST', 'ORDERNOTEXIST']);
@@ -122,7 +123,7 @@ function refusal(err: unknown, fallback: RefusalCode): EvidenceRefusedError {
 export class EvidenceReader {
   readonly #keyAt: KeyAt;
   readonly #apiV3Key: KeyObject;
-  readonly #apiV2Key: string | undefined;
+  readonly #apiV2Key: V2Key | undefined;
 
   constructor(options: EvidenceReaderOptions) {
     this.#keyAt = options.keyAt;

@@ -8,6 +8,7 @@ import {
   type PublicKeyConfig,
   type SealedCertificate,
   toPublicKey,
+  type V2Key,
 } from '@paysync/wechatpay';
 import { EvidenceReader } from './evidence.ts';
 
@@ -149,7 +150,7 @@ export type ArchiveEvidenceOptions = {
   /** WeChat Pay public keys, current and retired. */
   publicKeys?: readonly PublicKeyConfig[];
   /** Checks APIv2 notifications; without it they are refused. */
-  apiV2Key?: string | undefined;
+  apiV2Key?: V2Key | undefined;
   /** An archived row that does not open with the APIv3 key (reported, then ignored). */
   onUnopenable?: (serialNo: string, error: unknown) => void;
 };

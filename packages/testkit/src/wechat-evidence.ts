@@ -23,6 +23,7 @@ import {
   randomNonce,
   rsaSignAsync,
   toPublicKey,
+  type V2Key,
   WeChatPayClient,
   type WeChatPayClientOptions,
 } from '@paysync/wechatpay';
@@ -65,7 +66,7 @@ export class TestWeChatSigner {
   }
 
   /** The ledger's evidence reader for what this signer signs. */
-  reader(options: { apiV2Key?: string } = {}): EvidenceReader {
+  reader(options: { apiV2Key?: V2Key } = {}): EvidenceReader {
     const keys = new EvidenceKeys({ publicKeys: [{ id: this.publicKeyId, key: this.publicKey }] });
     return new EvidenceReader({ keyAt: keys.keyAt, apiV3Key: this.apiV3Key, apiV2Key: options.apiV2Key });
   }

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import {
   boolFromEnv,
   ConfigError,
@@ -6,7 +5,11 @@ import {
   durationMsFromEnv,
   intFromEnv,
   listFromEnv,
+  readSecretFile,
 } from '@paysync/config';
+
+export { readSecretFile };
+
 import { z } from 'zod';
 import type { PlatformCertificate } from './certificates.ts';
 import { WeChatPayClient } from './client.ts';
@@ -66,6 +69,47 @@ export const wechatPayEnvShape = {
 };
 
 const wechatPayEnv = z.object(wechatPayEnvShape);
+
+/** The one sign type APIv2 notifications are checked with (gateway and ledger read the same). */
+export const apiV2SignTypeEnvShape = {
+  WECHATPAY_API_V2_SIGN_TYPE: z
+    .enum(['HMAC-SHA256', 'MD5'])
+    .default('HMAC-SHA256')
+    .describe(
+      'Sign type of APIv2 notifications (as set for the merchant): a notification declaring another is refused.',
+    ),
+};
+
+const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/i;
+
+/**
+ * Settings for a local sandbox only, refused in production mode by every component (services and
+ * payctl): http:// origins allowed, or an origin that is not https or is a loopback host.
+ */
+export function sandboxSettingIssues(
+  env: Pick<WeChatPayEnv, 'WECHATPAY_ALLOW_INSECURE_HTTP' | 'WECHATPAY_BASE_URLS'>,
+  production: boolean,
+): ConfigIssue[] {
+  if (!production) return [];
+  const issues: ConfigIssue[] = [];
+  if (env.WECHATPAY_ALLOW_INSECURE_HTTP) {
+    issues.push({
+      variable: 'WECHATPAY_ALLOW_INSECURE_HTTP',
+      message: 'http:// WeChat Pay origins are for a local sandbox only; unset it in production mode',
+    });
+  }
+  const local = env.WECHATPAY_BASE_URLS.filter((u) => {
+    const url = new URL(u);
+    return url.protocol !== 'https:' || LOOPBACK.test(url.hostname);
+  });
+  if (local.length > 0) {
+    issues.push({
+      variable: 'WECHATPAY_BASE_URLS',
+      message: `${local.join(', ')}: a local sandbox origin is refused in production mode (https WeChat Pay origins only)`,
+    });
+  }
+  return issues;
+}
 export type WeChatPayEnv = z.output<typeof wechatPayEnv>;
 
 /** The variables that name the key files. */
@@ -81,22 +125,6 @@ export type WeChatPaySecrets = { privateKeyPem: string; apiV3Key: string; public
 
 /** What verifies and decrypts WeChat's messages — never the merchant private key (it signs requests). */
 export type WeChatPayVerificationSecrets = Omit<WeChatPaySecrets, 'privateKeyPem'>;
-
-/**
- * Reads a secret file (one trailing newline dropped). A failure becomes an issue naming the
- * variable and the path — the path is not secret; the content never appears in a message.
- */
-export function readSecretFile(variable: string, path: string, issues: ConfigIssue[]): string | undefined {
-  try {
-    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
-  } catch (err) {
-    issues.push({
-      variable,
-      message: `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-    });
-    return undefined;
-  }
-}
 
 /**
  * Reads and checks the key files the environment names, appending every problem to `issues`

@@ -79,6 +79,7 @@ export {
 } from './constants.ts';
 // Configuration from the environment (the WECHATPAY_* variables every component reads).
 export {
+  apiV2SignTypeEnvShape,
   type CreateWeChatClientOptions,
   createWeChatClient,
   loadWeChatPaySecrets,
@@ -86,6 +87,7 @@ export {
   readSecretFile,
   readVerificationSecrets,
   readWeChatPaySecrets,
+  sandboxSettingIssues,
   type WeChatPayEnv,
   type WeChatPayKeyFiles,
   type WeChatPaySecrets,
@@ -213,6 +215,7 @@ export type { ClientEvent, ClientStats, PreparedRequest } from './transport.ts';
 export {
   buildV2Xml,
   parseV2Xml,
+  type V2Key,
   type V2Notification,
   type V2SignType,
   v2Sign,

@@ -9,6 +9,9 @@ import { BadSignatureError, InvalidKeyError, MalformedError } from './errors.ts'
 
 export type V2SignType = 'MD5' | 'HMAC-SHA256';
 
+/** The APIv2 key with the one sign type it is used with (WECHATPAY_API_V2_SIGN_TYPE). */
+export type V2Key = { key: string; signType: V2SignType };
+
 const MAX_XML_BYTES = 64 * 1024;
 const FIELD = /^<([A-Za-z_][A-Za-z0-9_]{0,63})>(?:<!\[CDATA\[([\s\S]*?)\]\]>|([^<]*))<\/\1>/;
 const ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
@@ -95,25 +98,23 @@ export interface V2Notification {
 }
 
 /**
- * Parses and verifies an APIv2 notification. The sign type is the message's `sign_type` (absent means
- * MD5) unless `expectedSignType` is given, in which case a different declared type is rejected.
+ * Parses and verifies an APIv2 notification with the key's pinned sign type: a message that
+ * declares another `sign_type` is refused, and one that declares none is checked with the pinned
+ * type. The sender never chooses the (weaker) algorithm.
  */
-export function verifyV2Notification(
-  xml: string | Buffer,
-  apiV2Key: string,
-  options: { expectedSignType?: V2SignType } = {},
-): V2Notification {
+export function verifyV2Notification(xml: string | Buffer, apiV2Key: V2Key): V2Notification {
   const fields = parseV2Xml(xml);
   const declared = fields.sign_type;
   if (declared !== undefined && declared !== 'MD5' && declared !== 'HMAC-SHA256') {
     throw new MalformedError('unsupported sign_type');
   }
-  const signType: V2SignType = declared ?? options.expectedSignType ?? 'MD5';
-  if (options.expectedSignType && signType !== options.expectedSignType)
-    throw new BadSignatureError('unexpected sign_type');
+  const signType = apiV2Key.signType;
+  if (declared !== undefined && declared !== signType) {
+    throw new BadSignatureError(`sign_type ${declared} is not the configured ${signType}`);
+  }
   const received = fields.sign;
   if (!received) throw new BadSignatureError('missing sign');
-  const expected = Buffer.from(v2Sign(fields, apiV2Key, signType));
+  const expected = Buffer.from(v2Sign(fields, apiV2Key.key, signType));
   const actual = Buffer.from(received);
   if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) throw new BadSignatureError();
   const total = fields.total_fee;

@@ -8,6 +8,67 @@ import type { Notice } from './notice.ts';
 
 const labelSet = z.record(z.string(), z.string());
 
+/**
+ * The most alerts one webhook request may carry (413 above). Alertmanager's `max_alerts` in the
+ * webhook_config keeps it there (the chart sets it); one request is one MySQL transaction.
+ */
+export const MAX_ALERTS_PER_REQUEST = 500;
+
+/**
+ * The alertnames of paysync's own Prometheus rules (charts/paysync/files/monitoring): the only
+ * values the received-alerts metric takes for Alertmanager alerts, every other name counting as
+ * `other`, so a sender cannot grow the metric without bound.
+ */
+export const KNOWN_ALERTNAMES: ReadonlySet<string> = new Set([
+  'PaysyncNotificationErrorBudgetBurnFast',
+  'PaysyncNotificationErrorBudgetBurnSlow',
+  'PaysyncNotifyPathFailing',
+  'PaysyncNotificationsNotArriving',
+  'PaysyncMissedNotifications',
+  'PaysyncMissedNotificationsBurst',
+  'PaysyncNotifyUrlUnhealthy',
+  'PaysyncClockSkewHigh',
+  'PaysyncVerificationKeyRefreshFailing',
+  'PaysyncOrdersPendingPastExpiry',
+  'PaysyncOldestPendingOrderTooOld',
+  'PaysyncSettlementMismatch',
+  'PaysyncLatePayments',
+  'PaysyncPaymentSuccessRatioLow',
+  'PaysyncOrderApiErrors',
+  'PaysyncOrderApiSlow',
+  'PaysyncLedgerConsumerLag',
+  'PaysyncDlqNotEmpty',
+  'PaysyncLedgerMetricsSourceDown',
+  'PaysyncReconcilerNotSucceeding',
+  'PaysyncReconcilerMissing',
+  'PaysyncReconcilerFallingBehind',
+  'PaysyncWeChatApiBreakerOpen',
+  'PaysyncGatewayDown',
+  'PaysyncLedgerDown',
+  'PaysyncAlertingDown',
+  'PaysyncOperatorDown',
+  'PaysyncOperatorNoLeader',
+  'PaysyncPaymentRepairFailed',
+  'PaysyncWatchdog',
+  'PaysyncAlertingDeliveriesFailing',
+  'PaysyncAlertingChannelBreakerOpen',
+  'PaysyncAlertingUnrouted',
+  'PaysyncTradeBillNotReconciled',
+  'PaysyncTradeBillMissing',
+  'PaysyncTradeBillCriticalDifference',
+  'PaysyncTradeBillPaymentsNotSettled',
+]);
+
+/** The metric label of an Alertmanager alertname: a known rule's name, or `other`. */
+export function alertnameLabel(alertname: string): string {
+  return KNOWN_ALERTNAMES.has(alertname) ? alertname : 'other';
+}
+
+/** A label value as plain name characters (no markup, no link) for headlines and the producer. */
+function plainName(value: string, max: number): string {
+  return value.replace(/[^A-Za-z0-9_:.-]/g, '_').slice(0, max) || '_';
+}
+
 export const alertmanagerAlert = z.looseObject({
   status: z.enum(['firing', 'resolved']),
   labels: labelSet.refine((l) => typeof l.alertname === 'string' && l.alertname.length > 0, {
@@ -31,7 +92,7 @@ export const alertmanagerPayload = z.looseObject({
   commonLabels: labelSet.default({}),
   commonAnnotations: labelSet.default({}),
   externalURL: z.string().default(''),
-  alerts: z.array(alertmanagerAlert).min(1).max(10_000),
+  alerts: z.array(alertmanagerAlert).min(1).max(MAX_ALERTS_PER_REQUEST),
 });
 export type AlertmanagerPayload = z.infer<typeof alertmanagerPayload>;
 
@@ -79,11 +140,11 @@ export function noticesFromAlertmanager(payload: AlertmanagerPayload): Notice[] 
       source: 'alertmanager',
       status: alert.status,
       dedupeKey: alertmanagerDedupeKey(alert),
-      type: (alertname as string).slice(0, 64),
+      type: plainName(alertname as string, 64),
       severity: severityOf(alert.labels),
       summary,
       details: rest,
-      producer: `alertmanager:${payload.receiver}`.slice(0, 128),
+      producer: `alertmanager:${plainName(payload.receiver, 115)}`,
       startsAt: alert.startsAt,
     };
     const outTradeNo = rest.out_trade_no;

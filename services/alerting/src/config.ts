@@ -2,19 +2,26 @@ import { readFileSync } from 'node:fs';
 import {
   brokerListFromEnv,
   ConfigError,
+  type ConfigIssue,
   durationMsFromEnv,
   intFromEnv,
   loadConfig,
   logLevelFromEnv,
-  mysqlUrlFromEnv,
+  modeEnvShape,
+  mysqlEnvShape,
   portFromEnv,
+  resolveMysqlUrl,
+  secretContext,
 } from '@paysync/config';
 import { type KafkaSecurity, kafkaSecurityEnvShape, loadKafkaSecurity } from '@paysync/kafka';
 import { z } from 'zod';
 import { DEFAULT_RUNBOOK_BASE_URL } from './runbooks.ts';
 
 export const alertingEnv = z.object({
-  MYSQL_URL: mysqlUrlFromEnv.describe('MySQL/MariaDB URL of the paysync database (alert_deliveries).'),
+  ...modeEnvShape,
+  ...mysqlEnvShape(
+    'MySQL/MariaDB URL of the paysync database (the alerting account: alert_deliveries only).',
+  ),
   KAFKA_BROKERS: brokerListFromEnv.describe('Kafka bootstrap brokers, comma-separated host:port.'),
   ...kafkaSecurityEnvShape,
   KAFKA_TOPIC_PREFIX: z
@@ -33,7 +40,7 @@ export const alertingEnv = z.object({
     .min(1)
     .optional()
     .describe(
-      'File holding the bearer token Alertmanager must send (http_config.authorization). Unset: no token.',
+      'File holding the bearer token Alertmanager must send (http_config.authorization). Required in production mode; unset in development: no token.',
     ),
   ALERTING_RUNBOOK_BASE_URL: z
     .url()
@@ -72,10 +79,25 @@ export const alertingEnv = z.object({
 });
 
 export type AlertingEnv = z.output<typeof alertingEnv>;
-export type AlertingConfig = AlertingEnv & { webhookToken: string | undefined; kafkaSecurity: KafkaSecurity };
+export type AlertingConfig = AlertingEnv & {
+  webhookToken: string | undefined;
+  kafkaSecurity: KafkaSecurity;
+  production: boolean;
+  /** Development conveniences a production start would refuse (logged at start-up). */
+  warnings: ConfigIssue[];
+};
 
 export function loadAlertingConfig(env: Record<string, string | undefined> = process.env): AlertingConfig {
   const parsed = loadConfig('alerting', alertingEnv, env);
+  const secret = secretContext(parsed);
+  const MYSQL_URL = resolveMysqlUrl(parsed, secret);
+  if (secret.production && parsed.ALERTING_WEBHOOK_TOKEN_FILE === undefined) {
+    secret.issues.push({
+      variable: 'ALERTING_WEBHOOK_TOKEN_FILE',
+      message: 'is required in production mode (anyone reaching the webhook could resolve a real alert)',
+    });
+  }
+  if (secret.issues.length > 0) throw new ConfigError('alerting', secret.issues);
   let webhookToken: string | undefined;
   if (parsed.ALERTING_WEBHOOK_TOKEN_FILE) {
     try {
@@ -98,5 +120,12 @@ export function loadAlertingConfig(env: Record<string, string | undefined> = pro
     ]);
   }
   const kafkaSecurity = loadKafkaSecurity('alerting', parsed, env);
-  return { ...parsed, webhookToken, kafkaSecurity };
+  return {
+    ...parsed,
+    MYSQL_URL,
+    webhookToken,
+    kafkaSecurity,
+    production: secret.production,
+    warnings: secret.warnings,
+  };
 }

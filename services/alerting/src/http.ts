@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@paysync/observability';
-import { alertmanagerPayload, noticesFromAlertmanager } from './alertmanager.ts';
+import { alertmanagerPayload, MAX_ALERTS_PER_REQUEST, noticesFromAlertmanager } from './alertmanager.ts';
 import { IntakeUnavailableError, safeErrorMessage } from './errors.ts';
 import type { Intake } from './intake.ts';
 import type { AlertingMetrics } from './metrics.ts';
@@ -94,6 +94,13 @@ export async function startAlertingHttpServer(opts: {
     } catch {
       opts.metrics.invalid.inc({ source: 'alertmanager' });
       return send(400, { error: 'body is not JSON' });
+    }
+    const alerts = (json as { alerts?: unknown } | null)?.alerts;
+    if (Array.isArray(alerts) && alerts.length > MAX_ALERTS_PER_REQUEST) {
+      opts.metrics.invalid.inc({ source: 'alertmanager' });
+      return send(413, {
+        error: `too many alerts: at most ${MAX_ALERTS_PER_REQUEST} per request (set max_alerts in the webhook_config)`,
+      });
     }
     const parsed = alertmanagerPayload.safeParse(json);
     if (!parsed.success) {

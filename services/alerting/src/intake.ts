@@ -1,5 +1,6 @@
 import type { Pool } from '@paysync/db';
 import type { Logger } from '@paysync/observability';
+import { alertnameLabel } from './alertmanager.ts';
 import { IntakeUnavailableError } from './errors.ts';
 import type { AlertingMetrics } from './metrics.ts';
 import type { Notice } from './notice.ts';
@@ -36,7 +37,11 @@ export function createIntake(deps: {
         suppressed: 0,
       };
       for (const n of notices) {
-        deps.metrics.received.inc({ source: n.source, type: n.type, status: n.status });
+        deps.metrics.received.inc({
+          source: n.source,
+          type: n.source === 'alertmanager' ? alertnameLabel(n.type) : n.type,
+          status: n.status,
+        });
         const targets = routeNotice(deps.routes, n);
         if (targets.length === 0) {
           if (n.status === 'firing') {

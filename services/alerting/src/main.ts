@@ -14,13 +14,14 @@ import {
 import { type AlertingConfig, loadAlertingConfig } from './config.ts';
 import { RoutesConfigError } from './errors.ts';
 import { loadRoutes, type RoutesFile } from './routes.ts';
+import { processSecrets } from './secrets.ts';
 import { createAlertingService } from './service.ts';
 
 let config: AlertingConfig;
 let routes: RoutesFile;
 try {
   config = loadAlertingConfig();
-  routes = loadRoutes(config.ALERTING_ROUTES_FILE);
+  routes = loadRoutes(config.ALERTING_ROUTES_FILE, { ...processSecrets, production: config.production });
 } catch (err) {
   if (!(err instanceof ConfigError) && !(err instanceof RoutesConfigError)) throw err;
   console.error(err.message);
@@ -28,6 +29,7 @@ try {
 }
 
 const logger = createLogger({ service: 'alerting', level: config.LOG_LEVEL });
+for (const w of config.warnings) logger.warn({ variable: w.variable }, `${w.variable}: ${w.message}`);
 const pool = createPool({ url: config.MYSQL_URL, connectionLimit: config.ALERTING_DB_POOL_SIZE });
 const kafka = createKafka({
   brokers: config.KAFKA_BROKERS,

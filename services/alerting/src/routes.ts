@@ -19,17 +19,22 @@ export const channelName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, { message: 'channel names are 1-63 of a-z 0-9 _ - (a metric label)' });
 
-function httpUrl(what: string) {
+/** An http(s) URL; https only in production mode (a robot URL carries its token). */
+function httpUrl(what: string, production: boolean) {
   return z.string().refine(
     (v) => {
       try {
         const u = new URL(v);
-        return u.protocol === 'https:' || u.protocol === 'http:';
+        return u.protocol === 'https:' || (u.protocol === 'http:' && !production);
       } catch {
         return false;
       }
     },
-    { message: `${what} must be an http(s) URL` },
+    {
+      message: production
+        ? `${what} must be an https URL in production mode`
+        : `${what} must be an http(s) URL`,
+    },
   );
 }
 
@@ -43,7 +48,7 @@ function schemaWith(secrets: SecretSource) {
       return z.NEVER;
     }
   });
-  const secretUrl = (what: string) => secret.pipe(httpUrl(what));
+  const secretUrl = (what: string) => secret.pipe(httpUrl(what, secrets.production === true));
   const common = {
     locale: z.enum(LOCALES).optional(),
     /** Messages per minute this channel may send (DingTalk and WeCom robots allow 20). */
@@ -73,6 +78,16 @@ function schemaWith(secrets: SecretSource) {
       .refine((s) => (s.url !== undefined) !== (s.host !== undefined && s.port !== undefined), {
         message: 'give either url, or host and port',
       })
+      // Production mode never sends mail (and the SMTP password) in clear: implicit TLS (smtps,
+      // secure) or STARTTLS insisted on (requireTLS), never opportunistic.
+      .refine(
+        (s) =>
+          !secrets.production ||
+          (s.url !== undefined
+            ? s.url.startsWith('smtps://') || /[?&]requireTLS=true(&|$)/.test(s.url)
+            : s.secure || s.requireTLS),
+        { message: 'SMTP must use TLS in production mode: smtps://, ?requireTLS=true, secure or requireTLS' },
+      )
       .transform((s) =>
         s.url !== undefined
           ? { url: s.url }

@@ -16,6 +16,8 @@ export type SecretRef = z.infer<typeof secretRef>;
 export type SecretSource = {
   env: Record<string, string | undefined>;
   readFile: (path: string) => string;
+  /** Production mode: only `{ file: PATH }` is accepted (a literal or a variable is refused). */
+  production?: boolean;
 };
 
 export const processSecrets: SecretSource = {
@@ -25,6 +27,11 @@ export const processSecrets: SecretSource = {
 
 /** Resolves a reference; throws an Error whose message says which variable or file failed. */
 export function resolveSecret(ref: SecretRef, source: SecretSource): string {
+  if (source.production && !(typeof ref === 'object' && 'file' in ref)) {
+    throw new Error(
+      `${typeof ref === 'string' ? 'a literal secret' : `a secret from the environment variable ${ref.env}`} is refused in production mode: use { file: PATH }`,
+    );
+  }
   if (typeof ref === 'string') return ref;
   if ('env' in ref) {
     const value = source.env[ref.env];

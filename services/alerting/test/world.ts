@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type DomainAlert, type MessageInput, TOPICS, type TopicNames, topicNames } from '@paysync/contracts';
-import { createPool, migrateUp, type Pool, type RowDataPacket } from '@paysync/db';
+import { createComponentAccount, createPool, migrateUp, type Pool, type RowDataPacket } from '@paysync/db';
 import { createIdempotentProducer, createKafka, publish } from '@paysync/kafka';
 import { createLogger, createRegistry, type Registry } from '@paysync/observability';
 import {
@@ -120,6 +120,10 @@ export async function createAlertingWorld(
   const db: IsolatedDatabase = await createIsolatedDatabase(name);
   const pool: Pool = createPool({ url: db.url, connectionLimit: 10 });
   await migrateUp(pool);
+  // The service runs under its own least-privileged account (only alert_deliveries); `pool` is
+  // the test's administrator.
+  const account = await createComponentAccount(db.url, 'alerting');
+  const alertingPool: Pool = createPool({ url: account.url, connectionLimit: 10 });
   const prefix = uniqueName(name);
   const topics: TopicNames = topicNames(prefix);
   const created = await createIsolatedTopics([topics.alerts], 3);
@@ -169,7 +173,7 @@ export async function createAlertingWorld(
     ): Promise<AlertingService & { registry: Registry }> {
       const registry = over.registry ?? createRegistry('alerting', { processMetrics: false });
       const service = createAlertingService({
-        pool: over.pool ?? pool,
+        pool: over.pool ?? alertingPool,
         kafka,
         registry,
         logger,
@@ -236,6 +240,8 @@ export async function createAlertingWorld(
       await smtp.close();
       await dingtalk.close();
       await wecom.close();
+      await alertingPool.end();
+      await account.drop();
       await pool.end();
       await created.remove().catch(() => {});
       await db.drop();

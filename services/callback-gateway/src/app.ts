@@ -1,6 +1,6 @@
 import type { Pool } from '@paysync/db';
 import type { Logger } from '@paysync/observability';
-import type { NotificationVerifier } from '@paysync/wechatpay';
+import type { NotificationVerifier, V2Key } from '@paysync/wechatpay';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { errorSummary } from './callback.ts';
 import { v2FailReply } from './callback-v2.ts';
@@ -27,7 +27,7 @@ export type AppDeps = {
   pool: Pool;
   wechat?: WeChatOrders | undefined;
   merchant: Merchant;
-  apiV2Key?: string | undefined;
+  apiV2Key?: V2Key | undefined;
   notifyUrl: string;
   tokens?: { write: string; read?: string | undefined } | undefined;
   limits: {

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { V2_SUCCESS_REPLY, verifyV2Notification, WeChatPayError } from '@paysync/wechatpay';
+import { V2_SUCCESS_REPLY, type V2Key, verifyV2Notification, WeChatPayError } from '@paysync/wechatpay';
 import { type CallbackDeps, errorSummary, finish, type NotificationLog } from './callback.ts';
 import { callbackFailure } from './errors.ts';
 import { v2Observation } from './observation.ts';
 
-export type V2CallbackDeps = Omit<CallbackDeps, 'verifier'> & { apiV2Key: string };
+export type V2CallbackDeps = Omit<CallbackDeps, 'verifier'> & { apiV2Key: V2Key };
 
 export type V2Answer = { status: number; xml: string };
 

@@ -4,18 +4,26 @@ import {
   type ConfigIssue,
   durationMsFromEnv,
   intFromEnv,
+  isProductionMode,
   listFromEnv,
   loadConfig,
   logLevelFromEnv,
-  mysqlUrlFromEnv,
+  mysqlEnvShape,
   nodeEnvFromEnv,
   portFromEnv,
+  resolveMysqlUrl,
+  resolveSecret,
+  secretContext,
+  secretEnvShape,
 } from '@paysync/config';
 import { type KafkaSecurity, kafkaSecurityEnvShape, readKafkaSecurity } from '@paysync/kafka';
 import {
+  apiV2SignTypeEnvShape,
   readPrivateKeyFile,
   readSecretFile,
   readVerificationSecrets,
+  sandboxSettingIssues,
+  type V2Key,
   type WeChatPayVerificationSecrets,
   wechatPayEnvShape,
 } from '@paysync/wechatpay';
@@ -27,8 +35,8 @@ const gatewayFields = z.object({
     .enum(['production', 'development'])
     .optional()
     .describe('production (same as NODE_ENV=production) or development. Default development.'),
-  MYSQL_URL: mysqlUrlFromEnv.describe(
-    'MySQL/MariaDB URL of the paysync database (inserts orders, reads them).',
+  ...mysqlEnvShape(
+    'MySQL/MariaDB URL of the paysync database (the gateway’s account: see packages/db grants).',
   ),
   KAFKA_BROKERS: brokerListFromEnv.describe('Kafka bootstrap brokers, comma-separated host:port.'),
   ...kafkaSecurityEnvShape,
@@ -73,6 +81,7 @@ const gatewayFields = z.object({
     .min(1)
     .optional()
     .describe('Path of the APIv2 key; enables POST /api/payment/wechat/callback/v2 (XML).'),
+  ...apiV2SignTypeEnvShape,
   WECHATPAY_ALLOW_INSECURE_HTTP: wechatPayEnvShape.WECHATPAY_ALLOW_INSECURE_HTTP.describe(
     'Allow http:// WeChat Pay origins (a local sandbox). Refused in production mode.',
   ),
@@ -83,18 +92,14 @@ const gatewayFields = z.object({
       'The public notify URL sent with every prepay: https, public host, path /api/payment/wechat/callback.',
     ),
 
-  GATEWAY_API_TOKEN: z
-    .string()
-    .min(24)
-    .optional()
-    .describe(
-      'Bearer token of the merchant back end: create and read orders, refunds (at least 24 characters; roles orders and all).',
-    ),
-  GATEWAY_API_READ_TOKEN: z
-    .string()
-    .min(24)
-    .optional()
-    .describe('Optional read-only bearer token: GET /api/payment/orders/:outTradeNo only.'),
+  ...secretEnvShape(
+    'GATEWAY_API_TOKEN',
+    'the bearer token of the merchant back end: create and read orders, refunds (at least 24 characters; roles orders and all)',
+  ),
+  ...secretEnvShape(
+    'GATEWAY_API_READ_TOKEN',
+    'an optional read-only bearer token: GET /api/payment/orders/:outTradeNo only (at least 24 characters)',
+  ),
   GATEWAY_MAX_BODY_BYTES: intFromEnv({ min: 1024, max: 1024 * 1024 })
     .default(64 * 1024)
     .describe('Largest callback body accepted; larger is 413 without reading it.'),
@@ -144,11 +149,17 @@ const SIGNING_VARIABLES = [
 // Checked with every other problem (`when`), so one start-up names them all.
 export const gatewayEnv = SIGNING_VARIABLES.reduce(
   (schema, variable) =>
-    schema.refine((env) => env.GATEWAY_ROLE === 'receiver' || env[variable] !== undefined, {
-      path: [variable],
-      message: 'is required unless GATEWAY_ROLE=receiver (the order API signs requests to WeChat Pay)',
-      when: () => true,
-    }),
+    schema.refine(
+      (env) =>
+        env.GATEWAY_ROLE === 'receiver' ||
+        env[variable] !== undefined ||
+        (variable === 'GATEWAY_API_TOKEN' && env.GATEWAY_API_TOKEN_FILE !== undefined),
+      {
+        path: [variable],
+        message: 'is required unless GATEWAY_ROLE=receiver (the order API signs requests to WeChat Pay)',
+        when: () => true,
+      },
+    ),
   gatewayFields,
 );
 
@@ -160,7 +171,7 @@ export type GatewayEnv = z.output<typeof gatewayEnv>;
  */
 export type GatewaySecrets = WeChatPayVerificationSecrets & {
   privateKeyPem: string | undefined;
-  apiV2Key: string | undefined;
+  apiV2Key: V2Key | undefined;
 };
 
 /** What a role serves. */
@@ -175,17 +186,33 @@ export type GatewayConfig = GatewayEnv & {
   production: boolean;
   secrets: GatewaySecrets;
   kafkaSecurity: KafkaSecurity;
+  /** Development conveniences a production start would refuse (logged at start-up). */
+  warnings: ConfigIssue[];
 };
 
 /** True when either NODE_ENV or PAYSYNC_MODE says production. */
-export function isProduction(env: Pick<GatewayEnv, 'NODE_ENV' | 'PAYSYNC_MODE'>): boolean {
-  return env.NODE_ENV === 'production' || env.PAYSYNC_MODE === 'production';
-}
+export const isProduction = isProductionMode;
 
 /** Reads and checks the environment and the key files it names; every problem reported at once. */
 export function loadGatewayConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
   const parsed = loadConfig('callback-gateway', gatewayEnv, env);
   const issues: ConfigIssue[] = [];
+  const secret = secretContext(parsed);
+  const MYSQL_URL = resolveMysqlUrl(parsed, secret);
+  const tokens = {
+    GATEWAY_API_TOKEN: resolveSecret('GATEWAY_API_TOKEN', parsed, secret),
+    GATEWAY_API_READ_TOKEN: resolveSecret('GATEWAY_API_READ_TOKEN', parsed, secret),
+  };
+  for (const [variable, token] of Object.entries(tokens)) {
+    if (
+      token !== undefined &&
+      token.length < 24 &&
+      !secret.issues.some((i) => i.variable.startsWith(variable))
+    ) {
+      issues.push({ variable, message: 'expected at least 24 characters' });
+    }
+  }
+  issues.push(...secret.issues);
   const production = isProduction(parsed);
   const role = parsed.GATEWAY_ROLE;
   let privateKeyPem: string | undefined;
@@ -214,13 +241,20 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     // An empty key would let anyone sign an APIv2 notification.
     issues.push({ variable: 'WECHATPAY_API_V2_KEY_FILE', message: 'the APIv2 key file is empty' });
   }
-  if (production && parsed.WECHATPAY_ALLOW_INSECURE_HTTP) {
-    issues.push({
-      variable: 'WECHATPAY_ALLOW_INSECURE_HTTP',
-      message: 'http:// WeChat Pay origins are for a local sandbox only; unset it in production',
-    });
-  }
+  issues.push(...sandboxSettingIssues(parsed, production));
   const kafkaSecurity = readKafkaSecurity(parsed, issues, env);
   if (issues.length > 0 || shared === undefined) throw new ConfigError('callback-gateway', issues);
-  return { ...parsed, production, secrets: { ...shared, privateKeyPem, apiV2Key }, kafkaSecurity };
+  return {
+    ...parsed,
+    MYSQL_URL,
+    ...tokens,
+    production,
+    secrets: {
+      ...shared,
+      privateKeyPem,
+      apiV2Key: apiV2Key ? { key: apiV2Key, signType: parsed.WECHATPAY_API_V2_SIGN_TYPE } : undefined,
+    },
+    kafkaSecurity,
+    warnings: secret.warnings,
+  };
 }

@@ -39,6 +39,7 @@ try {
 }
 
 const logger = createLogger({ service: 'callback-gateway', level: config.LOG_LEVEL });
+for (const w of config.warnings) logger.warn({ variable: w.variable }, `${w.variable}: ${w.message}`);
 const registry = createRegistry('callback-gateway');
 const metrics = createGatewayMetrics(registry);
 try {

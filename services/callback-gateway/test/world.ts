@@ -8,7 +8,7 @@ import {
   type TopicNames,
   topicNames,
 } from '@paysync/contracts';
-import { createPool, migrateUp, type Pool, type RowDataPacket } from '@paysync/db';
+import { createComponentAccount, createPool, migrateUp, type Pool, type RowDataPacket } from '@paysync/db';
 import { createConsumer, createIdempotentProducer, createKafka } from '@paysync/kafka';
 import { createLogger, createRegistry, type Logger, type Registry } from '@paysync/observability';
 import { certificateArchiver } from '@paysync/orders';
@@ -127,6 +127,10 @@ export async function createGatewayWorld(name: string, opts: WorldOptions = {}):
   const db: IsolatedDatabase = await createIsolatedDatabase(name);
   const pool = createPool({ url: db.url, connectionLimit: 8 });
   await migrateUp(pool);
+  // The gateway runs under its own least-privileged account (the grants of @paysync/db); the
+  // world's pool is the test's administrator.
+  const gatewayAccount = await createComponentAccount(db.url, 'gateway');
+  const ownPool = createPool({ url: gatewayAccount.url, connectionLimit: 8 });
   const prefix = uniqueName(name);
   const topics = topicNames(prefix);
   const created = await createIsolatedTopics(Object.values(topics), 3);
@@ -180,7 +184,7 @@ export async function createGatewayWorld(name: string, opts: WorldOptions = {}):
         apiV3Key: merchant.apiV3Key,
         publicKeyPem: undefined,
       },
-      onCertificates: certificateArchiver(pool, () => {}),
+      onCertificates: certificateArchiver(ownPool, () => {}),
     },
     metrics,
   );
@@ -199,12 +203,12 @@ export async function createGatewayWorld(name: string, opts: WorldOptions = {}):
   const notifyUrl = `${http.url}${CALLBACK_PATH}`;
   const gatewayPool = opts.gatewayMysqlDown
     ? createPool({ url: 'mysql://paysync:paysync@127.0.0.1:1/paysync', connectionLimit: 2 })
-    : pool;
+    : ownPool;
   const role = opts.role ?? 'all';
   let verifier = role === 'orders' ? undefined : wechat.verifier;
   if (role === 'receiver') {
     const receiver = createReceiverKeys(
-      { env: {}, secrets: { apiV3Key: merchant.apiV3Key, publicKeyPem: undefined }, pool },
+      { env: {}, secrets: { apiV3Key: merchant.apiV3Key, publicKeyPem: undefined }, pool: ownPool },
       metrics,
     );
     await receiver.keyStore.start();
@@ -219,7 +223,7 @@ export async function createGatewayWorld(name: string, opts: WorldOptions = {}):
     pool: gatewayPool,
     wechat: signs ? wechat.client : undefined,
     merchant: { mchid: merchant.mchid, appids: [merchant.appid] },
-    apiV2Key: API_V2_KEY,
+    apiV2Key: { key: API_V2_KEY, signType: 'HMAC-SHA256' },
     notifyUrl,
     tokens: signs ? { write: API_TOKEN, read: READ_TOKEN } : undefined,
     limits: {
@@ -359,7 +363,9 @@ export async function createGatewayWorld(name: string, opts: WorldOptions = {}):
       await publisher.stop().catch(() => {});
       await wechat.client.close();
       await sandbox.close();
-      if (gatewayPool !== pool) await gatewayPool.end();
+      if (gatewayPool !== ownPool) await gatewayPool.end();
+      await ownPool.end();
+      await gatewayAccount.drop();
       await pool.end();
       await created.remove().catch(() => {});
       await db.drop();

@@ -7,15 +7,28 @@ import {
   intFromEnv,
   loadConfig,
   logLevelFromEnv,
-  mysqlUrlFromEnv,
+  modeEnvShape,
+  mysqlEnvShape,
   portFromEnv,
+  resolveMysqlUrl,
+  secretContext,
 } from '@paysync/config';
 import { type KafkaSecurity, kafkaSecurityEnvShape, readKafkaSecurity } from '@paysync/kafka';
-import { type PublicKeyConfig, readSecretFile, toPublicKey, wechatPayEnvShape } from '@paysync/wechatpay';
+import {
+  apiV2SignTypeEnvShape,
+  type PublicKeyConfig,
+  readSecretFile,
+  toPublicKey,
+  type V2Key,
+  wechatPayEnvShape,
+} from '@paysync/wechatpay';
 import { z } from 'zod';
 
 export const ledgerEnv = z.object({
-  MYSQL_URL: mysqlUrlFromEnv.describe('MySQL/MariaDB URL of the paysync database (read-write).'),
+  ...modeEnvShape,
+  ...mysqlEnvShape(
+    'MySQL/MariaDB URL of the paysync database (the ledger’s account: see packages/db grants).',
+  ),
   KAFKA_BROKERS: brokerListFromEnv.describe('Kafka bootstrap brokers, comma-separated host:port.'),
   ...kafkaSecurityEnvShape,
   KAFKA_TOPIC_PREFIX: z
@@ -66,6 +79,7 @@ export const ledgerEnv = z.object({
     .min(1)
     .optional()
     .describe('Path of the APIv2 key, to check APIv2 notifications; without it they are refused.'),
+  ...apiV2SignTypeEnvShape,
 });
 
 export type LedgerEnv = z.output<typeof ledgerEnv>;
@@ -74,10 +88,14 @@ export type LedgerEnv = z.output<typeof ledgerEnv>;
 export type EvidenceSecrets = {
   apiV3Key: string;
   publicKeys: PublicKeyConfig[];
-  apiV2Key: string | undefined;
+  apiV2Key: V2Key | undefined;
 };
 
-export type LedgerConfig = LedgerEnv & { evidence: EvidenceSecrets; kafkaSecurity: KafkaSecurity };
+export type LedgerConfig = LedgerEnv & {
+  evidence: EvidenceSecrets;
+  kafkaSecurity: KafkaSecurity;
+  warnings: ConfigIssue[];
+};
 
 function publicKeyFrom(
   id: string,
@@ -99,7 +117,9 @@ function publicKeyFrom(
 /** Reads the environment and the key files it names; every problem at once, never a key's content. */
 export function loadLedgerConfig(env: Record<string, string | undefined> = process.env): LedgerConfig {
   const parsed = loadConfig('points-ledger', ledgerEnv, env);
-  const issues: ConfigIssue[] = [];
+  const secret = secretContext(parsed);
+  const MYSQL_URL = resolveMysqlUrl(parsed, secret);
+  const issues: ConfigIssue[] = [...secret.issues];
   const apiV3Key = readSecretFile('WECHATPAY_API_V3_KEY_FILE', parsed.WECHATPAY_API_V3_KEY_FILE, issues);
   if (apiV3Key !== undefined && Buffer.byteLength(apiV3Key, 'utf8') !== 32) {
     issues.push({ variable: 'WECHATPAY_API_V3_KEY_FILE', message: 'the APIv3 key must be exactly 32 bytes' });
@@ -156,5 +176,15 @@ export function loadLedgerConfig(env: Record<string, string | undefined> = proce
   }
   const kafkaSecurity = readKafkaSecurity(parsed, issues, env);
   if (issues.length > 0 || apiV3Key === undefined) throw new ConfigError('points-ledger', issues);
-  return { ...parsed, evidence: { apiV3Key, publicKeys, apiV2Key }, kafkaSecurity };
+  return {
+    ...parsed,
+    MYSQL_URL,
+    evidence: {
+      apiV3Key,
+      publicKeys,
+      apiV2Key: apiV2Key ? { key: apiV2Key, signType: parsed.WECHATPAY_API_V2_SIGN_TYPE } : undefined,
+    },
+    kafkaSecurity,
+    warnings: secret.warnings,
+  };
 }

@@ -17,6 +17,7 @@ import { createLedgerMetrics } from './metrics.ts';
 
 const config = loadLedgerConfig();
 const logger = createLogger({ service: 'points-ledger', level: config.LOG_LEVEL });
+for (const w of config.warnings) logger.warn({ variable: w.variable }, `${w.variable}: ${w.message}`);
 const pool = createPool({
   url: config.MYSQL_URL,
   connectionLimit: config.LEDGER_DB_POOL_SIZE,

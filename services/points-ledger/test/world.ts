@@ -10,7 +10,7 @@ import {
   type TopicNames,
   topicNames,
 } from '@paysync/contracts';
-import { createPool, migrateUp, type Pool } from '@paysync/db';
+import { createComponentAccount, createPool, migrateUp, type Pool } from '@paysync/db';
 import { createConsumer, createIdempotentProducer, createKafka, publish } from '@paysync/kafka';
 import { createLogger, createRegistry } from '@paysync/observability';
 import {
@@ -129,6 +129,9 @@ export async function createLedgerWorld(name: string, partitions = 3): Promise<L
   const db = await createIsolatedDatabase(name);
   const pool = createPool({ url: db.url, connectionLimit: 8 });
   await migrateUp(pool);
+  // The ledger runs under its own least-privileged account; `pool` is the test's administrator.
+  const ledgerAccount = await createComponentAccount(db.url, 'ledger');
+  const ledgerPool = createPool({ url: ledgerAccount.url, connectionLimit: 8 });
   const prefix = uniqueName(name);
   const topics = topicNames(prefix);
   const created = await createIsolatedTopics(Object.values(topics), partitions);
@@ -176,11 +179,15 @@ export async function createLedgerWorld(name: string, partitions = 3): Promise<L
     outputs,
     async startLedger(opts = {}) {
       const registry = createRegistry('points-ledger', { processMetrics: false });
-      const metrics = createLedgerMetrics(registry, { pool, groupId, topic: topics.paymentObservations });
+      const metrics = createLedgerMetrics(registry, {
+        pool: ledgerPool,
+        groupId,
+        topic: topics.paymentObservations,
+      });
       const ledgerProducer = createIdempotentProducer(kafka);
       await ledgerProducer.connect();
       const ledger = createLedgerConsumer({
-        pool,
+        pool: ledgerPool,
         logger,
         evidence,
         kafka,
@@ -280,6 +287,8 @@ export async function createLedgerWorld(name: string, partitions = 3): Promise<L
         ...ledgers.map((l) => () => l.stop()),
         () => collector.disconnect(),
         () => producer.disconnect(),
+        () => ledgerPool.end(),
+        () => ledgerAccount.drop(),
         () => pool.end(),
         () => created.remove(),
         () => db.drop(),

@@ -8,12 +8,19 @@ import {
   listFromEnv,
   loadConfig,
   logLevelFromEnv,
-  mysqlUrlFromEnv,
+  mysqlEnvShape,
   nodeEnvFromEnv,
+  resolveMysqlUrl,
+  secretContext,
 } from '@paysync/config';
 import { type KafkaSecurity, kafkaSecurityEnvShape, readKafkaSecurity } from '@paysync/kafka';
 import { type BackoffPolicy, parseShard, type Shard, type SyncPolicy } from '@paysync/reconcile';
-import { readWeChatPaySecrets, type WeChatPaySecrets, wechatPayEnvShape } from '@paysync/wechatpay';
+import {
+  readWeChatPaySecrets,
+  sandboxSettingIssues,
+  type WeChatPaySecrets,
+  wechatPayEnvShape,
+} from '@paysync/wechatpay';
 import { z } from 'zod';
 import { billEnvShape } from './bill-config.ts';
 
@@ -29,7 +36,9 @@ export const reconcilerEnv = z.object({
     .enum(['production', 'development'])
     .optional()
     .describe('production (same as NODE_ENV=production) or development. Default development.'),
-  MYSQL_URL: mysqlUrlFromEnv.describe('MySQL/MariaDB URL of the paysync database.'),
+  ...mysqlEnvShape(
+    'MySQL/MariaDB URL of the paysync database (the reconciler’s account: see packages/db grants).',
+  ),
   KAFKA_BROKERS: brokerListFromEnv.describe('Kafka bootstrap brokers, comma-separated host:port.'),
   ...kafkaSecurityEnvShape,
   KAFKA_TOPIC_PREFIX: z
@@ -137,6 +146,8 @@ export type ReconcilerConfig = ReconcilerEnv & {
   policy: SyncPolicy;
   secrets: WeChatPaySecrets;
   kafkaSecurity: KafkaSecurity;
+  /** Development conveniences a production start would refuse (logged at start-up). */
+  warnings: ConfigIssue[];
 };
 
 export function syncPolicyOf(env: ReconcilerEnv): SyncPolicy {
@@ -161,8 +172,10 @@ export function loadReconcilerConfig(
   overrides: { shard?: string | undefined } = {},
 ): ReconcilerConfig {
   const parsed = loadConfig('reconciler', reconcilerEnv, env);
-  const production = parsed.NODE_ENV === 'production' || parsed.PAYSYNC_MODE === 'production';
-  const issues: ConfigIssue[] = [];
+  const secret = secretContext(parsed);
+  const production = secret.production;
+  const MYSQL_URL = resolveMysqlUrl(parsed, secret);
+  const issues: ConfigIssue[] = [...secret.issues];
   let shard: Shard = { index: 0, count: 1 };
   try {
     shard = parseShard(overrides.shard ?? parsed.RECONCILER_SHARD);
@@ -178,12 +191,7 @@ export function loadReconcilerConfig(
       message: 'local-only setting; unset it in production',
     });
   }
-  if (production && parsed.WECHATPAY_ALLOW_INSECURE_HTTP) {
-    issues.push({
-      variable: 'WECHATPAY_ALLOW_INSECURE_HTTP',
-      message: 'local-only setting; unset it in production',
-    });
-  }
+  issues.push(...sandboxSettingIssues(parsed, production));
   if (production && parsed.RECONCILER_NOTIFY_PROBE && parsed.WECHATPAY_NOTIFY_URL === undefined) {
     issues.push({
       variable: 'WECHATPAY_NOTIFY_URL',
@@ -199,5 +207,14 @@ export function loadReconcilerConfig(
   const secrets = readWeChatPaySecrets(parsed, issues);
   const kafkaSecurity = readKafkaSecurity(parsed, issues, env);
   if (issues.length > 0 || secrets === undefined) throw new ConfigError('reconciler', issues);
-  return { ...parsed, production, shard, policy: syncPolicyOf(parsed), secrets, kafkaSecurity };
+  return {
+    ...parsed,
+    MYSQL_URL,
+    production,
+    shard,
+    policy: syncPolicyOf(parsed),
+    secrets,
+    kafkaSecurity,
+    warnings: secret.warnings,
+  };
 }

@@ -16,6 +16,7 @@ export function reconcilerParts(
   name: string,
 ): { logger: Logger; pool: Pool; producer: Producer; client: WeChatPayClient } {
   const logger = createLogger({ service: 'reconciler', level: config.LOG_LEVEL });
+  for (const w of config.warnings) logger.warn({ variable: w.variable }, `${w.variable}: ${w.message}`);
   const pool = createPool({ url: config.MYSQL_URL, connectionLimit: config.RECONCILER_DB_POOL_SIZE });
   const kafka = createKafka({
     brokers: config.KAFKA_BROKERS,

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeMessage, type MessageOf, TOPICS, type TopicNames, topicNames } from '@paysync/contracts';
-import { createPool, migrateUp, type Pool, type RowDataPacket } from '@paysync/db';
+import { createComponentAccount, createPool, migrateUp, type Pool, type RowDataPacket } from '@paysync/db';
 import { createConsumer, createIdempotentProducer, createKafka } from '@paysync/kafka';
 import { createLogger, createRegistry } from '@paysync/observability';
 import { createLedgerConsumer, createLedgerMetrics, type LedgerConsumer } from '@paysync/points-ledger';
@@ -67,6 +67,15 @@ export async function createReconcilerWorld(name: string, opts: WorldOptions = {
   const db: IsolatedDatabase = await createIsolatedDatabase(name);
   const pool: Pool = createPool({ url: db.url, connectionLimit: 10 });
   await migrateUp(pool);
+  // Each component runs under its own least-privileged account (the grants of @paysync/db);
+  // `pool` is the test's administrator.
+  const accounts = {
+    reconciler: await createComponentAccount(db.url, 'reconciler'),
+    ledger: await createComponentAccount(db.url, 'ledger'),
+    payctl: await createComponentAccount(db.url, 'payctl'),
+  };
+  const reconcilerPool: Pool = createPool({ url: accounts.reconciler.url, connectionLimit: 10 });
+  const ledgerPool: Pool = createPool({ url: accounts.ledger.url, connectionLimit: 10 });
   const prefix = uniqueName(name);
   const topics: TopicNames = topicNames(prefix);
   const createdTopics = await createIsolatedTopics(Object.values(topics), 3);
@@ -80,7 +89,7 @@ export async function createReconcilerWorld(name: string, opts: WorldOptions = {
   /** A WeChat Pay client of its own (its own breaker), closed with the world. */
   const makeClient = async (breaker?: BreakerOptions) => {
     // As in production: every certificate download is archived for the ledger's checks.
-    const c = await sandboxClient(sandbox, { archive: pool, ...(breaker ? { breaker } : {}) });
+    const c = await sandboxClient(sandbox, { archive: reconcilerPool, ...(breaker ? { breaker } : {}) });
     clients.push(c);
     return c;
   };
@@ -108,12 +117,16 @@ export async function createReconcilerWorld(name: string, opts: WorldOptions = {
     ledgerProducer = createIdempotentProducer(kafka);
     await ledgerProducer.connect();
     ledger = createLedgerConsumer({
-      pool,
+      pool: ledgerPool,
       logger,
       evidence: sandboxEvidence(pool, sandbox),
       kafka,
       producer: ledgerProducer,
-      metrics: createLedgerMetrics(registry, { pool, groupId, topic: topics.paymentObservations }),
+      metrics: createLedgerMetrics(registry, {
+        pool: ledgerPool,
+        groupId,
+        topic: topics.paymentObservations,
+      }),
       groupId,
       topics,
       batchSize: 100,
@@ -124,6 +137,8 @@ export async function createReconcilerWorld(name: string, opts: WorldOptions = {
   const world = {
     db,
     pool,
+    /** The reconciler's own pool (its least-privileged account). */
+    reconcilerPool,
     prefix,
     topics,
     kafka,
@@ -136,8 +151,11 @@ export async function createReconcilerWorld(name: string, opts: WorldOptions = {
     alerts,
     settled,
 
-    /** The environment a reconciler or payctl process needs to work in this world (key files written once). */
-    async processEnv(): Promise<Record<string, string>> {
+    /**
+     * The environment a reconciler or payctl process needs to work in this world (key files
+     * written once), with that component's own database account.
+     */
+    async processEnv(component: 'reconciler' | 'payctl' = 'reconciler'): Promise<Record<string, string>> {
       if (!secretsDir) {
         secretsDir = await mkdtemp(join(tmpdir(), 'paysync-world-'));
         await writeFile(join(secretsDir, 'apiclient_key.pem'), m.privateKeyPem, { mode: 0o600 });
@@ -145,7 +163,7 @@ export async function createReconcilerWorld(name: string, opts: WorldOptions = {
       }
       return {
         PATH: process.env.PATH ?? '',
-        MYSQL_URL: db.url,
+        MYSQL_URL: accounts[component].url,
         KAFKA_BROKERS: testEnv().kafkaBrokers.join(','),
         KAFKA_TOPIC_PREFIX: prefix,
         WECHATPAY_MCHID: m.mchid,
@@ -234,7 +252,7 @@ export async function createReconcilerWorld(name: string, opts: WorldOptions = {
     ): Promise<SweepJobResult & { pacer: AdaptiveRateLimiter }> {
       const pacer = deps.pacer ?? new AdaptiveRateLimiter({ qps: 2000 });
       const result = await runSweepJob(
-        { pool, publisher, wechat: deps.wechat ?? client, pacer, logger, ...deps },
+        { pool: reconcilerPool, publisher, wechat: deps.wechat ?? client, pacer, logger, ...deps },
         {
           shard: WHOLE,
           pageSize: 50,
@@ -309,6 +327,9 @@ export async function createReconcilerWorld(name: string, opts: WorldOptions = {
       await producer.disconnect().catch(() => {});
       for (const c of clients) await c.close();
       await sandbox.close();
+      await reconcilerPool.end();
+      await ledgerPool.end();
+      for (const a of Object.values(accounts)) await a.drop();
       await pool.end();
       await createdTopics.remove().catch(() => {});
       await db.drop();

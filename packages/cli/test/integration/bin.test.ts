@@ -1,9 +1,13 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { COMPONENTS, createPool } from '@paysync/db';
 import { createIsolatedDatabase, type IsolatedDatabase } from '@paysync/testkit';
 
 // payctl as operators run it: `node packages/cli/src/bin.ts …` (Node 24 runs the sources), against
@@ -56,6 +60,49 @@ describe('payctl (the binary)', () => {
     const again = await payctl(['migrate']);
     expect(again.stdout).toMatch(/schema up to date/);
     expect(again.stdout).toMatch(/0001\s+initial_schema\s+applied/);
+  });
+
+  it('creates every component’s database user with exactly its grants, idempotently, printing no password', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'payctl-grants-'));
+    const prefix = `t${randomBytes(4).toString('hex')}_`;
+    const passwords = Object.fromEntries(COMPONENTS.map((c) => [c, `pw-${randomBytes(12).toString('hex')}`]));
+    for (const c of COMPONENTS) await writeFile(join(dir, c), `${passwords[c]}\n`, { mode: 0o600 });
+    const env = { PAYCTL_DB_PASSWORDS_DIR: dir, PAYCTL_DB_USER_PREFIX: prefix, PAYCTL_DB_USER_HOST: '%' };
+    const admin = createPool({ url: db.url, connectionLimit: 1 });
+    try {
+      for (let round = 0; round < 2; round++) {
+        const r = await payctl(['migrate', '--grants'], env);
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+        expect(r.stdout).toMatch(new RegExp(`granted gateway to '${prefix}gateway'@'%'`));
+        for (const pw of Object.values(passwords)) expect(r.stdout + r.stderr).not.toContain(pw);
+      }
+      // The alerting user reaches alert_deliveries and nothing else.
+      const url = new URL(db.url);
+      url.username = `${prefix}alerting`;
+      url.password = passwords.alerting as string;
+      const alerting = createPool({ url: url.toString(), connectionLimit: 1 });
+      try {
+        await alerting.query('SELECT COUNT(*) FROM alert_deliveries');
+        await expect(alerting.query('SELECT COUNT(*) FROM payment_orders')).rejects.toMatchObject({
+          code: 'ER_TABLEACCESS_DENIED_ERROR',
+        });
+      } finally {
+        await alerting.end();
+      }
+      const [grants] = await admin.query(`SHOW GRANTS FOR '${prefix}gateway'@'%'`);
+      expect(JSON.stringify(grants)).not.toMatch(/point_accounts/);
+      const missing = await payctl(['migrate', '--grants', 'gateway'], {
+        ...env,
+        PAYCTL_DB_PASSWORDS_DIR: tmpdir(),
+      });
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toMatch(/PAYCTL_DB_PASSWORDS_DIR: cannot read the password file of gateway/);
+    } finally {
+      for (const c of COMPONENTS) await admin.query(`DROP USER IF EXISTS '${prefix}${c}'@'%'`);
+      await admin.end();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('shows an order that is not in the database and exits 1', async () => {

@@ -8,7 +8,9 @@ import { checkEvidence, EvidenceRefusedError } from '../../src/index.ts';
 // The ledger's check of evidence, case by case: only what WeChat signed, exactly as it says it.
 
 const wechat = new TestWeChatSigner();
-const reader = wechat.reader({ apiV2Key: 'v2key-0123456789abcdef0123456789' });
+const reader = wechat.reader({
+  apiV2Key: { key: 'v2key-0123456789abcdef0123456789', signType: 'HMAC-SHA256' },
+});
 
 function claim(overrides: Partial<PaymentObservation> = {}): PaymentObservation {
   return {
@@ -132,7 +134,10 @@ describe('checkEvidence', () => {
       fee_type: 'CNY',
       time_end: '20261201160000',
     };
-    const body = buildV2Xml({ ...fields, sign: v2Sign(fields, 'v2key-0123456789abcdef0123456789', 'MD5') });
+    const body = buildV2Xml({
+      ...fields,
+      sign: v2Sign(fields, 'v2key-0123456789abcdef0123456789', 'HMAC-SHA256'),
+    });
     const obs = claim({
       successTime: '2026-12-01T16:00:00+08:00',
       evidence: { kind: 'v2_notification', body },
@@ -144,9 +149,14 @@ describe('checkEvidence', () => {
     const forged = buildV2Xml({
       ...fields,
       total_fee: '3000',
-      sign: v2Sign(fields, 'v2key-0123456789abcdef0123456789', 'MD5'),
+      sign: v2Sign(fields, 'v2key-0123456789abcdef0123456789', 'HMAC-SHA256'),
     });
     await expect(refusal({ ...obs, evidence: { kind: 'v2_notification', body: forged } })).resolves.toBe(
+      'bad_signature',
+    );
+    // Signed right, but with a sign type other than the configured one.
+    const md5 = buildV2Xml({ ...fields, sign: v2Sign(fields, 'v2key-0123456789abcdef0123456789', 'MD5') });
+    await expect(refusal({ ...obs, evidence: { kind: 'v2_notification', body: md5 } })).resolves.toBe(
       'bad_signature',
     );
   });

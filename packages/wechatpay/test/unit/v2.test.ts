@@ -59,50 +59,59 @@ describe('APIv2 signatures', () => {
 });
 
 describe('APIv2 notifications', () => {
-  it('verifies an MD5-signed paid notification and reads its amount', () => {
+  const MD5 = { key: KEY, signType: 'MD5' } as const;
+  const HMAC = { key: KEY, signType: 'HMAC-SHA256' } as const;
+
+  it('verifies an MD5-signed paid notification when MD5 is the configured type, and reads its amount', () => {
     const fields = paidFields();
-    const xml = buildV2Xml({ ...fields, sign: v2Sign(fields, KEY) });
-    const n = verifyV2Notification(xml, KEY);
+    const xml = buildV2Xml({ ...fields, sign: v2Sign(fields, KEY, 'MD5') });
+    const n = verifyV2Notification(xml, MD5);
     expect(n).toMatchObject({ paid: true, signType: 'MD5', outTradeNo: '1409811653', totalFee: 1 });
     expect(n.fields.attach).toBe('支付测试');
   });
 
-  it('verifies an HMAC-SHA256 notification declared by sign_type', () => {
+  it('verifies an HMAC-SHA256 notification, declared by sign_type or not', () => {
     const fields = { ...paidFields(), sign_type: 'HMAC-SHA256' };
     const xml = buildV2Xml({ ...fields, sign: v2Sign(fields, KEY, 'HMAC-SHA256') });
-    expect(verifyV2Notification(Buffer.from(xml), KEY).signType).toBe('HMAC-SHA256');
+    expect(verifyV2Notification(Buffer.from(xml), HMAC).signType).toBe('HMAC-SHA256');
+    const undeclared = paidFields();
+    const hmac = buildV2Xml({ ...undeclared, sign: v2Sign(undeclared, KEY, 'HMAC-SHA256') });
+    expect(verifyV2Notification(hmac, HMAC).paid).toBe(true);
+    expect(() => verifyV2Notification(hmac, MD5)).toThrow(BadSignatureError);
   });
 
-  it('uses the expected sign type when the message does not declare one, and rejects a contradiction', () => {
+  it('never lets the message choose the sign type: another declared or undeclared type is refused', () => {
     const fields = paidFields();
-    const hmac = buildV2Xml({ ...fields, sign: v2Sign(fields, KEY, 'HMAC-SHA256') });
-    expect(verifyV2Notification(hmac, KEY, { expectedSignType: 'HMAC-SHA256' }).paid).toBe(true);
-    expect(() => verifyV2Notification(hmac, KEY)).toThrow(BadSignatureError);
+    const md5 = buildV2Xml({ ...fields, sign: v2Sign(fields, KEY, 'MD5') });
+    expect(() => verifyV2Notification(md5, HMAC)).toThrow(BadSignatureError);
     const declaredMd5 = { ...fields, sign_type: 'MD5' };
-    const xml = buildV2Xml({ ...declaredMd5, sign: v2Sign(declaredMd5, KEY) });
-    expect(() => verifyV2Notification(xml, KEY, { expectedSignType: 'HMAC-SHA256' })).toThrow(
-      BadSignatureError,
-    );
+    const xml = buildV2Xml({ ...declaredMd5, sign: v2Sign(declaredMd5, KEY, 'MD5') });
+    expect(() => verifyV2Notification(xml, HMAC)).toThrow(/sign_type MD5 is not the configured HMAC-SHA256/);
+    const declaredHmac = { ...fields, sign_type: 'HMAC-SHA256' };
+    const other = buildV2Xml({ ...declaredHmac, sign: v2Sign(declaredHmac, KEY, 'HMAC-SHA256') });
+    expect(() => verifyV2Notification(other, MD5)).toThrow(BadSignatureError);
   });
 
   it('rejects a changed amount, a wrong key, a lower-case or missing sign', () => {
     const fields = paidFields();
-    const sign = v2Sign(fields, KEY);
-    expect(() => verifyV2Notification(buildV2Xml({ ...fields, total_fee: '100', sign }), KEY)).toThrow(
+    const sign = v2Sign(fields, KEY, 'HMAC-SHA256');
+    expect(() => verifyV2Notification(buildV2Xml({ ...fields, total_fee: '100', sign }), HMAC)).toThrow(
       BadSignatureError,
     );
-    expect(() => verifyV2Notification(buildV2Xml({ ...fields, sign }), 'another-key')).toThrow(
+    expect(() =>
+      verifyV2Notification(buildV2Xml({ ...fields, sign }), { key: 'another-key', signType: 'HMAC-SHA256' }),
+    ).toThrow(BadSignatureError);
+    expect(() => verifyV2Notification(buildV2Xml({ ...fields, sign: sign.toLowerCase() }), HMAC)).toThrow(
       BadSignatureError,
     );
-    expect(() => verifyV2Notification(buildV2Xml({ ...fields, sign: sign.toLowerCase() }), KEY)).toThrow(
-      BadSignatureError,
-    );
-    expect(() => verifyV2Notification(buildV2Xml(fields), KEY)).toThrow(BadSignatureError);
+    expect(() => verifyV2Notification(buildV2Xml(fields), HMAC)).toThrow(BadSignatureError);
   });
 
   it('reports not paid unless both return_code and result_code are SUCCESS', () => {
     const fields = { ...paidFields(), result_code: 'FAIL' };
-    expect(verifyV2Notification(buildV2Xml({ ...fields, sign: v2Sign(fields, KEY) }), KEY).paid).toBe(false);
+    expect(
+      verifyV2Notification(buildV2Xml({ ...fields, sign: v2Sign(fields, KEY, 'HMAC-SHA256') }), HMAC).paid,
+    ).toBe(false);
   });
 
   it('exports the exact success reply', () => {

@@ -9,6 +9,16 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** A URL that no chat or mail client turns into a link: `https://x` → `https[:]//x`. */
+export function defang(s: string): string {
+  return s.replace(/([a-z][a-z0-9+.-]*):\/\//gi, '$1[:]//').replace(/\bwww\./gi, 'www[.]');
+}
+
+/** Untrusted text for markdown: defanged, markup characters escaped, on one line. */
+function mdUntrusted(s: string): string {
+  return defang(s.replace(/[\\`*_[\]()<>!]/g, (c) => `\\${c}`).replace(/\s*\n\s*/g, ' '));
+}
+
 function mdField(f: Field, nl: string): string {
   switch (f.kind) {
     case 'text':
@@ -17,6 +27,8 @@ function mdField(f: Field, nl: string): string {
       return `**${f.label}**: \`${f.value}\``;
     case 'link':
       return `**${f.label}**: [${f.text}](${f.href})`;
+    case 'untrusted':
+      return `**${f.label}**: ${mdUntrusted(f.value)}`;
     case 'list':
       return [`**${f.label}**:`, ...f.items.map((i) => `- ${i}`)].join(nl);
   }
@@ -34,6 +46,8 @@ function textField(f: Field): string {
       return `${f.label}: ${f.value}`;
     case 'link':
       return `${f.label}: ${f.href}`;
+    case 'untrusted':
+      return `${f.label}: ${defang(f.value)}`;
     case 'list':
       return [`${f.label}:`, ...f.items.map((i) => `  - ${i}`)].join('\n');
   }
@@ -52,6 +66,8 @@ function htmlField(f: Field): string {
       return `<tr>${th}<td><code>${escapeHtml(f.value)}</code></td></tr>`;
     case 'link':
       return `<tr>${th}<td><a href="${escapeHtml(f.href)}">${escapeHtml(f.text)}</a></td></tr>`;
+    case 'untrusted':
+      return `<tr>${th}<td>${escapeHtml(defang(f.value)).replace(/\n/g, '<br>')}</td></tr>`;
     case 'list':
       return `<tr>${th}<td><ul style="margin:0;padding-left:16px">${f.items.map((i) => `<li>${escapeHtml(i)}</li>`).join('')}</ul></td></tr>`;
   }

@@ -86,6 +86,12 @@ export const LABELS = {
   digest: { zh: '条告警', en: 'alerts' },
   more: { zh: '另有 {n} 条未显示', en: '{n} more not shown' },
   truncated: { zh: '（内容过长已截断）', en: '(truncated)' },
+  untrusted: { zh: '注意', en: 'Note' },
+  untrustedNote: {
+    zh: '以下文字和链接来自 Alertmanager 请求，paysync 未核实，请勿直接点击或照做',
+    en: 'the text and links below came with the Alertmanager request; paysync has not checked them — do not follow them blindly',
+  },
+  unverified: { zh: '（未核实）', en: ' (unverified)' },
 } as const satisfies Record<string, { zh: string; en: string }>;
 
 export function label(key: keyof typeof LABELS, lang: Lang): string {

@@ -7,7 +7,9 @@ export type Field =
   | { kind: 'text'; label: string; value: string }
   | { kind: 'link'; label: string; text: string; href: string }
   | { kind: 'list'; label: string; items: string[] }
-  | { kind: 'code'; label: string; value: string };
+  | { kind: 'code'; label: string; value: string }
+  /** Text from outside paysync (an Alertmanager request): never rendered as a link or markup. */
+  | { kind: 'untrusted'; label: string; value: string };
 
 export type Section = { heading: string; fields: Field[] };
 
@@ -50,30 +52,39 @@ function runbookName(url: string): string {
 
 /** Everything a person needs about one notice, in one language. */
 export function section(n: Notice, lang: Lang): Section {
+  // An Alertmanager request's texts and links are whatever its sender wrote: marked, never links.
+  const untrusted = n.source === 'alertmanager';
+  const text = (name: string, value: string): Field =>
+    untrusted ? { kind: 'untrusted', label: name, value } : { kind: 'text', label: name, value };
+  const link = (name: string, linkText: string, href: string): Field =>
+    untrusted
+      ? { kind: 'untrusted', label: `${name}${label('unverified', lang)}`, value: href }
+      : { kind: 'link', label: name, text: linkText, href };
   const fields: Field[] = [{ kind: 'code', label: label('type', lang), value: n.type }];
+  if (untrusted)
+    fields.push({ kind: 'text', label: label('untrusted', lang), value: label('untrustedNote', lang) });
   if (n.outTradeNo) fields.push({ kind: 'code', label: label('order', lang), value: n.outTradeNo });
   const summary = lang === 'zh' ? (n.summaryZh ?? n.summary) : n.summary;
-  fields.push({ kind: 'text', label: label('summary', lang), value: summary });
+  fields.push(text(label('summary', lang), summary));
   const description = lang === 'zh' ? (n.descriptionZh ?? n.description) : n.description;
-  if (description) fields.push({ kind: 'text', label: label('description', lang), value: description });
+  if (description) fields.push(text(label('description', lang), description));
   const seen = Object.entries(n.details)
     .filter(([, v]) => v !== null && v !== '')
     .map(([k, v]) => `${k}: ${String(v)}`);
-  if (seen.length > 0) fields.push({ kind: 'list', label: label('seen', lang), items: seen });
-  fields.push({ kind: 'text', label: label('source', lang), value: n.producer });
+  if (seen.length > 0) {
+    fields.push(
+      untrusted
+        ? { kind: 'untrusted', label: label('seen', lang), value: seen.join('; ') }
+        : { kind: 'list', label: label('seen', lang), items: seen },
+    );
+  }
+  fields.push(text(label('source', lang), n.producer));
   fields.push({ kind: 'text', label: label('startsAt', lang), value: formatTime(n.startsAt, lang) });
   if (n.status === 'resolved' && n.endsAt) {
     fields.push({ kind: 'text', label: label('endsAt', lang), value: formatTime(n.endsAt, lang) });
   }
-  if (n.runbookUrl) {
-    fields.push({
-      kind: 'link',
-      label: label('runbook', lang),
-      text: runbookName(n.runbookUrl),
-      href: n.runbookUrl,
-    });
-  }
-  if (n.link) fields.push({ kind: 'link', label: label('graph', lang), text: 'Prometheus', href: n.link });
+  if (n.runbookUrl) fields.push(link(label('runbook', lang), runbookName(n.runbookUrl), n.runbookUrl));
+  if (n.link) fields.push(link(label('graph', lang), 'Prometheus', n.link));
   fields.push({ kind: 'code', label: label('key', lang), value: n.dedupeKey });
   return { heading: headline(n, lang), fields };
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createPool } from '@paysync/db';
+import { createRegistry } from '@paysync/observability';
 import { eventually, uniqueName } from '@paysync/testkit';
 import { type AlertingWorld, createAlertingWorld, sleep } from '../world.ts';
 
@@ -82,7 +83,10 @@ describe('POST /alertmanager', () => {
     });
     const ding = world.dingtalk.messages.find((m) => m.text.includes(name))!;
     expect(ding.text).toContain('15 分钟内 3 笔支付通知丢失');
-    expect(ding.text).toContain('(https://runbooks.example.com/paysync/missed-notifications.md)');
+    // Links from the request are marked and not clickable.
+    expect(ding.text).toContain('https[:]//runbooks.example.com/paysync/missed-notifications.md');
+    expect(ding.text).not.toContain('](http');
+    expect(ding.text).toContain('paysync has not checked them');
     expect(ding.text).toContain('service: reconciler');
 
     const resolved = payload('resolved', name);
@@ -135,6 +139,40 @@ describe('POST /alertmanager', () => {
     expect(answer.status).toBe(503);
     await world.stopService(down);
     await dead.end();
+  });
+
+  it('takes at most 500 alerts per request, counts unknown alert names as other, and never renders a sent link', async () => {
+    const registry = createRegistry('alerting', { processMetrics: false });
+    const service = await world.startService({}, { registry });
+    const url = service.httpUrl();
+    const many = payload('firing', 'PaysyncWatchdog');
+    many.alerts = Array.from({ length: 501 }, () => ({ ...many.alerts[0]! }));
+    const tooMany = await post(url, many);
+    expect(tooMany.status).toBe(413);
+    expect(String(tooMany.body.error)).toMatch(/at most 500 per request/);
+
+    const names = [1, 2, 3].map((i) => `Phish${i}${uniqueName('n').replace(/_/g, '')}`.slice(0, 60));
+    for (const name of names) {
+      const p = payload('firing', name);
+      p.alerts[0]!.annotations.summary =
+        'Urgent: log in at [paysync console](https://evil.example.com/login)';
+      expect((await post(url, p)).status).toBe(200);
+    }
+    const received =
+      (await registry.getSingleMetric('paysync_alerting_alerts_received_total')?.get())?.values ?? [];
+    const types = received.filter((v) => v.labels.source === 'alertmanager').map((v) => v.labels.type);
+    expect(types).toContain('other');
+    for (const name of names) expect(types).not.toContain(name);
+
+    await eventually('the phishing alerts on DingTalk', async () =>
+      names.every((n) => world.dingtalk.messages.some((m) => m.text.includes(n))) ? true : undefined,
+    );
+    for (const name of names) {
+      const text = world.dingtalk.messages.find((m) => m.text.includes(name))!.text;
+      expect(text).not.toContain('](https://evil');
+      expect(text).toContain('https[:]//evil.example.com/login');
+    }
+    await world.stopService(service);
   });
 
   it('requires the bearer token when one is configured', async () => {

@@ -38,4 +38,18 @@ describe('alerting configuration', () => {
       loadAlertingConfig({ ...required, ALERTING_RETRY_BASE: '10m', ALERTING_RETRY_MAX: '1m' }),
     ).toThrow(/ALERTING_RETRY_MAX/);
   });
+
+  it('requires the webhook token and file-only secrets in production mode, naming variables, never values', () => {
+    try {
+      loadAlertingConfig({ ...required, PAYSYNC_MODE: 'production' });
+      throw new Error('expected a ConfigError');
+    } catch (err) {
+      expect((err as ConfigError).issues.map((i) => i.variable)).toEqual([
+        'MYSQL_URL',
+        'ALERTING_WEBHOOK_TOKEN_FILE',
+      ]);
+      expect((err as Error).message).not.toContain('u:p@');
+    }
+    expect(loadAlertingConfig(required).warnings.map((w) => w.variable)).toEqual(['MYSQL_URL']);
+  });
 });

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
+import { KNOWN_ALERTNAMES } from '../../src/alertmanager.ts';
 import { RULE_TESTS_DIR, RULES_FILE, RUNBOOKS_DIR, runTool } from '../monitoring/files.ts';
 import { promqlRefs } from '../monitoring/promql.ts';
 import { EXTERNAL_METRICS, exportedMetrics } from '../monitoring/registries.ts';
@@ -23,6 +24,10 @@ const testFiles = readdirSync(RULE_TESTS_DIR).filter((f) => f.endsWith('.test.ya
 const AWAITED = new Set<string>();
 
 describe('Prometheus rules', () => {
+  it('are the alertnames the received-alerts metric knows (every other name is counted as other)', () => {
+    expect([...KNOWN_ALERTNAMES].sort()).toEqual(alerts.map((a) => a.alert as string).sort());
+  });
+
   it('pass promtool check rules', async () => {
     const { code, output } = await runTool('promtool', ['check', 'rules', RULES_FILE]);
     expect(output).toContain('SUCCESS');

@@ -54,6 +54,64 @@ const ok = secrets(
   },
 );
 
+describe('routes file in production mode', () => {
+  const files = {
+    '/run/smtp-url': 'smtp://u:smtp-password@smtp.example.com:587?requireTLS=true',
+    '/run/ding-url': 'https://oapi.dingtalk.com/robot/send?access_token=t',
+    '/run/wx-url': 'http://qyapi.example.com/send?key=wecom-key',
+  };
+  const prod = (env: Record<string, string> = {}) => ({ ...secrets(env, files), production: true });
+  const text = (mail: string, wx = '{ file: /run/wx-url }') => `
+channels:
+  mail: { type: email, from: a@example.com, to: [b@example.com], smtp: ${mail} }
+  ding: { type: dingtalk, url: { file: /run/ding-url } }
+  wx: { type: wecom, url: ${wx} }
+routes:
+  - channels: [mail, ding, wx]
+`;
+  const problems = (yaml: string, env: Record<string, string> = {}) => {
+    try {
+      parseRoutes(yaml, 'r.yaml', prod(env));
+      return [];
+    } catch (err) {
+      return [...(err as RoutesConfigError).issues];
+    }
+  };
+
+  it('takes secrets from files only, robot URLs over https only, and SMTP over TLS only, naming the field, never the value', () => {
+    const found = problems(
+      text('{ url: { env: SMTP_URL } }', '"http://qyapi.example.com/send?key=inline-key"'),
+      { SMTP_URL: 'smtp://u:env-password@smtp.example.com:587' },
+    );
+    expect(found).toEqual([
+      expect.stringMatching(
+        /^channels\.mail\.smtp\.url: a secret from the environment variable SMTP_URL is refused in production mode/,
+      ),
+      expect.stringMatching(/^channels\.wx\.url: a literal secret is refused in production mode/),
+    ]);
+    expect(problems(text('{ url: { file: /run/smtp-url } }'))).toEqual([
+      'channels.wx.url: the WeCom robot URL must be an https URL in production mode',
+    ]);
+    expect(
+      problems(text('{ host: smtp.example.com, port: 587, user: u, password: { file: /run/smtp-url } }')),
+    ).toEqual(
+      expect.arrayContaining([
+        'channels.mail.smtp.user: a literal secret is refused in production mode: use { file: PATH }',
+      ]),
+    );
+    files['/run/wx-url'] = 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k';
+    expect(problems(text('{ url: { file: /run/smtp-url } }'))).toEqual([]);
+    files['/run/smtp-url'] = 'smtp://u:p@smtp.example.com:587';
+    expect(problems(text('{ url: { file: /run/smtp-url } }'))).toEqual([
+      'channels.mail.smtp: SMTP must use TLS in production mode: smtps://, ?requireTLS=true, secure or requireTLS',
+    ]);
+    const all = JSON.stringify(
+      problems(text('{ url: { env: SMTP_URL } }', '"http://x/inline-key"'), { SMTP_URL: 'env-password' }),
+    );
+    for (const value of ['env-password', 'inline-key', 'smtp-password']) expect(all).not.toContain(value);
+  });
+});
+
 describe('routes file', () => {
   it('validates the example shipped with the service', () => {
     const text = readFileSync(EXAMPLE, 'utf8');

@@ -1,3 +1,4 @@
+import type { V2Key } from '@paysync/wechatpay';
 import express, { type NextFunction, type Request, type Response, Router } from 'express';
 import { type CallbackDeps, finish, notificationLogger, receiveV3Notification } from '../callback.ts';
 import { receiveV2Notification, v2FailReply } from '../callback-v2.ts';
@@ -7,7 +8,7 @@ import { CALLBACK_PATH, CALLBACK_V2_PATH } from '../notify-url.ts';
 export type CallbackRouteDeps = CallbackDeps & {
   maxBodyBytes: number;
   /** Enables the APIv2 (XML) route. */
-  apiV2Key?: string | undefined;
+  apiV2Key?: V2Key | undefined;
 };
 
 const isJson = (req: Request) => req.is(['application/json', 'application/*+json']) !== false;

@@ -102,7 +102,7 @@ describe('what the gateway logs', () => {
       total_fee: '500',
       openid: openids[0] as string,
     };
-    const sign = v2Sign(fields, API_V2_KEY);
+    const sign = v2Sign(fields, API_V2_KEY, 'HMAC-SHA256');
     await world.post('/api/payment/wechat/callback/v2', buildV2Xml({ ...fields, sign }), {
       'content-type': 'text/xml',
     });

@@ -154,7 +154,7 @@ describe('APIv2 (XML) notifications', () => {
       openid: 'oV2PAYER_never_logged',
       ...overrides,
     };
-    return { ...fields, sign: v2Sign(fields, API_V2_KEY, 'MD5') };
+    return { ...fields, sign: v2Sign(fields, API_V2_KEY, 'HMAC-SHA256') };
   };
 
   it('answers the exact success XML only after publishing the paid order’s observation', async () => {
@@ -177,6 +177,21 @@ describe('APIv2 (XML) notifications', () => {
     const res = await world.post(CALLBACK_V2_PATH, buildV2Xml(fields), { 'content-type': 'text/xml' });
     expect(res.status).toBe(401);
     expect(res.text).toContain('<return_code><![CDATA[FAIL]]></return_code>');
+    expect(await world.topicCount()).toBe(before);
+  });
+
+  it('refuses a notification signed with another sign type than the configured HMAC-SHA256', async () => {
+    const no = await createNativeOrder(world);
+    const before = await world.topicCount();
+    const { sign: _sign, ...fields } = v2Fields(no);
+    for (const md5 of [
+      { ...fields, sign: v2Sign(fields, API_V2_KEY, 'MD5') },
+      { ...fields, sign_type: 'MD5', sign: v2Sign({ ...fields, sign_type: 'MD5' }, API_V2_KEY, 'MD5') },
+    ]) {
+      const res = await world.post(CALLBACK_V2_PATH, buildV2Xml(md5), { 'content-type': 'text/xml' });
+      expect(res.status).toBe(401);
+      expect(res.text).toContain('<return_code><![CDATA[FAIL]]></return_code>');
+    }
     expect(await world.topicCount()).toBe(before);
   });
 

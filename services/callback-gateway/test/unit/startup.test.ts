@@ -17,6 +17,9 @@ const run = promisify(execFile);
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 let dir: string;
 let env: Record<string, string>;
+/** `env` as production wants it: every secret from a file. */
+let prod: Record<string, string>;
+const TOKEN = randomBytes(24).toString('hex');
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'gw-startup-'));
@@ -33,7 +36,20 @@ beforeAll(async () => {
     WECHATPAY_PRIVATE_KEY_FILE: join(dir, 'key.pem'),
     WECHATPAY_API_V3_KEY_FILE: join(dir, 'apiv3'),
     WECHATPAY_NOTIFY_URL: `https://pay.example.com${CALLBACK_PATH}`,
-    GATEWAY_API_TOKEN: randomBytes(24).toString('hex'),
+    GATEWAY_API_TOKEN: TOKEN,
+  };
+  await writeFile(join(dir, 'db-password'), 'secret-db-password\n');
+  await writeFile(join(dir, 'api-token'), `${TOKEN}\n`);
+  const { MYSQL_URL: _url, GATEWAY_API_TOKEN: _token, ...rest } = env;
+  // Production runs the order service and the receiver apart, and Kafka plaintext only when told.
+  prod = {
+    ...rest,
+    GATEWAY_ROLE: 'orders',
+    KAFKA_ALLOW_PLAINTEXT: 'true',
+    PAYSYNC_MODE: 'production',
+    MYSQL_URL: 'mysql://paysync@127.0.0.1:1/paysync',
+    MYSQL_PASSWORD_FILE: join(dir, 'db-password'),
+    GATEWAY_API_TOKEN_FILE: join(dir, 'api-token'),
   };
 });
 
@@ -71,60 +87,64 @@ describe('configuration', () => {
   });
 
   it('refuses http WeChat Pay origins in production mode', () => {
-    expect(() =>
-      loadGatewayConfig({
-        ...env,
-        GATEWAY_ROLE: 'orders',
-        PAYSYNC_MODE: 'production',
-        WECHATPAY_ALLOW_INSECURE_HTTP: 'true',
-      }),
-    ).toThrow(/WECHATPAY_ALLOW_INSECURE_HTTP/);
-    expect(
-      loadGatewayConfig({
-        ...env,
-        GATEWAY_ROLE: 'orders',
-        NODE_ENV: 'production',
-        KAFKA_ALLOW_PLAINTEXT: 'true',
-      }).production,
-    ).toBe(true);
+    expect(() => loadGatewayConfig({ ...prod, WECHATPAY_ALLOW_INSECURE_HTTP: 'true' })).toThrow(
+      /WECHATPAY_ALLOW_INSECURE_HTTP/,
+    );
+    expect(() => loadGatewayConfig({ ...prod, WECHATPAY_BASE_URLS: 'http://127.0.0.1:9999' })).toThrow(
+      /WECHATPAY_BASE_URLS: http:\/\/127\.0\.0\.1:9999\/?: a local sandbox origin is refused in production mode/,
+    );
+    const { PAYSYNC_MODE: _mode, ...byNodeEnv } = prod;
+    expect(loadGatewayConfig({ ...byNodeEnv, NODE_ENV: 'production' }).production).toBe(true);
   });
 
-  it('splits the edge: the receiver needs no signing key and refuses one in production; production refuses all', () => {
-    const { WECHATPAY_PRIVATE_KEY_FILE, WECHATPAY_MERCHANT_SERIAL_NO, GATEWAY_API_TOKEN, ...receiverEnv } =
-      env;
-    const receiver = loadGatewayConfig({
-      ...receiverEnv,
-      GATEWAY_ROLE: 'receiver',
-      PAYSYNC_MODE: 'production',
-      KAFKA_ALLOW_PLAINTEXT: 'true',
-    });
-    expect(receiver.secrets.privateKeyPem).toBeUndefined();
-    expect(receiver.secrets.apiV3Key).toBe('k'.repeat(32));
-    expect(() =>
-      loadGatewayConfig({
-        ...receiverEnv,
-        GATEWAY_ROLE: 'receiver',
-        PAYSYNC_MODE: 'production',
-        KAFKA_ALLOW_PLAINTEXT: 'true',
-        WECHATPAY_PRIVATE_KEY_FILE,
-      }),
-    ).toThrow(/WECHATPAY_PRIVATE_KEY_FILE: the notification receiver must not hold the merchant private key/);
-    // The order service (and all) cannot start without what signs its requests, named at once.
+  it('reads the tokens and the database password from files; production refuses them inline, naming the variable, never the value', () => {
+    const config = loadGatewayConfig(prod);
+    expect(config.GATEWAY_API_TOKEN).toBe(TOKEN);
+    expect(config.MYSQL_URL).toBe('mysql://paysync:secret-db-password@127.0.0.1:1/paysync');
+    expect(config.warnings).toEqual([]);
     try {
-      loadGatewayConfig({ ...receiverEnv, GATEWAY_ROLE: 'orders' });
+      loadGatewayConfig({
+        ...env,
+        GATEWAY_ROLE: 'orders',
+        KAFKA_ALLOW_PLAINTEXT: 'true',
+        PAYSYNC_MODE: 'production',
+        GATEWAY_API_READ_TOKEN: `r${TOKEN}`,
+      });
       throw new Error('expected a ConfigError');
     } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
       expect((err as ConfigError).issues.map((i) => i.variable)).toEqual([
-        'WECHATPAY_PRIVATE_KEY_FILE',
-        'WECHATPAY_MERCHANT_SERIAL_NO',
+        'MYSQL_URL',
         'GATEWAY_API_TOKEN',
+        'GATEWAY_API_READ_TOKEN',
       ]);
+      expect((err as Error).message).toMatch(
+        /GATEWAY_API_TOKEN: holds a secret inline, refused in production mode/,
+      );
+      expect((err as Error).message).not.toContain(TOKEN);
+      expect((err as Error).message).not.toContain('secret-db-password');
     }
+    // Development: allowed, with a warning per variable (logged at start-up).
+    expect(loadGatewayConfig(env).warnings.map((w) => w.variable)).toEqual([
+      'MYSQL_URL',
+      'GATEWAY_API_TOKEN',
+    ]);
+    expect(() => loadGatewayConfig({ ...prod, GATEWAY_API_TOKEN: TOKEN })).toThrow(
+      /GATEWAY_API_TOKEN: set either GATEWAY_API_TOKEN or GATEWAY_API_TOKEN_FILE, not both/,
+    );
     expect(() =>
-      loadGatewayConfig({ ...env, PAYSYNC_MODE: 'production', KAFKA_ALLOW_PLAINTEXT: 'true' }),
-    ).toThrow(/GATEWAY_ROLE: production runs/);
-    expect(loadGatewayConfig({ ...env, WECHATPAY_MERCHANT_SERIAL_NO, GATEWAY_API_TOKEN }).GATEWAY_ROLE).toBe(
-      'all',
+      loadGatewayConfig({
+        ...prod,
+        MYSQL_URL: 'mysql://paysync:other@127.0.0.1:1/paysync',
+        PAYSYNC_MODE: 'development',
+      }),
+    ).toThrow(/MYSQL_URL: holds a password and MYSQL_PASSWORD_FILE is set/);
+    const { GATEWAY_API_TOKEN_FILE: _file, ...noToken } = prod;
+    expect(() => loadGatewayConfig(noToken)).toThrow(
+      /GATEWAY_API_TOKEN: is required unless GATEWAY_ROLE=receiver/,
+    );
+    expect(() => loadGatewayConfig({ ...prod, GATEWAY_API_TOKEN_FILE: join(dir, 'short') })).toThrow(
+      /GATEWAY_API_TOKEN: expected at least 24 characters/,
     );
   });
 
@@ -133,10 +153,7 @@ describe('configuration', () => {
     await writeFile(join(dir, 'empty-v2'), '');
     try {
       loadGatewayConfig({
-        ...env,
-        GATEWAY_ROLE: 'orders',
-        PAYSYNC_MODE: 'production',
-        KAFKA_ALLOW_PLAINTEXT: 'true',
+        ...prod,
         WECHATPAY_ALLOW_INSECURE_HTTP: 'true',
         WECHATPAY_PRIVATE_KEY_FILE: join(dir, 'not-a-key.pem'),
         WECHATPAY_API_V3_KEY_FILE: join(dir, 'short'),
@@ -157,11 +174,51 @@ describe('configuration', () => {
     }
   });
 
+  it('splits the edge: the receiver needs no signing key and refuses one in production; production refuses all', () => {
+    const {
+      WECHATPAY_PRIVATE_KEY_FILE,
+      WECHATPAY_MERCHANT_SERIAL_NO,
+      GATEWAY_API_TOKEN_FILE,
+      ...receiverEnv
+    } = prod;
+    const receiver = loadGatewayConfig({ ...receiverEnv, GATEWAY_ROLE: 'receiver' });
+    expect(receiver.secrets.privateKeyPem).toBeUndefined();
+    expect(receiver.secrets.apiV3Key).toBe('k'.repeat(32));
+    expect(() =>
+      loadGatewayConfig({ ...receiverEnv, GATEWAY_ROLE: 'receiver', WECHATPAY_PRIVATE_KEY_FILE }),
+    ).toThrow(/WECHATPAY_PRIVATE_KEY_FILE: the notification receiver must not hold the merchant private key/);
+    // The order service (and all) cannot start without what signs its requests, named at once.
+    try {
+      loadGatewayConfig({ ...receiverEnv, GATEWAY_ROLE: 'orders' });
+      throw new Error('expected a ConfigError');
+    } catch (err) {
+      expect((err as ConfigError).issues.map((i) => i.variable)).toEqual([
+        'WECHATPAY_PRIVATE_KEY_FILE',
+        'WECHATPAY_MERCHANT_SERIAL_NO',
+        'GATEWAY_API_TOKEN',
+      ]);
+    }
+    expect(() => loadGatewayConfig({ ...prod, GATEWAY_ROLE: 'all' })).toThrow(
+      /GATEWAY_ROLE: production runs/,
+    );
+    expect(loadGatewayConfig({ ...env, WECHATPAY_MERCHANT_SERIAL_NO }).GATEWAY_ROLE).toBe('all');
+  });
+
   it('reads the optional APIv2 key and names an unreadable one by its path', async () => {
     await writeFile(join(dir, 'apiv2'), 'v2-key\n');
     expect(
       loadGatewayConfig({ ...env, WECHATPAY_API_V2_KEY_FILE: join(dir, 'apiv2') }).secrets.apiV2Key,
-    ).toBe('v2-key');
+    ).toEqual({ key: 'v2-key', signType: 'HMAC-SHA256' });
+    expect(
+      loadGatewayConfig({
+        ...env,
+        WECHATPAY_API_V2_KEY_FILE: join(dir, 'apiv2'),
+        WECHATPAY_API_V2_SIGN_TYPE: 'MD5',
+      }).secrets.apiV2Key,
+    ).toEqual({ key: 'v2-key', signType: 'MD5' });
+    expect(() => loadGatewayConfig({ ...env, WECHATPAY_API_V2_SIGN_TYPE: 'SHA1' })).toThrow(
+      /WECHATPAY_API_V2_SIGN_TYPE/,
+    );
     expect(loadGatewayConfig(env).secrets.apiV2Key).toBeUndefined();
     expect(() => loadGatewayConfig({ ...env, WECHATPAY_API_V2_KEY_FILE: join(dir, 'missing') })).toThrow(
       /WECHATPAY_API_V2_KEY_FILE: cannot read .*missing \(ENOENT\)/,
@@ -213,11 +270,9 @@ describe('notify URL at start-up', () => {
     const failed = await run(process.execPath, [MAIN], {
       env: {
         PATH: process.env.PATH ?? '',
-        ...env,
+        ...prod,
         GATEWAY_ROLE: 'receiver',
         WECHATPAY_PRIVATE_KEY_FILE: '',
-        NODE_ENV: 'production',
-        KAFKA_ALLOW_PLAINTEXT: 'true',
         WECHATPAY_NOTIFY_URL: 'http://localhost:8080/pay/notify',
       },
       timeout: 60_000,

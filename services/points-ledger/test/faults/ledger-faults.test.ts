@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { PaymentObservation } from '@paysync/contracts';
-import { insertRefund, type RowDataPacket } from '@paysync/db';
+import { createComponentAccount, insertRefund, type RowDataPacket } from '@paysync/db';
 import { checkInvariants, eventually, infraCommand, testEnv } from '@paysync/testkit';
 import { Supervised } from '../ledger-process.ts';
 import {
@@ -230,28 +230,18 @@ describe('points-ledger under faults', () => {
     'dead-letters nothing when %s',
     async (_name, breakSql, healSql) => {
       const { world, orders, refunded, stream, env } = await setup('dbstate', 400);
-      // The ledger's own, least-privileged account (ALL PRIVILEGES would also bypass read_only).
-      const user = `'ledger_${process.pid}_${Date.now().toString(36)}'@'127.0.0.1'`;
+      // The ledger's own, least-privileged account (ALL PRIVILEGES would also bypass read_only),
+      // with the grants of @paysync/db.
+      const account = await createComponentAccount(world.db.url, 'ledger');
+      const user = `'${account.account.user}'@'${account.account.host}'`;
       const db = world.db.name;
-      await world.pool.query(`CREATE USER ${user} IDENTIFIED BY 'ledger-pw'`);
-      await world.pool.query(`GRANT SELECT ON \`${db}\`.* TO ${user}`);
-      await world.pool.query(`GRANT INSERT ON \`${db}\`.order_observations TO ${user}`);
-      await world.pool.query(`GRANT INSERT ON \`${db}\`.point_transactions TO ${user}`);
-      await world.pool.query(`GRANT INSERT, UPDATE ON \`${db}\`.point_accounts TO ${user}`);
-      await world.pool.query(`GRANT UPDATE ON \`${db}\`.payment_orders TO ${user}`);
-      await world.pool.query(`GRANT INSERT, DELETE ON \`${db}\`.ledger_outbox TO ${user}`);
-      await world.pool.query(`GRANT INSERT ON \`${db}\`.evidence_bindings TO ${user}`);
-      await world.pool.query(`GRANT INSERT, UPDATE ON \`${db}\`.payment_refunds TO ${user}`);
-      const url = new URL(world.db.url);
-      url.username = user.slice(1, user.indexOf("'", 1));
-      url.password = 'ledger-pw';
       const sql = (text: string) => text.replaceAll('{db}', db).replaceAll('{user}', user);
       const admin = await world.pool.getConnection();
       try {
         await admin.query('SET SESSION lock_wait_timeout = 30');
         const { ledger, publishing } = await streamThroughLedger(world, stream, {
           ...env,
-          MYSQL_URL: url.toString(),
+          MYSQL_URL: account.url,
         });
         await admin.query(sql(breakSql));
         try {
@@ -266,7 +256,7 @@ describe('points-ledger under faults', () => {
       } finally {
         await admin.query('SET GLOBAL read_only = OFF').catch(() => {});
         admin.release();
-        await world.pool.query(`DROP USER IF EXISTS ${user}`);
+        await account.drop();
       }
     },
     600_000,

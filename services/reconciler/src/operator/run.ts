@@ -31,6 +31,7 @@ export async function runOperator(env: Record<string, string | undefined> = proc
   }
   const { reconciler: rc, operator: op } = config;
   const logger = createLogger({ service: 'reconciler-operator', level: rc.LOG_LEVEL });
+  for (const w of rc.warnings) logger.warn({ variable: w.variable }, `${w.variable}: ${w.message}`);
   const pool = createPool({ url: rc.MYSQL_URL, connectionLimit: rc.RECONCILER_DB_POOL_SIZE });
   const kafka = createKafka({
     brokers: rc.KAFKA_BROKERS,

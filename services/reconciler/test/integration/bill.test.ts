@@ -192,7 +192,7 @@ describe('paysync-reconciler bill (the CronJob process)', () => {
     const job = (beijingClock: string) =>
       runBillJob(
         {
-          pool: world.pool,
+          pool: world.reconcilerPool,
           client: world.client,
           mchid: world.sandbox.merchant!.mchid,
           sync: { wechat: world.client, publisher: world.publisher, origin: { producer: 'reconciler-bill' } },

@@ -16,7 +16,7 @@ beforeAll(async () => {
   world = await createReconcilerWorld('rec_payctl', {
     sandbox: { faults: { notifyUnreachable: 'refused' } },
   });
-  env = await world.processEnv();
+  env = await world.processEnv('payctl');
 });
 afterAll(async () => {
   await world?.close();

@@ -90,9 +90,27 @@ describe('reconciler configuration', () => {
       RECONCILER_NOTIFY_URL_ALLOW_INSECURE: 'true',
     });
     expect(found.map((f) => f.split(':')[0]).sort()).toEqual([
+      'MYSQL_URL',
       'RECONCILER_NOTIFY_URL_ALLOW_INSECURE',
       'WECHATPAY_ALLOW_INSECURE_HTTP',
       'WECHATPAY_NOTIFY_URL',
+    ]);
+    expect(found.join('\n')).not.toContain(':secret@');
+  });
+
+  it('reads the database password from MYSQL_PASSWORD_FILE (the only way in production)', async () => {
+    await writeFile(join(dir, 'db-password'), 'p@ss/word\n');
+    const config = loadReconcilerConfig({
+      ...base,
+      PAYSYNC_MODE: 'production',
+      RECONCILER_NOTIFY_PROBE: 'false',
+      MYSQL_URL: 'mysql://paysync_reconciler@db:3306/paysync',
+      MYSQL_PASSWORD_FILE: join(dir, 'db-password'),
+    });
+    expect(decodeURIComponent(new URL(config.MYSQL_URL).password)).toBe('p@ss/word');
+    expect(config.warnings).toEqual([]);
+    expect(issues({ ...base, MYSQL_PASSWORD_FILE: join(dir, 'missing') })).toEqual([
+      'MYSQL_URL: holds a password and MYSQL_PASSWORD_FILE is set: give it in one place only',
     ]);
   });
 
