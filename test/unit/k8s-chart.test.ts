@@ -229,7 +229,9 @@ describe('secrets', () => {
       const component = (w.metadata.name as string)
         .replace(/^paysync-/, '')
         .replace(/^points-ledger$/, 'ledger')
-        // The order service and the receiver share the gateway's account (one grants entry).
+        // The public receiver has an account of its own (reads the certificate archive only); the
+        // order service runs as the gateway account (orders, refunds).
+        .replace(/^gateway$/, 'receiver')
         .replace(/^order-service$/, 'gateway')
         .replace(/^reconciler-.*/, 'reconciler');
       for (const c of containers(w)) {
@@ -252,6 +254,7 @@ describe('secrets', () => {
       const mysql = podSpecOf(w).volumes.find((v: any) => v.name === 'mysql');
       expect(mysql.secret.secretName).toBe(`paysync-mysql-${component}`);
     }
+    expect(accounts.has('paysync-mysql-receiver')).toBe(true);
     expect(accounts.has('paysync-mysql-gateway')).toBe(true);
     expect(accounts.has('paysync-mysql-ledger')).toBe(true);
   });

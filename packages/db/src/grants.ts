@@ -9,6 +9,7 @@ import mysql, { type Pool } from 'mysql2/promise';
  */
 export const COMPONENTS = [
   'migrate',
+  'receiver',
   'gateway',
   'ledger',
   'reconciler',
@@ -41,7 +42,12 @@ const BILL: TableGrant[] = [
 export const COMPONENT_GRANTS: Readonly<Record<Component, readonly TableGrant[]>> = {
   // Schema changes (DDL) on the paysync database only.
   migrate: [{ table: '*', privileges: ['ALL PRIVILEGES'] }],
-  // Creates and reads orders, accepts and drives refunds, archives WeChat Pay certificates.
+  // The public notification receiver: it only reads the platform certificates the signing
+  // components archived (to verify notifications). It writes nothing: a compromised public edge
+  // cannot insert an order or a refund for the sweep to send to WeChat Pay.
+  receiver: [{ table: 'wechatpay_platform_certificates', privileges: ['SELECT'] }],
+  // The order service: creates and reads orders, accepts and drives refunds, archives WeChat Pay
+  // certificates.
   gateway: [
     { table: 'payment_orders', privileges: ['SELECT', 'INSERT'] },
     { table: 'payment_refunds', privileges: ['SELECT', 'INSERT', REFUND_TRACKING] },

@@ -129,7 +129,10 @@ export async function createGatewayWorld(name: string, opts: WorldOptions = {}):
   await migrateUp(pool);
   // The gateway runs under its own least-privileged account (the grants of @paysync/db); the
   // world's pool is the test's administrator.
-  const gatewayAccount = await createComponentAccount(db.url, 'gateway');
+  const gatewayAccount = await createComponentAccount(
+    db.url,
+    opts.role === 'receiver' ? 'receiver' : 'gateway',
+  );
   const ownPool = createPool({ url: gatewayAccount.url, connectionLimit: 8 });
   const prefix = uniqueName(name);
   const topics = topicNames(prefix);
@@ -184,7 +187,8 @@ export async function createGatewayWorld(name: string, opts: WorldOptions = {}):
         apiV3Key: merchant.apiV3Key,
         publicKeyPem: undefined,
       },
-      onCertificates: certificateArchiver(ownPool, () => {}),
+      // The order service archives the certificates; a receiver world's account only reads them.
+      onCertificates: certificateArchiver(opts.role === 'receiver' ? pool : ownPool, () => {}),
     },
     metrics,
   );
