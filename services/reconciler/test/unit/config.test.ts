@@ -103,6 +103,7 @@ describe('reconciler configuration', () => {
     const config = loadReconcilerConfig({
       ...base,
       PAYSYNC_MODE: 'production',
+      KAFKA_ALLOW_PLAINTEXT: 'true',
       RECONCILER_NOTIFY_PROBE: 'false',
       MYSQL_URL: 'mysql://paysync_reconciler@db:3306/paysync',
       MYSQL_PASSWORD_FILE: join(dir, 'db-password'),
