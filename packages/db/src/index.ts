@@ -44,7 +44,6 @@ export {
 export {
   findRefund,
   findRefundByMerchantNo,
-  heldPoints,
   insertRefund,
   listRefunds,
   lockRefunds,

@@ -292,13 +292,3 @@ export async function refundsUnderWay(
   );
   return new Map(rows.map((r) => [r.out_trade_no as string, Number(r.fen)]));
 }
-
-/** Points held for a user's refunds under way: spendable = balance − held. */
-export async function heldPoints(db: Queryable, userId: string): Promise<number> {
-  const [rows] = await db.query<Row[]>(
-    `SELECT COALESCE(SUM(hold_points), 0) AS held FROM payment_refunds
-      WHERE user_id = ? AND hold_released_at IS NULL`,
-    [userId],
-  );
-  return Number(rows[0]?.held ?? 0);
-}
