@@ -2,7 +2,6 @@ import type { PaymentObservation } from '@paysync/contracts';
 import {
   type CreateRefundInput,
   InvalidArgumentError,
-  MalformedError,
   type RefundAnswerStatus,
   type SignedAnswer,
   WeChatPayApiError,
@@ -202,6 +201,8 @@ export type DriveDeps = {
 export type DriveResult =
   | { kind: 'answered'; status: RefundAnswerStatus; observation: PaymentObservation }
   | { kind: 'retry'; error: string }
+  /** WeChat signed an answer about another refund or order: nothing applied, asked again later. */
+  | { kind: 'mismatched'; error: string }
   | { kind: 'rejected'; code: string };
 
 function describe(err: unknown): string {
@@ -248,7 +249,7 @@ export async function driveRefund(deps: DriveDeps, r: RefundToDrive): Promise<Dr
   if (refund.out_refund_no !== r.outRefundNo || refund.out_trade_no !== r.outTradeNo) {
     const error = 'the answer names another refund or order';
     await deps.tracker.retryLater(r.outRefundNo, error, now, nextRefundCheck(r.checkAttempts, now));
-    throw new MalformedError(`refund ${r.outRefundNo}: ${error}`);
+    return { kind: 'mismatched', error };
   }
   await deps.tracker.answered(r.outRefundNo, refund.refund_id, now, nextRefundCheck(r.checkAttempts, now));
   const observation = refundAnswerObservation(refund, answer, r.mchid, deps.envelope());

@@ -24,6 +24,8 @@ export type RefundSweepReport = {
   answered: Record<string, number>;
   retried: number;
   rejected: number;
+  /** Signed answers that named another refund or order: nothing applied, asked again later. */
+  mismatched: number;
   /** Creates not sent because no notify URL is configured. */
   waiting: number;
   failure?: string;
@@ -47,6 +49,7 @@ export async function sweepRefunds(
     answered: {},
     retried: 0,
     rejected: 0,
+    mismatched: 0,
     waiting: 0,
   };
   const clock = deps.clock ?? (() => new Date());
@@ -76,7 +79,15 @@ export async function sweepRefunds(
       if (result.kind === 'answered')
         report.answered[result.status] = (report.answered[result.status] ?? 0) + 1;
       else if (result.kind === 'rejected') report.rejected += 1;
-      else report.retried += 1;
+      else if (result.kind === 'mismatched') {
+        // WeChat's signature over someone else's refund: never applied, and never the end of the
+        // run for the refunds after it.
+        report.mismatched += 1;
+        deps.logger.error(
+          { out_refund_no: refund.outRefundNo, out_trade_no: refund.outTradeNo },
+          `refund ${refund.outRefundNo}: ${result.error}; nothing applied, asked again later`,
+        );
+      } else report.retried += 1;
     }
     if (report.waiting > 0) {
       deps.logger.error(

@@ -8,6 +8,7 @@ import {
   type ObservationOrigin,
   type Publisher,
   probeNotifyUrl,
+  type RefundSweepReport,
   type Shard,
   type SyncPolicy,
   shardLabel,
@@ -56,6 +57,8 @@ export type SweepJobResult = {
   exitCode: number;
   probe: NotifyProbeResult | undefined;
   pushed: boolean;
+  /** The refund sweep's report (shard 0 with refunds configured), else undefined. */
+  refunds: RefundSweepReport | undefined;
 };
 
 /** Kubernetes retries a CronJob pod that exits non-zero: only runs that did not do their job do. */
@@ -204,5 +207,5 @@ export async function runSweepJob(deps: SweepJobDeps, config: SweepJobConfig): P
   };
   if (exitCode === 0) log.info(summary, 'sweep finished');
   else log.error(summary, 'sweep failed');
-  return { report, exitCode, probe, pushed };
+  return { report, exitCode, probe, pushed, refunds };
 }

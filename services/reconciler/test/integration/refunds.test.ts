@@ -158,6 +158,44 @@ describe('the refund sweep', () => {
     await invariantsHold(order);
   });
 
+  it('applies nothing from an answer that names another refund, and goes on with the next refund', async () => {
+    const order = await paidOrder();
+    const other = await paidOrder();
+    const odd = await accept(order, 300, 'MR-SWEEP-ODD');
+    const next = await accept(other, 400, 'MR-SWEEP-NEXT');
+    await due();
+    await world.sweep(REFUNDS); // both sent; WeChat answers PROCESSING
+    await world.waitUntilConsumed();
+
+    // WeChat completed both. A client that, asking about the first, gets WeChat's signed answer
+    // about the second: a real signature over the wrong refund.
+    const [a, b] = [odd, next];
+    const wrong: typeof world.client = Object.create(world.client);
+    wrong.queryRefund = (outRefundNo: string, mchid?: string) =>
+      world.client.queryRefund(outRefundNo === a!.outRefundNo ? b!.outRefundNo : outRefundNo, mchid);
+    await due();
+    const run = await world.sweep(REFUNDS, { wechat: wrong });
+    expect(run.exitCode).toBe(0);
+    expect(run.refunds).toMatchObject({ status: 'ok', checked: 2, mismatched: 1 });
+    await world.waitUntilConsumed();
+    // Nothing of the mismatched answer applied to the refund asked about; the other one ended.
+    expect(await refund(a!.outRefundNo)).toMatchObject({
+      status: 'processing',
+      last_error: 'the answer names another refund or order',
+    });
+    expect(await refund(b!.outRefundNo)).toMatchObject({ status: 'succeeded' });
+
+    // Asked again with an honest client, it ends too; every point reversed once.
+    await due();
+    await world.sweep(REFUNDS);
+    await world.waitUntilConsumed();
+    expect(await refund(a!.outRefundNo)).toMatchObject({ status: 'succeeded' });
+    expect(await balance(order.userId)).toBe(1100 - 330);
+    expect(await balance(other.userId)).toBe(1100 - 440);
+    await invariantsHold(order);
+    await invariantsHold(other);
+  });
+
   it('retries NOT_ENOUGH and SYSTEM_ERROR with the same number; a refusal ends the refund and its hold', async () => {
     const order = await paidOrder();
     const retried = await accept(order, 300, 'MR-SWEEP-3');
