@@ -164,14 +164,17 @@ export async function checkInvariants(
     }
   }
 
-  // 8. No hold outlives its refund; every refund WeChat completed is reversed here exactly once, and
-  //    nothing is reversed for a refund that did not complete.
+  // 8. No hold outlives its refund; every refund WeChat completed is reversed here exactly once,
+  //    nothing is reversed for a refund that did not complete, and the refund row records the
+  //    points its ledger entry reversed.
   const [refunds] = await pool.query<Row[]>(
-    `SELECT r.out_refund_no, r.out_trade_no, r.status, r.hold_released_at,
-            (SELECT COUNT(*) FROM point_transactions t
-              WHERE t.out_trade_no = r.out_trade_no AND t.entry_type = 'refund_reversal'
-                AND t.reference_no = r.out_refund_no) AS reversals
-       FROM payment_refunds r`,
+    `SELECT r.out_refund_no, r.out_trade_no, r.status, r.hold_released_at, r.reversed_points,
+            COUNT(t.id) AS reversals, COALESCE(-SUM(t.points_delta), 0) AS reversed
+       FROM payment_refunds r
+       LEFT JOIN point_transactions t
+         ON t.out_trade_no = r.out_trade_no AND t.entry_type = 'refund_reversal'
+        AND t.reference_no = r.out_refund_no
+      GROUP BY r.id, r.out_refund_no, r.out_trade_no, r.status, r.hold_released_at, r.reversed_points`,
   );
   for (const r of refunds) {
     const final = r.status === 'succeeded' || r.status === 'closed' || r.status === 'rejected';
@@ -182,6 +185,12 @@ export async function checkInvariants(
       add(`8: refund ${r.out_refund_no} of ${r.out_trade_no} succeeded with ${reversals} reversals here`);
     if (r.status !== 'succeeded' && reversals > 0)
       add(`8: refund ${r.out_refund_no} of ${r.out_trade_no} is ${r.status} but was reversed`);
+    // The refund row's record of its reversal is the ledger entry's, to the point.
+    const recorded = r.reversed_points === null ? 0 : Number(r.reversed_points);
+    if (reversals === 1 && recorded !== Number(r.reversed))
+      add(
+        `8: refund ${r.out_refund_no} records ${recorded} points reversed, its ledger entry ${Number(r.reversed)}`,
+      );
   }
 
   // 5. Every order is final or still being checked: a pending order has a next check scheduled.

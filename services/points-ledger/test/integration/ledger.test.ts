@@ -135,7 +135,7 @@ describe('points-ledger state transitions (real MariaDB and Kafka)', () => {
     }));
     expect((await checkInvariants(world.pool, { refundsAtWeChat })).violations).toEqual([]);
     const [[one]] = await world.pool.query<RowDataPacket[]>(
-      "SELECT id, points_delta FROM point_transactions WHERE out_trade_no = ? AND entry_type = 'refund_reversal' LIMIT 1",
+      "SELECT id, points_delta, reference_no FROM point_transactions WHERE out_trade_no = ? AND entry_type = 'refund_reversal' LIMIT 1",
       [order.outTradeNo],
     );
     await world.pool.query('UPDATE point_transactions SET points_delta = points_delta - 1 WHERE id = ?', [
@@ -143,7 +143,11 @@ describe('points-ledger state transitions (real MariaDB and Kafka)', () => {
     ]);
     try {
       expect((await checkInvariants(world.pool, { refundsAtWeChat })).violations).toEqual(
-        expect.arrayContaining([`7: ${order.outTradeNo} reversed 101 points of 100 credited`]),
+        expect.arrayContaining([
+          `7: ${order.outTradeNo} reversed 101 points of 100 credited`,
+          // … and invariant 8 sees the refund row's record differ from its ledger entry.
+          `8: refund ${one?.reference_no} records ${-one?.points_delta} points reversed, its ledger entry ${1 - one?.points_delta}`,
+        ]),
       );
     } finally {
       await world.pool.query('UPDATE point_transactions SET points_delta = ? WHERE id = ?', [

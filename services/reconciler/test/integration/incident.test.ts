@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { RowDataPacket } from '@paysync/db';
-import { checkInvariants, type WeChatPaidOrder } from '@paysync/testkit';
+import { checkInvariants, eventually, type WeChatPaidOrder } from '@paysync/testkit';
 import { SweepMetrics } from '../../src/index.ts';
 import { closedPort, createReconcilerWorld, type ReconcilerWorld, sleep, TEST_POLICY } from '../world.ts';
 
@@ -75,10 +75,16 @@ describe('the incident, reproduced', () => {
     expect(invariants.violations).toEqual([]);
 
     // One missed-notification alert per order, and the notify URL alert.
-    const missedAlerts = world.alerts.filter((a) => a.type === 'missed_notification');
+    // (Published before the sweep ended; the test's collector receives them a moment later.)
+    const missedAlerts = await eventually('120 missed-notification alerts', async () => {
+      const missed = world.alerts.filter((a) => a.type === 'missed_notification');
+      return new Set(missed.map((a) => a.dedupeKey)).size >= 120 ? missed : undefined;
+    });
     expect(new Set(missedAlerts.map((a) => a.dedupeKey)).size).toBe(120);
     expect(missedAlerts.every((a) => a.source === 'reconciler')).toBe(true);
-    expect(world.alerts.some((a) => a.type === 'notify_url_unhealthy')).toBe(true);
+    await eventually('the notify URL alert', async () =>
+      world.alerts.find((a) => a.type === 'notify_url_unhealthy'),
+    );
   });
 
   it('ends paid when the user pays between the last NOTPAY and the close', async () => {
