@@ -101,17 +101,7 @@ export function githubSlug(heading: string): string {
 export function anchorsOf(text: string): Set<string> {
   const anchors = new Set<string>();
   const seen = new Map<string, number>();
-  let fence: string | undefined;
-  for (const raw of text.split('\n')) {
-    const opening = /^\s{0,3}(`{3,}|~{3,})/.exec(raw);
-    if (fence !== undefined) {
-      if (opening && opening[1]!.startsWith(fence)) fence = undefined;
-      continue;
-    }
-    if (opening) {
-      fence = opening[1]!;
-      continue;
-    }
+  for (const { raw } of proseLines(text)) {
     for (const m of raw.matchAll(/<a\s+(?:[^>]*\s)?(?:id|name)="([^"]+)"/g)) anchors.add(m[1]!);
     const heading = /^\s{0,3}#{1,6}\s+(.*?)(?:\s+#+)?\s*$/.exec(raw);
     if (!heading) continue;
