@@ -1,18 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import {
   AdaptiveRateLimiter,
-  arrayFeed,
-  completeAudit,
-  insertAudit,
-  type JournalEntry,
-  type OrderSnapshot,
-  orderSnapshots,
-  type Publisher,
-  runWorkers,
+  auditWriter,
+  NO_PUBLISH,
+  type RepairRun,
+  repairOrders,
   type SyncOrder,
   type SyncResult,
-  syncOrder,
-  waitForJournal,
 } from '@paysync/reconcile';
 import { table } from './format.ts';
 import { type Io, paint } from './io.ts';
@@ -53,12 +46,10 @@ export type OperatorSyncReport = {
   breakerOpened: boolean;
 };
 
-const noPublish: Publisher = { observations: async () => {}, alerts: async () => {}, idle: async () => {} };
-
 /**
- * sync/repair: for each order, (unless dry run) an audit record with the order's state before, then
- * the same sync the sweep runs — query, close if pending past expiry, publish what WeChat said — then
- * a wait for the ledger so the audit record can say what the order became.
+ * sync/repair: `repairOrders` (audit before, the sweep's sync — query, close if pending past expiry,
+ * publish what WeChat said — then a wait for the ledger and the audit completed), with a progress
+ * bar, as rows for the table or --json.
  */
 export async function operatorSync(
   res: Resources,
@@ -68,112 +59,56 @@ export async function operatorSync(
 ): Promise<OperatorSyncReport> {
   const pool = res.pool();
   const wechat = await res.wechat();
-  const publisher = opts.dryRun ? noPublish : await res.publisher();
-  const correlationId = opts.dryRun ? null : randomUUID();
-  const before: Map<string, OrderSnapshot> = opts.dryRun
-    ? new Map()
-    : await orderSnapshots(
-        pool,
-        orders.map((o) => o.outTradeNo),
-      );
-  const pacer = new AdaptiveRateLimiter({ qps: opts.qps });
-  const done: { order: SyncOrder; result: SyncResult; auditId: number | null }[] = [];
-  const notSynced: string[] = [];
-  let breakerOpened = false;
+  const publisher = opts.dryRun ? NO_PUBLISH : await res.publisher();
   const bar = progress(io, orders.length, opts.dryRun ? `${opts.action} (dry run)` : opts.action, !opts.json);
-  const feed = arrayFeed(orders);
+  let run: RepairRun;
   try {
-    await runWorkers({
-      feed,
-      concurrency: opts.concurrency,
-      stopped: () => breakerOpened,
-      work: async (order) => {
-        const auditId = opts.dryRun
-          ? null
-          : await insertAudit(pool, {
-              actor: opts.actor,
-              tool: 'payctl',
-              action: opts.action,
-              reason: opts.reason ?? '',
-              dryRun: false,
-              outTradeNo: order.outTradeNo,
-              before: before.get(order.outTradeNo),
-              correlationId: correlationId ?? undefined,
-            });
-        const result = await syncOrder(
-          {
-            wechat,
-            publisher,
-            pacer,
-            origin: { producer: 'payctl', actor: opts.actor, reason: opts.reason },
-            dryRun: opts.dryRun,
-          },
-          order,
-        );
-        bar.tick();
-        if (result.outcome === 'aborted') {
-          breakerOpened = true;
-          notSynced.push(order.outTradeNo);
-          if (auditId !== null)
-            await completeAudit(pool, auditId, { outcome: 'aborted', note: 'breaker open: nothing done' });
-          return;
-        }
-        done.push({ order, result, auditId });
+    run = await repairOrders(
+      {
+        pool,
+        wechat,
+        publisher,
+        audit: auditWriter(pool),
+        pacer: new AdaptiveRateLimiter({ qps: opts.qps }),
+        concurrency: opts.concurrency,
+        ledgerWaitMs: opts.waitMs,
+        onOrder: () => bar.tick(),
       },
-    });
+      orders,
+      {
+        action: opts.action,
+        dryRun: opts.dryRun,
+        closeExpired: true,
+        actor: opts.actor,
+        tool: 'payctl',
+        producer: 'payctl',
+        reason: opts.reason,
+      },
+    );
   } finally {
     bar.stop();
   }
-  notSynced.push(...feed.remaining().map((o) => o.outTradeNo));
-
-  let journal = new Map<string, JournalEntry>();
-  let after = new Map<string, OrderSnapshot>();
-  if (!opts.dryRun) {
-    const ids = done.flatMap((d) => d.result.observations.map((o) => o.observationId));
-    const waited = await waitForJournal(pool, ids, { timeoutMs: opts.waitMs });
-    journal = new Map(waited.entries.map((e) => [e.observationId, e]));
-    after = await orderSnapshots(
-      pool,
-      done.map((d) => d.order.outTradeNo),
-    );
-    for (const d of done) {
-      if (d.auditId === null) continue;
-      const applied = d.result.observations.map((o) => journal.get(o.observationId));
-      await completeAudit(pool, d.auditId, {
-        order: after.get(d.order.outTradeNo),
-        wechat_state: d.result.wechatState ?? null,
-        outcome: d.result.outcome,
-        closed_at_wechat: d.result.closed,
-        observation_ids: d.result.observations.map((o) => o.observationId),
-        ledger: applied.map((e) =>
-          e ? { outcome: e.outcome, status_before: e.statusBefore, status_after: e.statusAfter } : null,
-        ),
-        ...(d.result.error ? { error: d.result.error.code } : {}),
-      });
-    }
-  }
-
-  const rows: OperatorSyncRow[] = done
-    .sort((a, b) => a.order.id - b.order.id)
-    .map(({ order, result, auditId }) => {
-      const applied =
-        result.observations.length > 0 && result.observations.every((o) => journal.has(o.observationId));
-      return {
-        outTradeNo: order.outTradeNo,
-        before: order.status,
-        wechatState: result.wechatState ?? null,
-        outcome: result.outcome,
-        closed: result.closed,
-        wouldBecome: result.prediction?.statusAfter ?? null,
-        why: result.prediction?.why ?? result.error?.message ?? null,
-        after: opts.dryRun ? null : (after.get(order.outTradeNo)?.status ?? null),
-        applied,
-        missedNotification: result.missedNotification,
-        error: result.error?.code ?? null,
-        auditId,
-      };
-    });
-  return { dryRun: opts.dryRun, correlationId, rows, notSynced, breakerOpened };
+  const rows: OperatorSyncRow[] = run.repaired.map(({ order, result, auditId, after, applied }) => ({
+    outTradeNo: order.outTradeNo,
+    before: order.status,
+    wechatState: result.wechatState ?? null,
+    outcome: result.outcome,
+    closed: result.closed,
+    wouldBecome: result.prediction?.statusAfter ?? null,
+    why: result.prediction?.why ?? result.error?.message ?? null,
+    after: after?.status ?? null,
+    applied,
+    missedNotification: result.missedNotification,
+    error: result.error?.code ?? null,
+    auditId: auditId ?? null,
+  }));
+  return {
+    dryRun: opts.dryRun,
+    correlationId: run.correlationId ?? null,
+    rows,
+    notSynced: run.notSynced.map((o) => o.outTradeNo),
+    breakerOpened: run.breakerOpened,
+  };
 }
 
 /** The table operators read: what WeChat says, what was (or would be) done, what the order became. */

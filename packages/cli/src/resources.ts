@@ -55,6 +55,15 @@ export class Resources {
     return this.#publisher;
   }
 
+  /** A publisher that connects to Kafka on its first use (nothing to publish: no connection). */
+  lazyPublisher(): Publisher {
+    return {
+      observations: async (observations) => (await this.publisher()).observations(observations),
+      alerts: async (alerts) => (await this.publisher()).alerts(alerts),
+      idle: async () => (await this.publisher()).idle(),
+    };
+  }
+
   async wechat(): Promise<WeChatPayClient> {
     if (!this.#wechat) {
       const env = wechatSettings(this.#io.env);

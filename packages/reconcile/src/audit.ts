@@ -107,3 +107,17 @@ export async function completeAudit(pool: Pool, id: number, after: unknown): Pro
     throw new StoreFailedError('audit update', { cause: err });
   }
 }
+
+/** Writes audit records: a record before each action, completed with what it led to. */
+export type AuditWriter = {
+  insert(record: AuditRecord): Promise<number>;
+  complete(id: number, after: unknown): Promise<void>;
+};
+
+/** The audit writer over operator_audit_log. */
+export function auditWriter(pool: Pool): AuditWriter {
+  return {
+    insert: (record) => insertAudit(pool, record),
+    complete: (id, after) => completeAudit(pool, id, after),
+  };
+}

@@ -6,7 +6,15 @@ export {
   notifyUrlUnhealthyAlert,
   wechatUnavailableAlert,
 } from './alerts.ts';
-export { type AuditRecord, completeAudit, insertAudit, type OrderSnapshot, orderSnapshots } from './audit.ts';
+export {
+  type AuditRecord,
+  type AuditWriter,
+  auditWriter,
+  completeAudit,
+  insertAudit,
+  type OrderSnapshot,
+  orderSnapshots,
+} from './audit.ts';
 export {
   type BackoffPolicy,
   DEFAULT_BACKOFF,
@@ -67,13 +75,30 @@ export {
   probeNotifyUrl,
 } from './notify-probe.ts';
 export { answerObservation, type ObservationOrigin } from './observation.ts';
-export { createKafkaPublisher, type KafkaPublisherOptions, type Publisher } from './publisher.ts';
+export { createKafkaPublisher, type KafkaPublisherOptions, NO_PUBLISH, type Publisher } from './publisher.ts';
 export {
   AdaptiveRateLimiter,
   type RateLimiterOptions,
   type RateLimiterStats,
 } from './rate-limiter.ts';
 export { type RefundSweepDeps, type RefundSweepReport, sweepRefunds } from './refund-sweep.ts';
+export {
+  type RepairActor,
+  type RepairDeps,
+  type RepairedOrder,
+  type RepairOptions,
+  type RepairRun,
+  type RepairSelection,
+  repairOrders,
+  selectRepairOrders,
+} from './repair.ts';
+export {
+  type Replay,
+  type ReplayDeps,
+  type ReplayMode,
+  type ReplayOptions,
+  replayLastObservation,
+} from './replay.ts';
 export {
   parseShard,
   type Shard,
@@ -96,7 +121,6 @@ export {
   writeSchedules,
 } from './store.ts';
 export { syncOrder } from './sync.ts';
-export { type SyncManyReport, syncMany } from './sync-many.ts';
 export {
   type CallPacer,
   DEFAULT_SYNC_POLICY,

@@ -25,12 +25,9 @@ export async function loadOrders(
 export type RangeCursor = { createdAt: Date; id: number };
 
 /**
- * A page of orders in one status created in [from, to).
- *
- * With `after` (preferred): keyset pages in (created_at, id) order — the order of
- * idx_payment_orders_status_created (InnoDB appends the primary key) — so each page is a short index
- * range scan from the cursor, however large the range. With `afterId` (or neither): pages by id,
- * which sorts the whole range on every page; fine for small ranges.
+ * A page of orders in one status created in [from, to), after `after`: keyset pages in
+ * (created_at, id) order — the order of idx_payment_orders_status_created (InnoDB appends the
+ * primary key) — so each page is a short index range scan from the cursor, however large the range.
  */
 export async function selectOrdersCreatedBetween(
   pool: Pool,
@@ -39,21 +36,11 @@ export async function selectOrdersCreatedBetween(
     from: Date;
     to: Date;
     after?: RangeCursor | undefined;
-    afterId?: number | undefined;
     limit: number;
   },
 ): Promise<SyncOrder[]> {
   return guarded('order range selection', async () => {
     const after = opts.after;
-    if (after === undefined && opts.afterId !== undefined) {
-      const [rows] = await pool.query<OrderRow[]>(
-        `SELECT ${ORDER_COLUMNS} FROM payment_orders
-          WHERE status = ? AND created_at >= ? AND created_at < ? AND id > ?
-          ORDER BY id LIMIT ?`,
-        [opts.status, opts.from, opts.to, opts.afterId, opts.limit],
-      );
-      return rows.map(toSyncOrder);
-    }
     const [rows] = await pool.query<OrderRow[]>(
       `SELECT ${ORDER_COLUMNS} FROM payment_orders FORCE INDEX (idx_payment_orders_status_created)
         WHERE status = ? AND created_at >= ? AND created_at < ?${after ? ' AND (created_at > ? OR (created_at = ? AND id > ?))' : ''}

@@ -13,6 +13,13 @@ export interface Publisher {
   idle(): Promise<void>;
 }
 
+/** Publishes nothing: what a dry run is given, so that it needs no Kafka connection. */
+export const NO_PUBLISH: Publisher = Object.freeze({
+  observations: async () => {},
+  alerts: async () => {},
+  idle: async () => {},
+});
+
 export type KafkaPublisherOptions = {
   producer: Producer;
   topics: Pick<TopicNames, 'paymentObservations' | 'alerts'>;

@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { type PaymentObservation, paymentObservation } from '@paysync/contracts';
 import { forDisplay } from '@paysync/orders';
-import { completeAudit, insertAudit, orderJournal, orderSnapshots, waitForJournal } from '@paysync/reconcile';
+import { auditWriter, replayLastObservation } from '@paysync/reconcile';
 import { load, syncEnv } from '../config.ts';
 import { CommandFailedError } from '../errors.ts';
 import { json } from '../format.ts';
@@ -19,10 +17,10 @@ export type ReplayFlags = {
 };
 
 /**
- * payctl replay <out_trade_no>: publishes the order's last journaled observation again.
- * By default the very same message (same observation id): the ledger recognises the repeat, changes
- * nothing, and re-publishes what it led to (order-settled, alerts) — the seed's "resend callback".
- * With --reapply, a copy with a new id and source `manual` (actor, reason): the ledger decides again.
+ * payctl replay <out_trade_no>: `replayLastObservation` — the order's last journaled observation
+ * published again: by default the very same message (resend: the ledger changes nothing and
+ * re-publishes order-settled and its alerts, as WeChat resending its notification would); with
+ * --reapply a new manual copy (actor, reason) the ledger decides on again.
  */
 export async function replayCommand(
   res: Resources,
@@ -35,20 +33,19 @@ export async function replayCommand(
   const reason = reasonFor(dryRun, flags.reason);
   const waitMs = flags.wait ? duration('--wait', flags.wait) : load(syncEnv, io.env).PAYCTL_LEDGER_WAIT;
   const pool = res.pool();
-  const last = (await orderJournal(pool, outTradeNo, 1)).at(-1);
-  if (!last) throw new CommandFailedError(`${outTradeNo} has no journaled observation to replay`);
-  const original = paymentObservation.parse(last.payload);
   const mode = flags.reapply ? 'reapply' : 'resend';
-  const message: PaymentObservation = flags.reapply
-    ? paymentObservation.parse({
-        ...original,
-        observationId: randomUUID(),
-        source: 'manual',
-        producer: 'payctl',
-        actor,
-        reason,
-      })
-    : original;
+  const replay = await replayLastObservation(
+    {
+      pool,
+      publisher: res.lazyPublisher(),
+      audit: auditWriter(pool),
+      ledgerWaitMs: waitMs,
+    },
+    outTradeNo,
+    { mode, dryRun, actor, reason, tool: 'payctl', producer: 'payctl' },
+  );
+  if (!replay.found) throw new CommandFailedError(`${outTradeNo} has no journaled observation to replay`);
+  const { message } = replay;
   const effect = flags.reapply
     ? 'a new manual observation: the ledger applies it as if just seen'
     : 'the same observation again: the ledger changes nothing and re-publishes order-settled and its alerts';
@@ -62,39 +59,7 @@ export async function replayCommand(
     }
     return 0;
   }
-
-  const before = (await orderSnapshots(pool, [outTradeNo])).get(outTradeNo);
-  const auditId = await insertAudit(pool, {
-    actor,
-    tool: 'payctl',
-    action: 'replay',
-    reason: reason ?? '',
-    dryRun: false,
-    outTradeNo,
-    before,
-    correlationId: message.observationId,
-  });
-  await (await res.publisher()).observations([message]);
-  const applied = flags.reapply
-    ? await waitForJournal(pool, [message.observationId], { timeoutMs: waitMs })
-    : undefined;
-  const after = (await orderSnapshots(pool, [outTradeNo])).get(outTradeNo);
-  const entry = applied?.entries[0];
-  await completeAudit(pool, auditId, {
-    order: after,
-    mode,
-    observation_id: message.observationId,
-    replayed_observation_id: original.observationId,
-    ...(entry
-      ? {
-          ledger: {
-            outcome: entry.outcome,
-            status_before: entry.statusBefore,
-            status_after: entry.statusAfter,
-          },
-        }
-      : {}),
-  });
+  const { before, after, auditId } = replay;
   if (flags.json)
     json(io, { dryRun: false, mode, effect, observationId: message.observationId, auditId, before, after });
   else {

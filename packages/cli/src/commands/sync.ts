@@ -1,4 +1,4 @@
-import { loadOrders, type RangeCursor, type SyncOrder, selectOrdersCreatedBetween } from '@paysync/reconcile';
+import { type SyncOrder, selectRepairOrders } from '@paysync/reconcile';
 import { load, syncEnv } from '../config.ts';
 import { UsageError } from '../errors.ts';
 import { json } from '../format.ts';
@@ -56,10 +56,9 @@ export async function syncCommand(
   flags: SyncFlags,
 ): Promise<number> {
   settings(io, flags); // refuse a missing --reason before touching anything
-  const found = await loadOrders(res.pool(), outTradeNos);
-  const unknown = outTradeNos.filter((n) => !found.has(n));
+  const { orders, unknown } = await selectRepairOrders(res.pool(), { outTradeNos });
   for (const n of unknown) io.err(`payctl: ${n} is not in the database (skipped)\n`);
-  const code = await run(res, io, [...found.values()], 'sync', flags, { unknown });
+  const code = await run(res, io, orders, 'sync', flags, { unknown });
   return unknown.length > 0 ? 1 : code;
 }
 
@@ -75,16 +74,7 @@ export async function repairCommand(res: Resources, io: Io, flags: RepairFlags):
   const to = timeArg('--to', flags.to);
   if (from >= to) throw new UsageError('--from must be before --to');
   const limit = flags.limit ? positiveInt('--limit', flags.limit, 1_000_000) : 10_000;
-  const orders: SyncOrder[] = [];
-  let after: RangeCursor | undefined;
-  while (orders.length < limit) {
-    const size = Math.min(1000, limit - orders.length);
-    const page = await selectOrdersCreatedBetween(res.pool(), { status, from, to, after, limit: size });
-    orders.push(...page);
-    const last = page.at(-1);
-    if (!last || page.length < size) break;
-    after = { createdAt: last.createdAt, id: last.id };
-  }
+  const { orders } = await selectRepairOrders(res.pool(), { status, from, to, limit });
   if (!flags.json) {
     io.err(
       `payctl: ${orders.length} ${status} order(s) created in [${from.toISOString()}, ${to.toISOString()})${orders.length === limit ? ` (limit ${limit} reached)` : ''}\n`,

@@ -1,25 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import type { OrderStatus } from '@paysync/contracts';
 import type { Pool } from '@paysync/db';
 import {
-  arrayFeed,
+  auditWriter,
   type CallPacer,
-  completeAudit,
-  insertAudit,
-  loadOrders,
-  type OrderSnapshot,
-  orderSnapshots,
   type Publisher,
-  runWorkers,
+  type RepairSelection,
+  repairOrders,
+  replayLastObservation,
   type SyncOrder,
   type SyncPolicy,
-  type SyncResult,
-  selectOrdersCreatedBetween,
-  syncOrder,
+  selectRepairOrders,
   type WeChatOrders,
-  waitForJournal,
 } from '@paysync/reconcile';
-import { replayOrder } from './replay.ts';
 import type { PaymentRepairSpec, RepairCounts, ReportLine } from './resource.ts';
 import { REPORT_LIMIT, zeroCounts } from './resource.ts';
 
@@ -47,44 +39,26 @@ export type RepairOutcome = {
   correlationId: string | undefined;
 };
 
-const noPublish: Publisher = { observations: async () => {}, alerts: async () => {}, idle: async () => {} };
-
 /** The orders a spec selects, and the outTradeNos it named that the database does not have. */
-export async function selectOrders(
+export function selectOrders(
   pool: Pool,
   spec: PaymentRepairSpec,
 ): Promise<{ orders: SyncOrder[]; unknown: string[] }> {
-  if (spec.outTradeNos) {
-    const found = await loadOrders(pool, spec.outTradeNos);
-    const unknown = spec.outTradeNos.filter((n) => !found.has(n));
-    return { orders: spec.outTradeNos.flatMap((n) => found.get(n) ?? []), unknown };
-  }
-  const limit = spec.limit ?? 10_000;
-  const status: OrderStatus = spec.status ?? 'pending';
-  const from = new Date(spec.createdFrom as string);
-  const to = new Date(spec.createdTo as string);
-  const orders: SyncOrder[] = [];
-  let afterId = 0;
-  while (orders.length < limit) {
-    const page = await selectOrdersCreatedBetween(pool, {
-      status,
-      from,
-      to,
-      afterId,
-      limit: Math.min(1000, limit - orders.length),
-    });
-    orders.push(...page);
-    if (page.length < 1000) break;
-    afterId = page.at(-1)!.id;
-  }
-  return { orders, unknown: [] };
+  const selection: RepairSelection = spec.outTradeNos
+    ? { outTradeNos: spec.outTradeNos }
+    : {
+        status: spec.status ?? 'pending',
+        from: new Date(spec.createdFrom as string),
+        to: new Date(spec.createdTo as string),
+        limit: spec.limit ?? 10_000,
+      };
+  return selectRepairOrders(pool, selection);
 }
 
 /**
- * Executes a PaymentRepair with the sweep's sync (payctl's audit records): for each order, unless
- * dry run, an audit record with the state before; then the sync (query, for `close` also close at
- * WeChat when pending past time_expire, publish) or the replay; then a wait for the ledger, and the
- * audit record completed with what the order became.
+ * Executes a PaymentRepair with payctl's flows: `repairOrders` for sync and close (close also closes
+ * at WeChat orders pending past time_expire), `replayLastObservation` for replay; the same audit
+ * records as payctl (tool `operator`), counted and reported in the resource's status.
  */
 export async function executeRepair(
   deps: RepairDeps,
@@ -94,78 +68,55 @@ export async function executeRepair(
   const { orders, unknown } = await selectOrders(deps.pool, spec);
   const counts = { ...zeroCounts(), selected: orders.length, unknown: unknown.length };
   const lines: ReportLine[] = unknown.map((n) => ({ outTradeNo: n, outcome: 'not_found_here' }));
+  const who = { actor, tool: AUDIT_TOOL, producer: PRODUCER, reason: spec.reason };
+  const audit = auditWriter(deps.pool);
   if (spec.action === 'replay') {
     const correlationId = spec.dryRun ? undefined : randomUUID();
+    const mode = spec.replayMode ?? 'resend';
     for (const order of orders) {
       if (deps.signal?.aborted) {
         counts.notSynced += 1;
         continue;
       }
-      const r = await replayOrder(deps, order, spec, actor, correlationId);
-      lines.push(r.line);
-      if (r.line.error) counts.errors += 1;
-      else counts.synced += 1;
-      if (r.changed) counts.changed += 1;
+      const base = { outTradeNo: order.outTradeNo, before: order.status };
+      const r = await replayLastObservation({ ...deps, audit }, order.outTradeNo, {
+        ...who,
+        mode,
+        dryRun: spec.dryRun,
+        correlationId,
+      });
+      if (!r.found) {
+        counts.errors += 1;
+        lines.push({ ...base, outcome: 'error', error: 'NOTHING_TO_REPLAY' });
+        continue;
+      }
+      counts.synced += 1;
+      const wechatState = r.message.tradeState;
+      if (r.dryRun) {
+        lines.push({ ...base, outcome: mode === 'reapply' ? 'would_reapply' : 'would_resend', wechatState });
+        continue;
+      }
+      if (r.after !== undefined && r.after.status !== order.status) counts.changed += 1;
+      lines.push({
+        ...base,
+        outcome: mode === 'reapply' ? 'reapplied' : 'resent',
+        wechatState,
+        ...(r.after ? { after: r.after.status } : {}),
+        ...(r.auditId !== undefined ? { auditId: r.auditId } : {}),
+      });
     }
     return { counts, ...bounded(lines), correlationId };
   }
 
-  const dryRun = spec.dryRun;
-  const correlationId = dryRun ? undefined : randomUUID();
-  const publisher = dryRun ? noPublish : deps.publisher;
-  const before: Map<string, OrderSnapshot> = dryRun
-    ? new Map()
-    : await orderSnapshots(
-        deps.pool,
-        orders.map((o) => o.outTradeNo),
-      );
-  const done: { order: SyncOrder; result: SyncResult; auditId: number | undefined }[] = [];
-  let breakerOpened = false;
-  const feed = arrayFeed(orders);
-  await runWorkers({
-    feed,
-    concurrency: deps.concurrency,
-    stopped: () => breakerOpened || (deps.signal?.aborted ?? false),
-    work: async (order) => {
-      const auditId = dryRun
-        ? undefined
-        : await insertAudit(deps.pool, {
-            actor,
-            tool: AUDIT_TOOL,
-            action: spec.action,
-            reason: spec.reason,
-            dryRun: false,
-            outTradeNo: order.outTradeNo,
-            before: before.get(order.outTradeNo),
-            correlationId,
-          });
-      const result = await syncOrder(
-        {
-          wechat: deps.wechat,
-          publisher,
-          pacer: deps.pacer,
-          policy: deps.policy,
-          origin: { producer: PRODUCER, actor, reason: spec.reason },
-          dryRun,
-          closeExpired: spec.action === 'close',
-        },
-        order,
-      );
-      if (result.outcome === 'aborted') {
-        breakerOpened = true;
-        counts.notSynced += 1;
-        if (auditId !== undefined)
-          await completeAudit(deps.pool, auditId, { outcome: 'aborted', note: 'breaker open: nothing done' });
-        return;
-      }
-      done.push({ order, result, auditId });
-    },
+  const run = await repairOrders({ ...deps, audit }, orders, {
+    ...who,
+    action: spec.action,
+    dryRun: spec.dryRun,
+    closeExpired: spec.action === 'close',
   });
-  counts.notSynced += feed.remaining().length;
-
-  const after = dryRun ? new Map<string, OrderSnapshot>() : await settle(deps, done);
-  for (const { order, result, auditId } of done.sort((a, b) => a.order.id - b.order.id)) {
-    const became = dryRun ? result.prediction?.statusAfter : after.get(order.outTradeNo)?.status;
+  counts.notSynced += run.notSynced.length;
+  for (const { order, result, auditId, after } of run.repaired) {
+    const became = spec.dryRun ? result.prediction?.statusAfter : after?.status;
     if (result.outcome === 'error') counts.errors += 1;
     else counts.synced += 1;
     if (result.outcome === 'paid' || result.outcome === 'paid_at_close') counts.paid += 1;
@@ -182,37 +133,7 @@ export async function executeRepair(
       ...(auditId !== undefined ? { auditId } : {}),
     });
   }
-  return { counts, ...bounded(lines), correlationId };
-}
-
-/** Waits for the ledger, then completes each audit record as payctl does; the orders afterwards. */
-async function settle(
-  deps: RepairDeps,
-  done: { order: SyncOrder; result: SyncResult; auditId: number | undefined }[],
-): Promise<Map<string, OrderSnapshot>> {
-  const ids = done.flatMap((d) => d.result.observations.map((o) => o.observationId));
-  const waited = await waitForJournal(deps.pool, ids, { timeoutMs: deps.ledgerWaitMs });
-  const journal = new Map(waited.entries.map((e) => [e.observationId, e]));
-  const after = await orderSnapshots(
-    deps.pool,
-    done.map((d) => d.order.outTradeNo),
-  );
-  for (const d of done) {
-    if (d.auditId === undefined) continue;
-    const applied = d.result.observations.map((o) => journal.get(o.observationId));
-    await completeAudit(deps.pool, d.auditId, {
-      order: after.get(d.order.outTradeNo),
-      wechat_state: d.result.wechatState ?? null,
-      outcome: d.result.outcome,
-      closed_at_wechat: d.result.closed,
-      observation_ids: d.result.observations.map((o) => o.observationId),
-      ledger: applied.map((e) =>
-        e ? { outcome: e.outcome, status_before: e.statusBefore, status_after: e.statusAfter } : null,
-      ),
-      ...(d.result.error ? { error: d.result.error.code } : {}),
-    });
-  }
-  return after;
+  return { counts, ...bounded(lines), correlationId: run.correlationId };
 }
 
 function bounded(lines: ReportLine[]): { report: ReportLine[]; reportTruncated: boolean } {
