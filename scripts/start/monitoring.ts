@@ -39,6 +39,12 @@ export const OPERATOR_ALERTS = [
   'PaysyncPaymentRepairFailed',
 ];
 
+/**
+ * Alerts of components the local stack does not run on their own: the operator, and the order
+ * service (one gateway process there serves the order API and the notifications: GATEWAY_ROLE=all).
+ */
+export const LOCAL_STACK_LEFT_OUT = [...OPERATOR_ALERTS, 'PaysyncOrderServiceDown'];
+
 export type RulesDoc = { groups: { name: string; rules: { alert?: string; for?: string }[] }[] };
 
 /**
@@ -127,7 +133,7 @@ export async function monitoringProcesses(opts: {
   const promConfig = join(dir, 'prometheus.yml');
   const amConfig = join(dir, 'alertmanager.yml');
   const rulesFile = join(dir, 'paysync.rules.yaml');
-  await writeFile(rulesFile, stringify(await rulesWithout(OPERATOR_ALERTS)));
+  await writeFile(rulesFile, stringify(await rulesWithout(LOCAL_STACK_LEFT_OUT)));
   await writeFile(promConfig, prometheusConfig({ ...opts, rulesFile }));
   await writeFile(
     amConfig,

@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eventually } from '@paysync/testkit';
 import { parse, stringify } from 'yaml';
-import { OPERATOR_ALERTS, rulesWithout } from '../../scripts/start/monitoring.ts';
+import { LOCAL_STACK_LEFT_OUT, rulesWithout } from '../../scripts/start/monitoring.ts';
 import { ALERTMANAGER_FILE, tool } from '../../services/alerting/test/monitoring/files.ts';
 import { freePort, type Proc, startProcess } from './processes.ts';
 
@@ -88,13 +88,12 @@ export async function startAlertmanager(dir: string, configYaml: string): Promis
   return { url, proc };
 }
 
-/** paysync's rules with every `for:` made 0s, so a condition alerts at its first evaluation. */
 /**
- * The rules with every `for` at 0s (a test cannot wait minutes), and without the operator's alerts
- * (the test stack runs no operator), as the local stack loads them.
+ * The rules with every `for` at 0s (a test cannot wait minutes), and without the alerts of the
+ * operator and of a separate order service (the test stack runs neither), as the local stack loads them.
  */
 export async function rulesForTest(): Promise<string> {
-  const doc = await rulesWithout(OPERATOR_ALERTS);
+  const doc = await rulesWithout(LOCAL_STACK_LEFT_OUT);
   for (const g of doc.groups) for (const r of g.rules) if (r.for) r.for = '0s';
   return stringify(doc);
 }

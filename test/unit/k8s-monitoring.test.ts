@@ -248,11 +248,48 @@ describe('the alert rules a release installs', () => {
     expect(ruleOf(defaults, 'PaysyncOldestPendingOrderTooOld').expr).toMatch(/> 7200$/);
   });
 
+  it('tune the stuck-refund alert from values like the others', () => {
+    const stuck = ruleOf(
+      render({
+        set: [
+          'monitoring.alerts.PaysyncRefundStuck.threshold=259200',
+          'monitoring.alerts.PaysyncRefundStuck.for=1h',
+          'monitoring.alerts.PaysyncRefundStuck.severity=critical',
+        ],
+      }),
+      'PaysyncRefundStuck',
+    );
+    expect(stuck.expr).toMatch(/> 259200$/);
+    expect(stuck.for).toBe('1h');
+    expect(stuck.labels.severity).toBe('critical');
+    expect(stuck.annotations.threshold).toBe('259200');
+    expect(ruleOf(render(), 'PaysyncRefundStuck').expr).toMatch(/> 432000$/);
+  });
+
   it('leave out the down-alerts of components the release does not run', () => {
-    const manifests = render({ set: ['alerting.enabled=false', 'reconciler.operator.enabled=false'] });
-    for (const a of ['PaysyncAlertingDown', 'PaysyncOperatorDown', 'PaysyncOperatorNoLeader'])
+    const manifests = render({
+      set: ['alerting.enabled=false', 'reconciler.operator.enabled=false', 'orderService.enabled=false'],
+    });
+    for (const a of [
+      'PaysyncAlertingDown',
+      'PaysyncOperatorDown',
+      'PaysyncOperatorNoLeader',
+      'PaysyncOrderServiceDown',
+    ])
       expect(ruleOf(manifests, a)).toBeUndefined();
     expect(ruleOf(manifests, 'PaysyncGatewayDown')).toBeDefined();
+  });
+
+  it('page for the order service under the job its ServiceMonitor gives it', () => {
+    const manifests = render();
+    const rule = ruleOf(manifests, 'PaysyncOrderServiceDown');
+    const monitor = one(manifests, 'ServiceMonitor', '-order-service');
+    const job = monitor.spec.endpoints[0].relabelings.find((r: Json) => r.targetLabel === 'job')?.replacement;
+    expect(job).toBe('paysync-order-service');
+    expect(rule.expr).toContain(`up{namespace="paysync",job="${job}"}`);
+    const service = one(manifests, 'Service', '-order-service');
+    expect(matches(monitor.spec.selector.matchLabels, service.metadata.labels)).toBe(true);
+    expect(service.spec.ports.map((p: Json) => p.name)).toContain('metrics');
   });
 
   it('refuse values that would silently do nothing', () => {

@@ -10,6 +10,7 @@ import { checkNotifyUrlCommand } from './commands/notify-url.ts';
 import { orderCommand } from './commands/order.ts';
 import { refundCommand } from './commands/refund.ts';
 import { replayCommand } from './commands/replay.ts';
+import { reviewListCommand, reviewResolveCommand } from './commands/review.ts';
 import { repairCommand, syncCommand } from './commands/sync.ts';
 import { CommandFailedError, EXIT_FAILED, EXIT_USAGE, UsageError } from './errors.ts';
 import { type Io, processIo } from './io.ts';
@@ -26,6 +27,7 @@ Examples:
   payctl dlq list && payctl dlq retry 0:17 --resolve --reason "order row restored"
   payctl dlq resolve 0:18 0:19 --reason "INC-1234 test payments, refunded"
   payctl bill run 2026-05-01 && payctl bill show 2026-05-01 && payctl bill resolve 17 --reason "INC-1240 refunded by hand"
+  payctl review list && payctl review resolve 7 --resolution kept --reason "INC-1241 paid at the last second, kept"
 
 Exit codes: 0 done; 1 the command ran but did not (fully) succeed, or MySQL/Kafka/WeChat Pay could not be
 reached; 2 usage or configuration; 3 payctl order found differences between paysync and WeChat Pay.
@@ -61,7 +63,7 @@ export async function runPayctl(
   };
   const program = new Command('payctl')
     .description(
-      'paysync operator tool: inspect, sync, repair and replay orders (audited); notify URL; migrations; DLQ; trade bill',
+      'paysync operator tool: inspect, sync, repair and replay orders (audited); notify URL; migrations; DLQ; trade bill; payment reviews',
     )
     .version(PAYCTL_VERSION, '-V, --version', 'print payctl’s version')
     .option('--json', 'machine-readable output on stdout')
@@ -236,6 +238,32 @@ export async function runPayctl(
     .option('--reason <text>', 'what was done (required)')
     .action(async (id: string, _o, cmd: Command) => {
       set(await billResolveCommand(res, io, id, globals(cmd)));
+    });
+
+  const review = program
+    .command('review')
+    .description('mismatches and late payments a person must decide about (open until resolved)');
+  review
+    .command('list')
+    .description('the open reviews (PaysyncSettlementMismatch, PaysyncLatePayments fire while any is open)')
+    .option('--all', 'resolved ones too')
+    .option('--order <out_trade_no>', 'every review of one order')
+    .option('--limit <n>', 'at most n (default 100)')
+    .action(async (_o, cmd: Command) => {
+      set(await reviewListCommand(res, io, globals(cmd)));
+    });
+  review
+    .command('resolve')
+    .description('record what a person decided: who, the answer and why are kept, and audited')
+    .argument('<id>', 'the review id (review list)')
+    .option(
+      '--resolution <answer>',
+      'kept (a late payment kept), refunded (refunded at WeChat Pay), not_ours (another merchant or app), other',
+    )
+    .option('--reason <text>', 'what was done (required unless --dry-run)')
+    .option('--dry-run', 'check the review and the answer; change nothing')
+    .action(async (id: string, _o, cmd: Command) => {
+      set(await reviewResolveCommand(res, io, id, globals(cmd)));
     });
 
   try {

@@ -27,6 +27,9 @@ const REFUND_TRACKING = `UPDATE (refund_id, submitted_at, last_checked_at, check
 /** The reconciler's scheduling columns of an order (packages/reconcile store); states are the ledger's. */
 const ORDER_SCHEDULING = 'UPDATE (next_check_at, check_attempts, last_checked_at, last_wechat_state)';
 
+/** A person's answer to a payment review (payctl review resolve); the ledger opens them. */
+const REVIEW_RESOLUTION = 'UPDATE (resolution, resolved_by, resolved_reason, resolved_at)';
+
 const read = (...tables: string[]): TableGrant[] =>
   tables.map((table) => ({ table, privileges: ['SELECT'] }));
 const CERTIFICATES: TableGrant = {
@@ -62,6 +65,7 @@ export const COMPONENT_GRANTS: Readonly<Record<Component, readonly TableGrant[]>
     { table: 'point_accounts', privileges: ['SELECT', 'INSERT', 'UPDATE'] },
     { table: 'ledger_outbox', privileges: ['SELECT', 'INSERT', 'DELETE'] },
     { table: 'evidence_bindings', privileges: ['SELECT', 'INSERT'] },
+    { table: 'payment_reviews', privileges: ['SELECT', 'INSERT', 'UPDATE'] },
     ...read('wechatpay_platform_certificates'),
   ],
   // The sweep (scheduling columns), the refund sweep, the bill run.
@@ -80,6 +84,7 @@ export const COMPONENT_GRANTS: Readonly<Record<Component, readonly TableGrant[]>
   payctl: [
     ...read('payment_orders', 'order_observations', 'point_transactions', 'point_accounts', 'ledger_outbox'),
     { table: 'payment_refunds', privileges: ['SELECT', 'INSERT', REFUND_TRACKING] },
+    { table: 'payment_reviews', privileges: ['SELECT', REVIEW_RESOLUTION] },
     ...BILL,
     AUDIT,
     CERTIFICATES,

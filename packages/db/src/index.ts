@@ -56,3 +56,17 @@ export {
   saveRefundUpdates,
   selectDueRefunds,
 } from './refunds.ts';
+export {
+  findReview,
+  listReviews,
+  type NewReview,
+  openReviewCounts,
+  openReviews,
+  RESOLUTIONS_BY_KIND,
+  REVIEW_KINDS,
+  REVIEW_RESOLUTIONS,
+  type ReviewKind,
+  type ReviewResolution,
+  type ReviewRow,
+  resolveReview,
+} from './reviews.ts';

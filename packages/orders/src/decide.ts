@@ -138,7 +138,7 @@ function settle(
     ? [
         {
           type: 'late_payment',
-          severity: 'critical',
+          severity: 'warning',
           summary: `Payment for ${order.outTradeNo} arrived after the order was ${order.status}: refund or keep`,
           details: { previous_status: order.status, amount_fen: order.amountTotal, source: obs.source },
         },

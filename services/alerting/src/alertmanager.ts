@@ -44,6 +44,7 @@ export const KNOWN_ALERTNAMES: ReadonlySet<string> = new Set([
   'PaysyncReconcilerFallingBehind',
   'PaysyncWeChatApiBreakerOpen',
   'PaysyncGatewayDown',
+  'PaysyncOrderServiceDown',
   'PaysyncLedgerDown',
   'PaysyncAlertingDown',
   'PaysyncOperatorDown',
@@ -57,6 +58,7 @@ export const KNOWN_ALERTNAMES: ReadonlySet<string> = new Set([
   'PaysyncTradeBillMissing',
   'PaysyncTradeBillCriticalDifference',
   'PaysyncTradeBillPaymentsNotSettled',
+  'PaysyncRefundStuck',
 ]);
 
 /** The metric label of an Alertmanager alertname: a known rule's name, or `other`. */

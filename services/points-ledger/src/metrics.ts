@@ -1,5 +1,5 @@
 import { DLQ_HANDLED_GROUP } from '@paysync/contracts';
-import type { Pool, RowDataPacket } from '@paysync/db';
+import { openReviewCounts, type Pool, type RowDataPacket } from '@paysync/db';
 import { fetchDlqPartitions, unhandledCount } from '@paysync/kafka';
 import { Counter, Gauge, Histogram, LATENCY_BUCKETS_SECONDS, type Registry } from '@paysync/observability';
 import type { Admin } from 'kafkajs';
@@ -187,6 +187,15 @@ export function createLedgerMetrics(
         "SELECT MIN(created_at) AS oldest FROM payment_refunds WHERE status = 'processing'",
       );
       gauge.set(row?.oldest ? Math.max(0, (Date.now() - row.oldest.getTime()) / 1000) : 0);
+    }),
+  });
+  new Gauge({
+    name: 'paysync_ledger_open_reviews',
+    help: 'Payments a person must decide about and nobody has yet (payctl review list), by kind: mismatch (never settled) or late_payment (settled after the order ended: keep or refund), read from MySQL at scrape time.',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+    collect: guarded('mysql', async (gauge) => {
+      for (const [kind, n] of await openReviewCounts(sources.pool)) gauge.set({ kind }, n);
     }),
   });
   if (sources.admin && sources.dlqTopic) {

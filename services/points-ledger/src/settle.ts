@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import type { MessageInput, OrderStatus, PaymentObservation, TOPICS } from '@paysync/contracts';
 import {
   lockRefunds,
+  type NewReview,
+  openReviews,
   type PoolConnection,
   type RefundRow,
   type RefundUpdate,
@@ -211,6 +213,7 @@ export async function applyObservations(
 
   const journal: JournalRow[] = [];
   const newEntries: EntryRow[] = [];
+  const reviews: NewReview[] = [];
   const results: Applied[] = [];
 
   for (const [index, item] of items.entries()) {
@@ -409,6 +412,18 @@ export async function applyObservations(
       settled = currentStateEvent(state, accounts);
     }
 
+    // A person must answer these; the review stays open until one does (payctl review resolve).
+    if (decision.outcome === 'mismatch' || decision.outcome === 'late') {
+      reviews.push({
+        kind: decision.outcome === 'late' ? 'late_payment' : 'mismatch',
+        outTradeNo: order.outTradeNo,
+        transactionId: obs.transactionId,
+        observationId: obs.observationId,
+        detail: decision.detail,
+        observedFen: obs.amount?.total ?? obs.refund?.amount.total,
+      });
+    }
+
     seen.set(obs.observationId, keyedAlerts);
     journal.push({
       obs,
@@ -436,6 +451,7 @@ export async function applyObservations(
     [...states.values()].filter((s) => s.changed).map((s) => s.order),
   );
   await saveRefundUpdates(conn, [...refundUpdates.values()], now);
+  await openReviews(conn, reviews, now);
   await appendJournal(conn, journal);
   return results;
 }

@@ -35,6 +35,7 @@ const SAMPLES: [RegExp, string][] = [
   [/<out_trade_no>/g, 'RECHARGE_ORDER_20260501_0001'],
   [/<partition:offset>/g, '0:3'],
   [/<ticket>/g, 'INC-1234'],
+  [/<review_id>/g, '7'],
   [/\$OPERATOR/g, 'alice'],
 ];
 

@@ -78,7 +78,7 @@ describe('order state machine', () => {
       expect(d.outcome).toBe('late');
       expect(d.statusAfter).toBe('paid');
       expect(d.entries).toHaveLength(1);
-      expect(d.alerts).toEqual([expect.objectContaining({ type: 'late_payment', severity: 'critical' })]);
+      expect(d.alerts).toEqual([expect.objectContaining({ type: 'late_payment', severity: 'warning' })]);
     },
   );
 

@@ -222,7 +222,7 @@ describe('points-ledger state transitions (real MariaDB and Kafka)', () => {
     const alert = await eventually('late payment alert', async () =>
       world.outputs.alerts.find((a) => a.outTradeNo === order.outTradeNo),
     );
-    expect(alert).toMatchObject({ type: 'late_payment', severity: 'critical', source: 'points-ledger' });
+    expect(alert).toMatchObject({ type: 'late_payment', severity: 'warning', source: 'points-ledger' });
     const event = await eventually('order-settled', async () =>
       world.outputs.settled.find((e) => e.outTradeNo === order.outTradeNo),
     );
