@@ -178,28 +178,29 @@ async function refusal(call: () => Promise<unknown>): Promise<string> {
   });
 
   it('lets every component do its part with its own principal', async () => {
-    // Producers of observations: the gateway (which also checks the topic's settings), the
-    // reconciler, the operator and payctl; the last three also publish alerts.
+    // Producers of observations: the receiver and the order service (which also check the topic's
+    // settings), the reconciler, the operator and payctl; the last three also publish alerts.
     const observed: string[] = [];
     const alerted: string[] = [];
-    const gatewayKafka = kafkaAs(user('gateway'));
-    const gatewayAdmin = gatewayKafka.admin();
-    clients.push(gatewayAdmin);
-    await gatewayAdmin.connect();
-    expect(await checkTopicDurability(gatewayAdmin, topics.paymentObservations)).toMatchObject({
-      replicationFactor: 1,
-      minInsyncReplicas: 1,
-    });
-    const configs = await gatewayAdmin.describeConfigs({
-      includeSynonyms: false,
-      resources: [{ type: 2, name: topics.paymentObservations, configNames: ['min.insync.replicas'] }],
-    });
-    expect(configs.resources[0]).toMatchObject({ errorCode: 0, configEntries: [{ configValue: '1' }] });
-    for (const component of ['gateway', 'reconciler', 'operator', 'payctl'] as const) {
+    for (const edge of ['receiver', 'orders'] as const) {
+      const edgeAdmin = kafkaAs(user(edge)).admin();
+      clients.push(edgeAdmin);
+      await edgeAdmin.connect();
+      expect(await checkTopicDurability(edgeAdmin, topics.paymentObservations)).toMatchObject({
+        replicationFactor: 1,
+        minInsyncReplicas: 1,
+      });
+      const configs = await edgeAdmin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: 2, name: topics.paymentObservations, configNames: ['min.insync.replicas'] }],
+      });
+      expect(configs.resources[0]).toMatchObject({ errorCode: 0, configEntries: [{ configValue: '1' }] });
+    }
+    for (const component of ['receiver', 'orders', 'reconciler', 'operator', 'payctl'] as const) {
       const producer = await producerOf(component);
       await send(producer, topics.paymentObservations, `obs-${component}`);
       observed.push(`obs-${component}`);
-      if (component !== 'gateway') {
+      if (component !== 'receiver' && component !== 'orders') {
         await send(producer, topics.alerts, `alert-${component}`);
         alerted.push(`alert-${component}`);
       }
@@ -252,13 +253,18 @@ async function refusal(call: () => Promise<unknown>): Promise<string> {
     expect(await refusal(() => send(ledger, topics.paymentObservations, 'forged-ledger'))).toBe(
       'TOPIC_AUTHORIZATION_FAILED',
     );
+    // The order service publishes observations only: not a settlement, not an alert.
+    const orders = await producerOf('orders');
+    for (const topic of [topics.orderSettled, topics.alerts]) {
+      expect(await refusal(() => send(orders, topic, 'forged-orders'))).toBe('TOPIC_AUTHORIZATION_FAILED');
+    }
     // Nothing forged reached the topic.
     const admin = testKafka().admin();
     await admin.connect();
     const offsets = await admin
       .fetchTopicOffsets(topics.paymentObservations)
       .finally(() => admin.disconnect());
-    expect(offsets.reduce((n, p) => n + Number(p.high), 0)).toBe(4);
+    expect(offsets.reduce((n, p) => n + Number(p.high), 0)).toBe(5);
   }, 120_000);
 
   it('refuses the observation topic and the ledger group to others, and a wrong password', async () => {
@@ -277,7 +283,7 @@ async function refusal(call: () => Promise<unknown>): Promise<string> {
     await payctl.disconnect();
 
     // Nobody but the ledger may see (or reset) the ledger's group. The broker answers the
-    // gateway's FindCoordinator with GROUP_AUTHORIZATION_FAILED, which kafkajs reports as a
+    // order service's FindCoordinator with GROUP_AUTHORIZATION_FAILED, which kafkajs reports as a
     // coordinator not found; the ledger, asking the same broker the same thing, gets its offsets.
     const offsetsOfLedgerGroup = async (component: KafkaComponent) => {
       const admin = kafkaAs(user(component)).admin();
@@ -286,7 +292,7 @@ async function refusal(call: () => Promise<unknown>): Promise<string> {
       return admin.fetchOffsets({ groupId: groups.ledger, topics: [topics.paymentObservations] });
     };
     expect(await offsetsOfLedgerGroup('ledger')).toHaveLength(1);
-    expect(await refusal(() => offsetsOfLedgerGroup('gateway'))).toBe(
+    expect(await refusal(() => offsetsOfLedgerGroup('orders'))).toBe(
       'KafkaJSGroupCoordinatorNotFound: Failed to find group coordinator',
     );
 
