@@ -19,7 +19,7 @@ import {
   testKafka,
   uniqueName,
 } from '@paysync/testkit';
-import { type Sandbox, startSandbox } from '@paysync/wechatpay-sandbox';
+import { type Sandbox, startSandbox, type TestMerchant } from '@paysync/wechatpay-sandbox';
 import type { Producer } from 'kafkajs';
 import { upsertScramUsers } from '../../scripts/kafka/scram.ts';
 import { rechargeOrder } from '../../scripts/start/clients.ts';
@@ -185,7 +185,7 @@ async function awaitReady(opsUrl: string): Promise<void> {
     mysqlUrl.password = '';
     const [port, opsPort] = [await freePort(), await freePort()];
     base = `http://127.0.0.1:${port}`;
-    const m = sandbox.merchant;
+    const m = sandbox.merchant as TestMerchant;
     service = spawn(process.execPath, [MAINS.gateway], {
       env: {
         PATH: process.env.PATH,
