@@ -34,13 +34,8 @@ function openssl(args: string[], dir: string): void {
   }
 }
 
-/** Makes the CA and the broker's key store unless both are there. */
-export function ensureKafkaTls(dir = PATHS.kafkaTls): KafkaTls {
-  const files = kafkaTlsFiles(dir);
-  if (existsSync(files.caFile) && existsSync(files.keyStoreFile)) return files;
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  progress(`Kafka: making a local CA and the broker's TLS certificate in ${rel(dir)} (openssl)…`);
+/** A self-signed CA, `<name>.key` and `<name>.pem` in `dir` (the local one; tests make others). */
+export function makeCa(dir: string, name: string, subject: string): { caFile: string; keyFile: string } {
   openssl(
     [
       'req',
@@ -49,13 +44,13 @@ export function ensureKafkaTls(dir = PATHS.kafkaTls): KafkaTls {
       'rsa:2048',
       '-nodes',
       '-keyout',
-      'ca.key',
+      `${name}.key`,
       '-out',
-      'ca.pem',
+      `${name}.pem`,
       '-days',
       '3650',
       '-subj',
-      '/CN=paysync local Kafka CA',
+      subject,
       '-addext',
       'basicConstraints=critical,CA:TRUE',
       '-addext',
@@ -63,6 +58,17 @@ export function ensureKafkaTls(dir = PATHS.kafkaTls): KafkaTls {
     ],
     dir,
   );
+  return { caFile: join(dir, `${name}.pem`), keyFile: join(dir, `${name}.key`) };
+}
+
+/** Makes the CA and the broker's key store unless both are there. */
+export function ensureKafkaTls(dir = PATHS.kafkaTls): KafkaTls {
+  const files = kafkaTlsFiles(dir);
+  if (existsSync(files.caFile) && existsSync(files.keyStoreFile)) return files;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  progress(`Kafka: making a local CA and the broker's TLS certificate in ${rel(dir)} (openssl)…`);
+  makeCa(dir, 'ca', '/CN=paysync local Kafka CA');
   openssl(
     [
       'req',

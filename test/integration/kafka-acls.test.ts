@@ -19,9 +19,10 @@ import {
   loadKafkaSecurity,
   PAYCTL_DLQ_READ_GROUP_PREFIX,
 } from '@paysync/kafka';
-import { createIsolatedTopics, eventually, infraCommand, testKafka, uniqueName } from '@paysync/testkit';
+import { createIsolatedTopics, eventually, testKafka, uniqueName } from '@paysync/testkit';
 import type { Kafka } from 'kafkajs';
 import { upsertScramUsers } from '../../scripts/kafka/scram.ts';
+import { awaitSignIn, localSecureKafka } from '../kafka/secure.ts';
 
 // paysync's per-component Kafka ACLs (packages/kafka/src/acls.ts) on the local broker's
 // SASL_PLAINTEXT listener, where the StandardAuthorizer applies them to SCRAM principals: every
@@ -30,13 +31,8 @@ import { upsertScramUsers } from '../../scripts/kafka/scram.ts';
 // Runs on the local servers of scripts/infra.ts (or a broker named by PAYSYNC_KAFKA_SASL_BROKERS
 // that shares KAFKA_BROKERS' cluster), not on testcontainers' broker, which has no SASL listener.
 
-const local = JSON.parse(await infraCommand('env', '--json')) as {
-  KAFKA_BROKERS: string;
-  PAYSYNC_KAFKA_SASL_BROKERS?: string;
-};
-const saslBrokers =
-  process.env.PAYSYNC_KAFKA_SASL_BROKERS ??
-  (process.env.KAFKA_BROKERS === local.KAFKA_BROKERS ? local.PAYSYNC_KAFKA_SASL_BROKERS : undefined);
+const local = await localSecureKafka();
+const saslBrokers = local.sasl;
 
 /** Every ACL of the broker (kafkajs' ANY for type, pattern, operation and permission). */
 const ANY_ACL = { resourceType: 1, resourcePatternType: 1, operation: 1, permissionType: 1 } as const;
@@ -122,24 +118,12 @@ async function refusal(call: () => Promise<unknown>): Promise<string> {
     }
     // Users and ACLs are created through the PLAINTEXT listener, whose clients are super users.
     await upsertScramUsers(
-      local.KAFKA_BROKERS,
+      local.plaintext,
       names.map((name) => ({ mechanism: 'SCRAM-SHA-512', name, password: passwords.get(name) as string })),
     );
     // The broker learns of users and ACLs from the metadata log, a moment after the controller
     // accepted them: wait until every user signs in, and until the broker lists every ACL.
-    for (const name of names) {
-      await eventually(`${name} signs in`, async () => {
-        const admin = kafkaAs(name).admin();
-        try {
-          await admin.connect();
-          return true;
-        } catch {
-          return undefined;
-        } finally {
-          await admin.disconnect();
-        }
-      });
-    }
+    for (const name of names) await awaitSignIn(name, () => kafkaAs(name));
     const isolated = await createIsolatedTopics(Object.values(topics), 2);
     cleanups.push(isolated.remove);
     const acl = KAFKA_COMPONENTS.flatMap((c) => aclEntries(user(c), kafkaGrants(c, topics, groups)));

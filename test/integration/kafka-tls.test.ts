@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,25 +13,21 @@ import {
   kafkaSecurityEnv,
   loadKafkaSecurity,
 } from '@paysync/kafka';
-import { createIsolatedTopics, eventually, infraCommand, testKafka, uniqueName } from '@paysync/testkit';
+import { createIsolatedTopics, eventually, uniqueName } from '@paysync/testkit';
 import type { Kafka } from 'kafkajs';
+import { makeCa } from '../../scripts/infra/tls.ts';
 import { upsertScramUsers } from '../../scripts/kafka/scram.ts';
+import { applyAcls, awaitSignIn, localSecureKafka } from '../kafka/secure.ts';
 
 // TLS against a real broker: the local Kafka's SASL_SSL listener (scripts/infra/tls.ts made its
 // certificate with a CA of this checkout). A client configured as a service is — SASL_SSL, SCRAM,
 // KAFKA_SSL_CA_FILE — produces and consumes through it; with another CA, or none (the system's),
 // the handshake is refused and the error names KAFKA_SSL_CA_FILE.
 
-const local = JSON.parse(await infraCommand('env', '--json')) as {
-  KAFKA_BROKERS: string;
-  PAYSYNC_KAFKA_SSL_BROKERS?: string;
-  PAYSYNC_KAFKA_SSL_CA_FILE?: string;
-};
-const ours = process.env.KAFKA_BROKERS === local.KAFKA_BROKERS;
-const sslBrokers = ours ? local.PAYSYNC_KAFKA_SSL_BROKERS : undefined;
-const caFile = local.PAYSYNC_KAFKA_SSL_CA_FILE as string;
+const local = await localSecureKafka();
+const sslBrokers = local.ssl;
+const caFile = local.caFile as string;
 
-const ANY_ACL = { resourceType: 1, resourcePatternType: 1, operation: 1, permissionType: 1 } as const;
 const prefix = uniqueName('tls');
 const topic = `${prefix}.observations`;
 const group = `${prefix}-group`;
@@ -61,69 +56,22 @@ function kafkaWith(ca: string | undefined): Kafka {
 
 /** A CA that signed nothing the broker holds. */
 function otherCa(): string {
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      join(dir, 'other-ca.key'),
-      '-out',
-      join(dir, 'other-ca.pem'),
-      '-days',
-      '1',
-      '-subj',
-      '/CN=not the paysync local Kafka CA',
-    ],
-    { stdio: 'ignore' },
-  );
-  return join(dir, 'other-ca.pem');
+  return makeCa(dir, 'other-ca', '/CN=not the paysync local Kafka CA').caFile;
 }
 
 (sslBrokers ? describe : describe.skip)('Kafka over TLS (SASL_SSL, the local CA)', () => {
   beforeAll(async () => {
     const password = randomBytes(18).toString('base64url');
     writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
-    await upsertScramUsers(local.KAFKA_BROKERS, [{ mechanism: 'SCRAM-SHA-512', name: user, password }]);
+    await upsertScramUsers(local.plaintext, [{ mechanism: 'SCRAM-SHA-512', name: user, password }]);
     const isolated = await createIsolatedTopics([topic], 2);
     cleanups.push(() => isolated.remove());
     const grants: AclGrant[] = [
       { resource: 'TOPIC', name: topic, operations: ['WRITE', 'READ', 'DESCRIBE'] },
       { resource: 'GROUP', name: group, operations: ['READ', 'DESCRIBE'] },
     ];
-    const acl = aclEntries(user, grants);
-    const admin = testKafka().admin();
-    await admin.connect();
-    try {
-      await admin.createAcls({ acl });
-      cleanups.push(async () => {
-        const a = testKafka().admin();
-        await a.connect();
-        await a.deleteAcls({ filters: acl }).finally(() => a.disconnect());
-      });
-      await eventually(`the broker applies the ACLs of ${user}`, async () => {
-        const { resources } = await admin.describeAcls(ANY_ACL);
-        const listed = resources.flatMap((r) => r.acls.filter((a) => a.principal === `User:${user}`));
-        return listed.length >= acl.length ? true : undefined;
-      });
-    } finally {
-      await admin.disconnect();
-    }
-    // The broker learns of the new user from the metadata log a moment after the controller did.
-    await eventually(`${user} signs in over TLS`, async () => {
-      const a = kafkaWith(caFile).admin();
-      try {
-        await a.connect();
-        return true;
-      } catch {
-        return undefined;
-      } finally {
-        await a.disconnect();
-      }
-    });
+    cleanups.push(await applyAcls(aclEntries(user, grants)));
+    await awaitSignIn(user, () => kafkaWith(caFile));
   }, 120_000);
 
   afterAll(async () => {

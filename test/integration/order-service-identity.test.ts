@@ -14,7 +14,6 @@ import {
   createIsolatedTopics,
   eventually,
   type IsolatedDatabase,
-  infraCommand,
   sandboxEvidence,
   testKafka,
   uniqueName,
@@ -25,6 +24,7 @@ import { upsertScramUsers } from '../../scripts/kafka/scram.ts';
 import { rechargeOrder } from '../../scripts/start/clients.ts';
 import { MAINS } from '../../scripts/start/config.ts';
 import { freePort } from '../../scripts/start/ports.ts';
+import { applyAcls, localSecureKafka } from '../kafka/secure.ts';
 
 // The private order service as it is deployed: its composition root (GATEWAY_ROLE=orders) run as
 // a process under its own database account (the `orders` grants of @paysync/db, the password from
@@ -34,15 +34,8 @@ import { freePort } from '../../scripts/start/ports.ts';
 // a grant or an ACL the order service needs and lacks fails this test. And the receiver's account,
 // which shares the code, can write neither an order nor a refund.
 
-const local = JSON.parse(await infraCommand('env', '--json')) as {
-  KAFKA_BROKERS: string;
-  PAYSYNC_KAFKA_SASL_BROKERS?: string;
-};
-const saslBrokers =
-  process.env.PAYSYNC_KAFKA_SASL_BROKERS ??
-  (process.env.KAFKA_BROKERS === local.KAFKA_BROKERS ? local.PAYSYNC_KAFKA_SASL_BROKERS : undefined);
-
-const ANY_ACL = { resourceType: 1, resourcePatternType: 1, operation: 1, permissionType: 1 } as const;
+const local = await localSecureKafka();
+const saslBrokers = local.sasl;
 const ORDERS = '/api/payment/orders';
 
 type Rows = (RowDataPacket & Record<string, unknown>)[];
@@ -114,25 +107,8 @@ async function startLedger(): Promise<void> {
 async function orderServicePrincipal(): Promise<string> {
   const password = randomBytes(18).toString('base64url');
   // Created through the PLAINTEXT listener, whose clients are super users.
-  await upsertScramUsers(local.KAFKA_BROKERS, [{ mechanism: 'SCRAM-SHA-512', name: principal, password }]);
-  const acl = aclEntries(principal, kafkaGrants('orders', topics));
-  const kafkaAdmin = testKafka().admin();
-  await kafkaAdmin.connect();
-  try {
-    await kafkaAdmin.createAcls({ acl });
-    cleanups.push(async () => {
-      const a = testKafka().admin();
-      await a.connect();
-      await a.deleteAcls({ filters: acl }).finally(() => a.disconnect());
-    });
-    await eventually(`the broker applies the ${acl.length} ACLs of ${principal}`, async () => {
-      const { resources } = await kafkaAdmin.describeAcls(ANY_ACL);
-      const listed = resources.flatMap((r) => r.acls.filter((a) => a.principal === `User:${principal}`));
-      return listed.length >= acl.length ? true : undefined;
-    });
-  } finally {
-    await kafkaAdmin.disconnect();
-  }
+  await upsertScramUsers(local.plaintext, [{ mechanism: 'SCRAM-SHA-512', name: principal, password }]);
+  cleanups.push(await applyAcls(aclEntries(principal, kafkaGrants('orders', topics))));
   return secretFile('kafka-password', password);
 }
 
