@@ -51,7 +51,7 @@ async function scenario(): Promise<number> {
   try {
     const orders = 60;
     say(
-      `paysync demo: ${orders} recharge orders at 3/s through ${target.gatewayUrl}; the sandbox loses 25 % of the\n` +
+      `paysync demo: ${orders} recharge orders at 3/s through ${target.ordersUrl}; the sandbox loses 25 % of the\n` +
         `payment notifications and sends 15 % twice; 1 order in 7 is never paid (it expires after 60 s).\n` +
         `The reconciler sweeps every ${Math.round(target.sweepEveryMs / 1000)} s.` +
         (target.own ? '' : ' Watch the npm start terminal: the sinks print every alert.'),
@@ -85,10 +85,10 @@ async function scenario(): Promise<number> {
 }
 
 async function oneOrder(target: DemoTarget, amount: number): Promise<number> {
-  const gateway = new GatewayClient(target.gatewayUrl, target.apiToken);
+  const gateway = new GatewayClient(target.ordersUrl, target.apiToken);
   const sandbox = new SandboxControl(target.sandboxUrl);
   const order = await gateway.createOrder(rechargeOrder('demo-user', amount));
-  say(`created ${order.out_trade_no} (${amount} fen) through ${target.gatewayUrl}/api/payment/orders`);
+  say(`created ${order.out_trade_no} (${amount} fen) through ${target.ordersUrl}/api/payment/orders`);
   await sandbox.pay(order.out_trade_no);
   say('paid at the sandbox (WeChat Pay): waiting for paysync to settle it…');
   const started = Date.now();

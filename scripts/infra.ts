@@ -5,7 +5,8 @@
 //   node scripts/infra.ts down [server…]     stop what `up` started (all servers by default)
 //   node scripts/infra.ts status [--json]    one line per server: name, address, pid, state
 //   node scripts/infra.ts env [--json]       MYSQL_URL, KAFKA_BROKERS (and PAYSYNC_KAFKA_SASL_BROKERS, the
-//                                           SCRAM listener with ACLs) for the local servers
+//                                           SCRAM listener with ACLs; PAYSYNC_KAFKA_SSL_BROKERS and
+//                                           PAYSYNC_KAFKA_SSL_CA_FILE, the same over TLS) for the local servers
 //   node scripts/infra.ts tools              only the tools (Debian packages, helm, kubeconform)
 //   node scripts/infra.ts leftovers [server…]  exit 1 if a process of ours is still running
 //

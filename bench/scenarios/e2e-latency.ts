@@ -256,7 +256,7 @@ export const scenario: Scenario = {
       await stack.waitReady({ timeoutMs: 120_000 });
       const merchant = sandbox.merchant!;
       // The sweep's work: orders created through the order API, never paid, due 10 s later.
-      const gateway = new GatewayClient(stack.urls.gateway as string, stack.secrets.apiToken);
+      const gateway = new GatewayClient(stack.urls.orders as string, stack.secrets.apiToken);
       for (let i = 0; i < SWEEP_ORDERS; i++) {
         await gateway.createOrder(rechargeOrder(`bench-sweep-${i % 97}`, AMOUNT_FEN), 30_000);
       }

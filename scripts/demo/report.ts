@@ -45,7 +45,7 @@ export function summary(r: ScenarioResult): string[] {
     rule,
     `  paysync demo — ${r.created} recharge orders in ${duration(r.elapsedMs)}${r.quiet ? '' : ' (stopped waiting: not quiet yet)'}`,
     rule,
-    row('orders created through the gateway’s order API', r.created),
+    row('orders created through the order service’s order API', r.created),
     row('paid at WeChat Pay (the sandbox)', r.paidAtWeChat),
     row('  settled from WeChat’s payment notification', s.settledVia.notification),
     row(

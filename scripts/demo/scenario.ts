@@ -70,7 +70,7 @@ export const SCENARIO_FAULTS = [
 ] as const;
 
 export async function runScenario(target: DemoTarget, opts: ScenarioOptions): Promise<ScenarioResult> {
-  const gateway = new GatewayClient(target.gatewayUrl, target.apiToken);
+  const gateway = new GatewayClient(target.ordersUrl, target.apiToken);
   const sandbox = new SandboxControl(target.sandboxUrl);
   const pool: Pool = createPool({ url: target.mysqlUrl, connectionLimit: 4 });
   const started = new Date();

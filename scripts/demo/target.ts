@@ -9,7 +9,8 @@ import { readStackState, removeStackState, runningSupervisor } from '../start/st
 
 export type DemoTarget = {
   own: boolean;
-  gatewayUrl: string;
+  /** The order service's order API. */
+  ordersUrl: string;
   sandboxUrl: string;
   pushgatewayUrl: string | undefined;
   prometheusUrl: string | undefined;
@@ -23,7 +24,7 @@ export function runningTarget(): DemoTarget {
   const s = runningLocalStack();
   return {
     own: false,
-    gatewayUrl: s.urls.gateway as string,
+    ordersUrl: s.urls.orders as string,
     sandboxUrl: s.urls.sandbox as string,
     pushgatewayUrl: s.urls.pushgateway,
     prometheusUrl: s.urls.prometheus,
@@ -82,7 +83,7 @@ export async function demoTarget(say: (line: string) => void): Promise<DemoTarge
   const s = runningLocalStack();
   return {
     own: true,
-    gatewayUrl: stack.urls.gateway as string,
+    ordersUrl: stack.urls.orders as string,
     sandboxUrl: stack.urls.sandbox as string,
     pushgatewayUrl: stack.urls.pushgateway,
     prometheusUrl: stack.urls.prometheus,

@@ -17,6 +17,8 @@ export const DEBIAN_PACKAGES = {
   // On this kind of machine Java 17 and Maven come with the image; installed only if they are not.
   'openjdk-17-jdk-headless': '/usr/bin/java',
   maven: '/usr/bin/mvn',
+  // The local Kafka's CA and broker certificate (scripts/infra/tls.ts).
+  openssl: '/usr/bin/openssl',
 } as const;
 
 /** Daemons these packages ship (and mariadb's watchdog); their init scripts must not leave one running. */

@@ -39,6 +39,8 @@ export type Config = {
   kafkaControllerPort: number;
   /** Kafka's SASL_PLAINTEXT (SCRAM) listener, where ACLs apply (the PLAINTEXT listener is a super user). */
   kafkaSaslPort: number;
+  /** Kafka's SASL_SSL listener: SCRAM over TLS, with a certificate of the local CA (scripts/infra/tls.ts). */
+  kafkaSslPort: number;
   kafkaPartitions: number;
 };
 
@@ -50,13 +52,20 @@ export function loadConfig(): Config {
     kafkaControllerPort: intFromEnv('PAYSYNC_KAFKA_CONTROLLER_PORT', 29093, 1024, 65535),
     // Next to the other two Kafka ports by default, so a checkout with its own ports needs no third one.
     kafkaSaslPort: intFromEnv('PAYSYNC_KAFKA_SASL_PORT', Math.min(kafkaPort + 2, 65535), 1024, 65535),
+    kafkaSslPort: intFromEnv('PAYSYNC_KAFKA_SSL_PORT', Math.min(kafkaPort + 3, 65535), 1024, 65535),
     kafkaPartitions: intFromEnv('PAYSYNC_KAFKA_PARTITIONS', 6, 1, 1000),
   };
-  const ports = [config.mysqlPort, config.kafkaPort, config.kafkaControllerPort, config.kafkaSaslPort];
+  const ports = [
+    config.mysqlPort,
+    config.kafkaPort,
+    config.kafkaControllerPort,
+    config.kafkaSaslPort,
+    config.kafkaSslPort,
+  ];
   if (new Set(ports).size !== ports.length) {
     throw new InfraError(
       'BAD_CONFIG',
-      `the MariaDB, Kafka, Kafka controller and Kafka SASL ports must differ: ${ports.join(', ')}`,
+      `the MariaDB, Kafka, Kafka controller, Kafka SASL and Kafka SSL ports must differ: ${ports.join(', ')}`,
     );
   }
   return config;
@@ -70,6 +79,8 @@ export const PATHS = {
   lock: join(CACHE, 'run', 'infra.lock'),
   mariadbData: join(CACHE, 'data', 'mariadb'),
   kafkaData: join(CACHE, 'data', 'kafka'),
+  /** The local CA and the broker's certificate for the SASL_SSL listener. */
+  kafkaTls: join(CACHE, 'data', 'kafka-tls'),
   kafkaHome: join(CACHE, 'kafka'),
   m2: join(CACHE, 'm2'),
   go: join(CACHE, 'go'),
@@ -88,12 +99,17 @@ export function connectionEnv(config: Config): {
   MYSQL_URL: string;
   KAFKA_BROKERS: string;
   PAYSYNC_KAFKA_SASL_BROKERS: string;
+  PAYSYNC_KAFKA_SSL_BROKERS: string;
+  PAYSYNC_KAFKA_SSL_CA_FILE: string;
 } {
   return {
     MYSQL_URL: `mysql://paysync:paysync@${HOST}:${config.mysqlPort}/paysync`,
     KAFKA_BROKERS: `${HOST}:${config.kafkaPort}`,
     // The SASL_PLAINTEXT/SCRAM listener of the same broker, for the Kafka ACL tests.
     PAYSYNC_KAFKA_SASL_BROKERS: `${HOST}:${config.kafkaSaslPort}`,
+    // The SASL_SSL listener (SCRAM over TLS) and the CA that signed its certificate, for the TLS tests.
+    PAYSYNC_KAFKA_SSL_BROKERS: `${HOST}:${config.kafkaSslPort}`,
+    PAYSYNC_KAFKA_SSL_CA_FILE: join(PATHS.kafkaTls, 'ca.pem'),
   };
 }
 

@@ -8,6 +8,7 @@ import { progress, seconds } from './log.ts';
 import { kafkaAnswers } from './net.ts';
 import { runLogged, spawnDaemon, writePid } from './proc.ts';
 import { assertPortsFree, awaitStart, runningPid, type Server, waitReady } from './server.ts';
+import { ensureKafkaTls } from './tls.ts';
 
 const SERVER_PROPERTIES = join(PATHS.kafkaHome, 'server.properties');
 const LOG4J2_PROPERTIES = join(PATHS.kafkaHome, 'log4j2.properties');
@@ -21,7 +22,12 @@ export const KAFKA: Server = {
   pidFile: join(PATHS.run, 'kafka.pid'),
   logFile: join(PATHS.logs, 'kafka.log'),
   marker: SERVER_PROPERTIES,
-  ports: (config) => [config.kafkaPort, config.kafkaControllerPort, config.kafkaSaslPort],
+  ports: (config) => [
+    config.kafkaPort,
+    config.kafkaControllerPort,
+    config.kafkaSaslPort,
+    config.kafkaSslPort,
+  ],
   stopGraceMs: 60_000,
 };
 
@@ -66,22 +72,29 @@ export async function ensureKafkaJars(): Promise<string> {
 
 function writeConfig(config: Config): void {
   mkdirSync(PATHS.kafkaHome, { recursive: true });
+  const tls = ensureKafkaTls();
   const props = {
     'process.roles': 'broker,controller',
     'node.id': '1',
     'controller.quorum.voters': `1@${HOST}:${config.kafkaControllerPort}`,
-    listeners: `PLAINTEXT://${HOST}:${config.kafkaPort},SASL_PLAINTEXT://${HOST}:${config.kafkaSaslPort},CONTROLLER://${HOST}:${config.kafkaControllerPort}`,
-    'advertised.listeners': `PLAINTEXT://${HOST}:${config.kafkaPort},SASL_PLAINTEXT://${HOST}:${config.kafkaSaslPort}`,
+    listeners: `PLAINTEXT://${HOST}:${config.kafkaPort},SASL_PLAINTEXT://${HOST}:${config.kafkaSaslPort},SASL_SSL://${HOST}:${config.kafkaSslPort},CONTROLLER://${HOST}:${config.kafkaControllerPort}`,
+    'advertised.listeners': `PLAINTEXT://${HOST}:${config.kafkaPort},SASL_PLAINTEXT://${HOST}:${config.kafkaSaslPort},SASL_SSL://${HOST}:${config.kafkaSslPort}`,
     'controller.listener.names': 'CONTROLLER',
     'inter.broker.listener.name': 'PLAINTEXT',
     'listener.security.protocol.map':
-      'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT',
+      'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL',
     // ACLs as in production, on the SASL listener: clients there authenticate with SCRAM as
     // User:<name> and get what the ACLs grant. Whatever connects without SASL (the PLAINTEXT
     // listener every other test uses, the controller) is User:ANONYMOUS, a super user.
     'sasl.enabled.mechanisms': 'SCRAM-SHA-256,SCRAM-SHA-512',
     'listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config': `${SCRAM_LOGIN_MODULE} required;`,
     'listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config': `${SCRAM_LOGIN_MODULE} required;`,
+    // The same SCRAM users over TLS: the broker's key and chain as a PEM key store, signed by the
+    // local CA clients trust with KAFKA_SSL_CA_FILE (scripts/infra/tls.ts).
+    'listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config': `${SCRAM_LOGIN_MODULE} required;`,
+    'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config': `${SCRAM_LOGIN_MODULE} required;`,
+    'listener.name.sasl_ssl.ssl.keystore.type': 'PEM',
+    'listener.name.sasl_ssl.ssl.keystore.location': tls.keyStoreFile,
     'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
     'super.users': 'User:ANONYMOUS',
     'allow.everyone.if.no.acl.found': 'false',

@@ -7,7 +7,7 @@
 // The admin's own connection comes from the services' variables (KAFKA_BROKERS,
 // KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD_FILE, KAFKA_SSL_CA_FILE, …);
 // it must be allowed to alter ACLs. The principals are User:<name> with the names of
-// PAYSYNC_KAFKA_PRINCIPALS (`gateway=paysync-gateway,ledger=…`; every component defaults to
+// PAYSYNC_KAFKA_PRINCIPALS (`orders=paysync-orders,ledger=…`; every component defaults to
 // paysync-<component>), the topics those of KAFKA_TOPIC_PREFIX, the groups LEDGER_GROUP_ID and
 // ALERTING_GROUP_ID (as the services default them). ACLs are only added, never removed.
 import { brokerListFromEnv, ConfigError, loadConfig } from '@paysync/config';
@@ -37,7 +37,7 @@ const env = z.object({
   ALERTING_GROUP_ID: z.string().min(1).default(DEFAULT_KAFKA_GROUPS.alerting),
 });
 
-/** `gateway=a,ledger=b` over the defaults paysync-<component>. */
+/** `orders=a,ledger=b` over the defaults paysync-<component>. */
 export function principalNames(spec: string | undefined): Record<KafkaComponent, string> {
   const names = Object.fromEntries(KAFKA_COMPONENTS.map((c) => [c, `paysync-${c}`])) as Record<
     KafkaComponent,

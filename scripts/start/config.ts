@@ -31,7 +31,7 @@ export const startEnv = z.object({
   PAYSYNC_PORT_BASE: intFromEnv({ min: 1024, max: 65_000 })
     .default(28_000)
     .describe(
-      'First of the stack’s loopback ports: gateway = base+80, sandbox = base+90, Prometheus = base+95 …',
+      'First of the stack’s loopback ports: gateway = base+80, order service = base+85, sandbox = base+90, Prometheus = base+95 …',
     ),
   PAYSYNC_SWEEP_EVERY: durationMsFromEnv
     .pipe(z.number().int().min(2000).max(3_600_000))
@@ -61,8 +61,12 @@ export function loadStartEnv(env: Record<string, string | undefined> = process.e
 
 /** Every loopback port of the stack. */
 export type Ports = {
+  /** The public notification receiver (GATEWAY_ROLE=receiver): the notify URL. */
   gateway: number;
   gatewayOps: number;
+  /** The private order service (GATEWAY_ROLE=orders): the order API. */
+  orders: number;
+  ordersOps: number;
   ledgerOps: number;
   alerting: number;
   alertingOps: number;
@@ -84,6 +88,8 @@ export function portsFrom(base: number): Ports {
     ledgerOps: base + 82,
     alerting: base + 83,
     alertingOps: base + 84,
+    orders: base + 85,
+    ordersOps: base + 86,
     sandbox: base + 90,
     pushgateway: base + 91,
     alertmanager: base + 93,

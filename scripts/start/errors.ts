@@ -8,7 +8,8 @@ export class StackError extends Error {
     | 'TOOL_MISSING'
     | 'NOT_READY'
     | 'NOT_RUNNING'
-    | 'START_FAILED';
+    | 'START_FAILED'
+    | 'DATABASE_ACCOUNTS';
   /** Extra lines shown after the message (for example a process's last log lines). */
   readonly details: string | undefined;
 

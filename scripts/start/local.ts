@@ -24,7 +24,7 @@ export async function prepareLocalStack(env: StartEnv, log: CombinedLog): Promis
     const state = readStackState(STACK_DIR);
     throw new StackError(
       'ALREADY_RUNNING',
-      `paysync is already running here (supervisor pid ${other})${state ? `: gateway ${state.urls.gateway}` : ''}`,
+      `paysync is already running here (supervisor pid ${other})${state ? `: order API ${state.urls.orders}` : ''}`,
       '  Stop it with Ctrl-C in its terminal (or `kill <pid>`); `npm run demo` runs against it as it is.',
     );
   }

@@ -34,6 +34,8 @@ export async function freePorts(): Promise<Ports> {
   const names: (keyof Ports)[] = [
     'gateway',
     'gatewayOps',
+    'orders',
+    'ordersOps',
     'ledgerOps',
     'alerting',
     'alertingOps',

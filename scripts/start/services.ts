@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { StackAccount, StackAccountName } from './accounts.ts';
 import { HOST, MAINS, type Ports, ROOT } from './config.ts';
 import { StackError } from './errors.ts';
 import type { JobSpec } from './job.ts';
@@ -13,7 +14,8 @@ import type { StackSecrets } from './secrets.ts';
 export type ServiceContext = {
   dir: string;
   ports: Ports;
-  mysqlUrl: string;
+  /** Each process's own database user (scripts/start/accounts.ts). */
+  accounts: Partial<Record<StackAccountName, StackAccount>>;
   kafkaBrokers: readonly string[];
   topicPrefix: string | undefined;
   logLevel: string;
@@ -34,12 +36,22 @@ export function main(name: keyof typeof MAINS): string {
 
 const url = (port: number) => `http://${HOST}:${port}`;
 
-function common(ctx: ServiceContext): Record<string, string> {
+function account(ctx: ServiceContext, name: StackAccountName): StackAccount {
+  const a = ctx.accounts[name];
+  if (!a) throw new StackError('MISSING_PART', `no database user was created for the ${name}`);
+  return a;
+}
+
+// Kafka is the local PLAINTEXT listener: no SASL principal per process locally (the principals and
+// their ACLs are proven by test/integration/kafka-acls.test.ts and order-service-identity.test.ts).
+function common(ctx: ServiceContext, db: StackAccountName): Record<string, string> {
+  const a = account(ctx, db);
   return {
     PAYSYNC_STACK_DIR: ctx.marker,
     NODE_ENV: 'development',
     PAYSYNC_MODE: 'development',
-    MYSQL_URL: ctx.mysqlUrl,
+    MYSQL_URL: a.url,
+    MYSQL_PASSWORD_FILE: a.passwordFile,
     KAFKA_BROKERS: ctx.kafkaBrokers.join(','),
     KAFKA_TOPIC_PREFIX: ctx.topicPrefix ?? '',
     LOG_LEVEL: ctx.logLevel,
@@ -76,25 +88,57 @@ export function sandboxProcess(ctx: ServiceContext, timeScale: number): ProcessS
   };
 }
 
-export function gatewayProcess(ctx: ServiceContext, extra: Record<string, string> = {}): ProcessSpec {
+/**
+ * The public notification receiver (GATEWAY_ROLE=receiver), as the chart's `gateway` Deployment:
+ * the notify URL, the APIv3 key and no merchant private key nor API token; it verifies with the
+ * platform certificates the order service archives.
+ */
+export function receiverProcess(ctx: ServiceContext, extra: Record<string, string> = {}): ProcessSpec {
   return {
     name: 'gateway',
     command: process.execPath,
     args: [main('gateway')],
     env: {
-      ...common(ctx),
-      ...wechatEnv(ctx),
+      ...common(ctx, 'receiver'),
+      GATEWAY_ROLE: 'receiver',
+      WECHATPAY_MCHID: ctx.secrets.merchant.mchid,
       WECHATPAY_APPID: ctx.secrets.merchant.appid,
+      WECHATPAY_API_V3_KEY_FILE: ctx.secrets.files.apiV3Key,
+      WECHATPAY_NOTIFY_URL: ctx.notifyUrl,
       GATEWAY_HOST: HOST,
       GATEWAY_PORT: String(ctx.ports.gateway),
       METRICS_PORT: String(ctx.ports.gatewayOps),
-      GATEWAY_API_TOKEN: ctx.secrets.apiToken,
+      GATEWAY_SHUTDOWN_GRACE: '3s',
+      ...extra,
+    },
+    health: `${url(ctx.ports.gatewayOps)}/readyz`,
+  };
+}
+
+/**
+ * The private order service (GATEWAY_ROLE=orders), as the chart's `order-service` Deployment: the
+ * order API with its token file, signing requests to WeChat Pay (here the sandbox).
+ */
+export function ordersProcess(ctx: ServiceContext, extra: Record<string, string> = {}): ProcessSpec {
+  return {
+    name: 'orders',
+    command: process.execPath,
+    args: [main('gateway')],
+    env: {
+      ...common(ctx, 'orders'),
+      ...wechatEnv(ctx),
+      GATEWAY_ROLE: 'orders',
+      WECHATPAY_APPID: ctx.secrets.merchant.appid,
+      GATEWAY_HOST: HOST,
+      GATEWAY_PORT: String(ctx.ports.orders),
+      METRICS_PORT: String(ctx.ports.ordersOps),
+      GATEWAY_API_TOKEN_FILE: ctx.secrets.files.apiToken,
       // The reconciler looks at a new order after 10 s instead of a minute.
       GATEWAY_FIRST_CHECK_DELAY: '10s',
       GATEWAY_SHUTDOWN_GRACE: '3s',
       ...extra,
     },
-    health: `${url(ctx.ports.gatewayOps)}/readyz`,
+    health: `${url(ctx.ports.ordersOps)}/readyz`,
   };
 }
 
@@ -104,7 +148,7 @@ export function ledgerProcess(ctx: ServiceContext, extra: Record<string, string>
     command: process.execPath,
     args: [main('ledger')],
     env: {
-      ...common(ctx),
+      ...common(ctx, 'ledger'),
       // Decrypts notifications and the archived platform certificates the evidence is checked with.
       WECHATPAY_API_V3_KEY_FILE: ctx.secrets.files.apiV3Key,
       METRICS_PORT: String(ctx.ports.ledgerOps),
@@ -164,7 +208,7 @@ export async function alertingProcess(
     command: process.execPath,
     args: [main('alerting')],
     env: {
-      ...common(ctx),
+      ...common(ctx, 'alerting'),
       METRICS_PORT: String(ctx.ports.alertingOps),
       ALERTING_HOST: HOST,
       ALERTING_PORT: String(ctx.ports.alerting),
@@ -193,7 +237,7 @@ export function sweepJob(
     command: process.execPath,
     args: [main('reconciler'), 'sweep'],
     env: {
-      ...common(ctx),
+      ...common(ctx, 'reconciler'),
       ...wechatEnv(ctx),
       // The probe goes to the loopback gateway: skip WeChat's https/public-host rules for it (the
       // gateway's own start-up check still reports the URL as unusable by the real WeChat Pay).

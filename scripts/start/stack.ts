@@ -1,5 +1,6 @@
 // The local stack as one object: the database migrated, the topics there, the WeChat Pay sandbox,
-// the gateway, the points-ledger, the alerting service with its local sinks, the reconciler sweep
+// the edge split as in production (the public notification receiver and the private order
+// service, two processes), the points-ledger, the alerting service with its local sinks, the reconciler sweep
 // on a schedule, Prometheus, Alertmanager and the Pushgateway — each supervised, all on loopback.
 // `npm start` runs it for people; the demo, the whole-stack fault suite and the end-to-end
 // benchmark run the parts they need.
@@ -8,6 +9,7 @@ import { topicNames } from '@paysync/contracts';
 import { createPool, migrateUp } from '@paysync/db';
 import { createKafka, ensureTopics } from '@paysync/kafka';
 import type { TestMerchant } from '@paysync/wechatpay-sandbox';
+import { createStackAccounts, type StackAccountName, type StackAccounts } from './accounts.ts';
 import { CALLBACK_PATH, HOST, type Ports } from './config.ts';
 import { StackError } from './errors.ts';
 import { ScheduledJob } from './job.ts';
@@ -17,8 +19,9 @@ import { waitFor, waitReady } from './readiness.ts';
 import { type StackSecrets, writeSecrets } from './secrets.ts';
 import {
   alertingProcess,
-  gatewayProcess,
   ledgerProcess,
+  ordersProcess,
+  receiverProcess,
   type ServiceContext,
   sandboxProcess,
   sweepJob,
@@ -27,6 +30,7 @@ import {
 import type { Sinks } from './sinks.ts';
 import { killLeftovers, pidTracker } from './state.ts';
 
+/** `gateway` is the edge: the receiver (process `gateway`) and the order service (process `orders`). */
 export type Component = 'sandbox' | 'gateway' | 'ledger' | 'alerting' | 'reconciler' | 'monitoring';
 export const ALL_COMPONENTS: readonly Component[] = [
   'sandbox',
@@ -41,6 +45,7 @@ export type StackOptions = {
   /** Configuration, secrets, logs and data of this stack (also the marker its processes carry). */
   dir: string;
   ports: Ports;
+  /** An administrator: migrates, and creates each process's own database user. */
   mysqlUrl: string;
   kafkaBrokers: readonly string[];
   topicPrefix?: string;
@@ -56,7 +61,10 @@ export type StackOptions = {
   logLevel?: string;
   log: CombinedLog;
   env?: {
+    /** The receiver's extra environment. */
     gateway?: Record<string, string>;
+    /** The order service's. */
+    orders?: Record<string, string>;
     ledger?: Record<string, string>;
     reconciler?: Record<string, string>;
   };
@@ -104,25 +112,40 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const processes: SupervisedProcess[] = [];
   let sweep: ScheduledJob | undefined;
   let sinks: Sinks | undefined;
+  let accounts: StackAccounts | undefined;
 
   const stop = async () => {
     await sweep?.stop();
     const byName = (names: string[]) => processes.filter((p) => names.includes(p.name));
-    const rest = processes.filter((p) => !['gateway', 'ledger', 'alerting'].includes(p.name));
+    const rest = processes.filter((p) => !['gateway', 'orders', 'ledger', 'alerting'].includes(p.name));
     // The edge first (no new work), then the consumers (they commit), then what they talk to.
-    await Promise.all(byName(['gateway']).map((p) => p.stop()));
+    await Promise.all(byName(['gateway', 'orders']).map((p) => p.stop()));
     await Promise.all(byName(['ledger', 'alerting']).map((p) => p.stop()));
     await Promise.all(rest.map((p) => p.stop()));
     await sinks?.close();
     const left = killLeftovers(marker);
     if (left.length > 0)
       log.note('supervisor', `killed ${left.length} leftover process(es): ${left.join(', ')}`, 'warn');
+    await accounts?.drop();
   };
 
   try {
     const secrets = await writeSecrets(opts.dir, opts.sandbox?.merchant);
     log.note('supervisor', 'migrating the database and checking the Kafka topics…');
     await prepareDatabaseAndTopics(opts);
+    const wanted: StackAccountName[] = [
+      ...(has('gateway') ? (['receiver', 'orders'] as const) : []),
+      ...(has('ledger') ? (['ledger'] as const) : []),
+      ...(has('alerting') ? (['alerting'] as const) : []),
+      ...(has('reconciler') ? (['reconciler'] as const) : []),
+    ];
+    accounts = await createStackAccounts({
+      adminUrl: opts.mysqlUrl,
+      dir: opts.dir,
+      secretsDir: secrets.files.dir,
+      components: wanted,
+    });
+    log.note('supervisor', `database users with their production grants: ${wanted.join(', ')}`);
 
     const url = (port: number) => `http://${HOST}:${port}`;
     const sandboxUrl = opts.sandbox?.url ?? url(ports.sandbox);
@@ -130,7 +153,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const ctx: ServiceContext = {
       dir: opts.dir,
       ports,
-      mysqlUrl: opts.mysqlUrl,
+      accounts: accounts.accounts,
       kafkaBrokers: opts.kafkaBrokers,
       topicPrefix: opts.topicPrefix,
       logLevel: opts.logLevel ?? 'info',
@@ -166,12 +189,17 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         wecomKey: secrets.wecomKey,
       });
     }
-    const gateway = has('gateway') ? add(gatewayProcess(ctx, opts.env?.gateway)) : undefined;
+    // The order service archives the platform certificates the receiver verifies with.
+    const orders = has('gateway') ? add(ordersProcess(ctx, opts.env?.orders)) : undefined;
+    const gateway = has('gateway') ? add(receiverProcess(ctx, opts.env?.gateway)) : undefined;
     if (has('ledger')) add(ledgerProcess(ctx, opts.env?.ledger));
     if (has('alerting') && sinks) add(await alertingProcess(ctx, sinks));
     if (has('monitoring')) {
       const scrape: Record<string, number> = {};
-      if (has('gateway')) scrape['paysync-callback-gateway'] = ports.gatewayOps;
+      if (has('gateway')) {
+        scrape['paysync-callback-gateway'] = ports.gatewayOps;
+        scrape['paysync-order-service'] = ports.ordersOps;
+      }
       if (has('ledger')) scrape['paysync-points-ledger'] = ports.ledgerOps;
       if (has('alerting')) scrape['paysync-alerting'] = ports.alertingOps;
       const { monitoringProcesses } = await import('./monitoring.ts');
@@ -196,7 +224,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       );
       if (opts.schedule !== false) {
         // Its first notify-URL probe would find nothing listening before the gateway is up.
-        if (gateway) await waitFor([gateway], 90_000, log);
+        if (gateway && orders) await waitFor([gateway, orders], 90_000, log);
         sweep.start();
       }
     }
@@ -204,6 +232,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const urls: Record<string, string> = {
       gateway: url(ports.gateway),
       gatewayMetrics: `${url(ports.gatewayOps)}/metrics`,
+      orders: url(ports.orders),
+      ordersMetrics: `${url(ports.ordersOps)}/metrics`,
       ledgerMetrics: `${url(ports.ledgerOps)}/metrics`,
       sandbox: sandboxUrl,
     };
@@ -223,6 +253,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       ...(opts.topicPrefix ? { KAFKA_TOPIC_PREFIX: opts.topicPrefix } : {}),
       ...wechatEnv(ctx),
       PAYSYNC_GATEWAY_URL: urls.gateway as string,
+      PAYSYNC_ORDERS_URL: urls.orders as string,
       PAYSYNC_SANDBOX_URL: sandboxUrl,
       PAYSYNC_API_TOKEN_FILE: secrets.files.apiToken,
     };

@@ -51,7 +51,7 @@ beforeAll(async () => {
     sweepEveryMs: 3000,
     log,
     env: {
-      gateway: { GATEWAY_FIRST_CHECK_DELAY: '2s' },
+      orders: { GATEWAY_FIRST_CHECK_DELAY: '2s' },
       reconciler: { RECONCILER_MISSED_NOTIFICATION_AFTER: '2s' },
     },
   });
@@ -78,7 +78,7 @@ async function settledVia(outTradeNo: string): Promise<string | undefined> {
 
 describe('the incident on the whole local stack', () => {
   it('settles a payment whose notification cannot arrive, and tells people through both alert paths', async () => {
-    const gateway = new GatewayClient(stack.urls.gateway as string, stack.secrets.apiToken);
+    const gateway = new GatewayClient(stack.urls.orders as string, stack.secrets.apiToken);
     const sandbox = new SandboxControl(stack.urls.sandbox as string);
     const sinks = stack.sinks!;
 

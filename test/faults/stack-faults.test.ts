@@ -62,7 +62,7 @@ beforeAll(async () => {
     sweepEveryMs: 3000,
     log,
     env: {
-      gateway: { GATEWAY_FIRST_CHECK_DELAY: '3s' },
+      orders: { GATEWAY_FIRST_CHECK_DELAY: '3s' },
       reconciler: {
         RECONCILER_BACKOFF: '2s,3s,5s',
         RECONCILER_BACKOFF_THEN: '5s',
@@ -118,7 +118,7 @@ async function statusCounts(): Promise<Record<string, number>> {
 
 describe('the whole stack under faults', () => {
   it('settles every order paid at WeChat exactly once through kills, restarts, lost notifications and failing queries', async () => {
-    const gateway = new GatewayClient(stack.urls.gateway as string, stack.secrets.apiToken);
+    const gateway = new GatewayClient(stack.urls.orders as string, stack.secrets.apiToken);
     const created: string[] = [];
     const stop = { now: false };
     // Only the local servers (scripts/infra.ts) can be restarted from here.

@@ -19,9 +19,10 @@ import {
   loadKafkaSecurity,
   PAYCTL_DLQ_READ_GROUP_PREFIX,
 } from '@paysync/kafka';
-import { createIsolatedTopics, eventually, infraCommand, testKafka, uniqueName } from '@paysync/testkit';
+import { createIsolatedTopics, eventually, testKafka, uniqueName } from '@paysync/testkit';
 import type { Kafka } from 'kafkajs';
 import { upsertScramUsers } from '../../scripts/kafka/scram.ts';
+import { awaitSignIn, localSecureKafka } from '../kafka/secure.ts';
 
 // paysync's per-component Kafka ACLs (packages/kafka/src/acls.ts) on the local broker's
 // SASL_PLAINTEXT listener, where the StandardAuthorizer applies them to SCRAM principals: every
@@ -30,13 +31,8 @@ import { upsertScramUsers } from '../../scripts/kafka/scram.ts';
 // Runs on the local servers of scripts/infra.ts (or a broker named by PAYSYNC_KAFKA_SASL_BROKERS
 // that shares KAFKA_BROKERS' cluster), not on testcontainers' broker, which has no SASL listener.
 
-const local = JSON.parse(await infraCommand('env', '--json')) as {
-  KAFKA_BROKERS: string;
-  PAYSYNC_KAFKA_SASL_BROKERS?: string;
-};
-const saslBrokers =
-  process.env.PAYSYNC_KAFKA_SASL_BROKERS ??
-  (process.env.KAFKA_BROKERS === local.KAFKA_BROKERS ? local.PAYSYNC_KAFKA_SASL_BROKERS : undefined);
+const local = await localSecureKafka();
+const saslBrokers = local.sasl;
 
 /** Every ACL of the broker (kafkajs' ANY for type, pattern, operation and permission). */
 const ANY_ACL = { resourceType: 1, resourcePatternType: 1, operation: 1, permissionType: 1 } as const;
@@ -122,24 +118,12 @@ async function refusal(call: () => Promise<unknown>): Promise<string> {
     }
     // Users and ACLs are created through the PLAINTEXT listener, whose clients are super users.
     await upsertScramUsers(
-      local.KAFKA_BROKERS,
+      local.plaintext,
       names.map((name) => ({ mechanism: 'SCRAM-SHA-512', name, password: passwords.get(name) as string })),
     );
     // The broker learns of users and ACLs from the metadata log, a moment after the controller
     // accepted them: wait until every user signs in, and until the broker lists every ACL.
-    for (const name of names) {
-      await eventually(`${name} signs in`, async () => {
-        const admin = kafkaAs(name).admin();
-        try {
-          await admin.connect();
-          return true;
-        } catch {
-          return undefined;
-        } finally {
-          await admin.disconnect();
-        }
-      });
-    }
+    for (const name of names) await awaitSignIn(name, () => kafkaAs(name));
     const isolated = await createIsolatedTopics(Object.values(topics), 2);
     cleanups.push(isolated.remove);
     const acl = KAFKA_COMPONENTS.flatMap((c) => aclEntries(user(c), kafkaGrants(c, topics, groups)));
@@ -178,28 +162,29 @@ async function refusal(call: () => Promise<unknown>): Promise<string> {
   });
 
   it('lets every component do its part with its own principal', async () => {
-    // Producers of observations: the gateway (which also checks the topic's settings), the
-    // reconciler, the operator and payctl; the last three also publish alerts.
+    // Producers of observations: the receiver and the order service (which also check the topic's
+    // settings), the reconciler, the operator and payctl; the last three also publish alerts.
     const observed: string[] = [];
     const alerted: string[] = [];
-    const gatewayKafka = kafkaAs(user('gateway'));
-    const gatewayAdmin = gatewayKafka.admin();
-    clients.push(gatewayAdmin);
-    await gatewayAdmin.connect();
-    expect(await checkTopicDurability(gatewayAdmin, topics.paymentObservations)).toMatchObject({
-      replicationFactor: 1,
-      minInsyncReplicas: 1,
-    });
-    const configs = await gatewayAdmin.describeConfigs({
-      includeSynonyms: false,
-      resources: [{ type: 2, name: topics.paymentObservations, configNames: ['min.insync.replicas'] }],
-    });
-    expect(configs.resources[0]).toMatchObject({ errorCode: 0, configEntries: [{ configValue: '1' }] });
-    for (const component of ['gateway', 'reconciler', 'operator', 'payctl'] as const) {
+    for (const edge of ['receiver', 'orders'] as const) {
+      const edgeAdmin = kafkaAs(user(edge)).admin();
+      clients.push(edgeAdmin);
+      await edgeAdmin.connect();
+      expect(await checkTopicDurability(edgeAdmin, topics.paymentObservations)).toMatchObject({
+        replicationFactor: 1,
+        minInsyncReplicas: 1,
+      });
+      const configs = await edgeAdmin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: 2, name: topics.paymentObservations, configNames: ['min.insync.replicas'] }],
+      });
+      expect(configs.resources[0]).toMatchObject({ errorCode: 0, configEntries: [{ configValue: '1' }] });
+    }
+    for (const component of ['receiver', 'orders', 'reconciler', 'operator', 'payctl'] as const) {
       const producer = await producerOf(component);
       await send(producer, topics.paymentObservations, `obs-${component}`);
       observed.push(`obs-${component}`);
-      if (component !== 'gateway') {
+      if (component !== 'receiver' && component !== 'orders') {
         await send(producer, topics.alerts, `alert-${component}`);
         alerted.push(`alert-${component}`);
       }
@@ -252,13 +237,18 @@ async function refusal(call: () => Promise<unknown>): Promise<string> {
     expect(await refusal(() => send(ledger, topics.paymentObservations, 'forged-ledger'))).toBe(
       'TOPIC_AUTHORIZATION_FAILED',
     );
+    // The order service publishes observations only: not a settlement, not an alert.
+    const orders = await producerOf('orders');
+    for (const topic of [topics.orderSettled, topics.alerts]) {
+      expect(await refusal(() => send(orders, topic, 'forged-orders'))).toBe('TOPIC_AUTHORIZATION_FAILED');
+    }
     // Nothing forged reached the topic.
     const admin = testKafka().admin();
     await admin.connect();
     const offsets = await admin
       .fetchTopicOffsets(topics.paymentObservations)
       .finally(() => admin.disconnect());
-    expect(offsets.reduce((n, p) => n + Number(p.high), 0)).toBe(4);
+    expect(offsets.reduce((n, p) => n + Number(p.high), 0)).toBe(5);
   }, 120_000);
 
   it('refuses the observation topic and the ledger group to others, and a wrong password', async () => {
@@ -277,7 +267,7 @@ async function refusal(call: () => Promise<unknown>): Promise<string> {
     await payctl.disconnect();
 
     // Nobody but the ledger may see (or reset) the ledger's group. The broker answers the
-    // gateway's FindCoordinator with GROUP_AUTHORIZATION_FAILED, which kafkajs reports as a
+    // order service's FindCoordinator with GROUP_AUTHORIZATION_FAILED, which kafkajs reports as a
     // coordinator not found; the ledger, asking the same broker the same thing, gets its offsets.
     const offsetsOfLedgerGroup = async (component: KafkaComponent) => {
       const admin = kafkaAs(user(component)).admin();
@@ -286,7 +276,7 @@ async function refusal(call: () => Promise<unknown>): Promise<string> {
       return admin.fetchOffsets({ groupId: groups.ledger, topics: [topics.paymentObservations] });
     };
     expect(await offsetsOfLedgerGroup('ledger')).toHaveLength(1);
-    expect(await refusal(() => offsetsOfLedgerGroup('gateway'))).toBe(
+    expect(await refusal(() => offsetsOfLedgerGroup('orders'))).toBe(
       'KafkaJSGroupCoordinatorNotFound: Failed to find group coordinator',
     );
 

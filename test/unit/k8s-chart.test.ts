@@ -229,10 +229,10 @@ describe('secrets', () => {
       const component = (w.metadata.name as string)
         .replace(/^paysync-/, '')
         .replace(/^points-ledger$/, 'ledger')
-        // The public receiver has an account of its own (reads the certificate archive only); the
-        // order service runs as the gateway account (orders, refunds).
+        // The public receiver has an account of its own (reads the certificate archive only), and
+        // so has the order service (orders, refunds).
         .replace(/^gateway$/, 'receiver')
-        .replace(/^order-service$/, 'gateway')
+        .replace(/^order-service$/, 'orders')
         .replace(/^reconciler-.*/, 'reconciler');
       for (const c of containers(w)) {
         const env = envOf(c);
@@ -255,7 +255,8 @@ describe('secrets', () => {
       expect(mysql.secret.secretName).toBe(`paysync-mysql-${component}`);
     }
     expect(accounts.has('paysync-mysql-receiver')).toBe(true);
-    expect(accounts.has('paysync-mysql-gateway')).toBe(true);
+    expect(accounts.has('paysync-mysql-orders')).toBe(true);
+    expect(accounts.has('paysync-mysql-gateway')).toBe(false);
     expect(accounts.has('paysync-mysql-ledger')).toBe(true);
   });
 
@@ -325,7 +326,8 @@ describe('secrets', () => {
 describe('Kafka security', () => {
   // Every workload that talks to Kafka, and the SCRAM user (ACL principal) it authenticates as.
   const kafkaClients: [string, string, string][] = [
-    ['Deployment', '-gateway', 'paysync-gateway'],
+    ['Deployment', '-gateway', 'paysync-receiver'],
+    ['Deployment', '-order-service', 'paysync-orders'],
     ['Deployment', '-points-ledger', 'paysync-ledger'],
     ['Deployment', '-alerting', 'paysync-alerting'],
     ['Deployment', '-operator', 'paysync-operator'],
@@ -374,16 +376,18 @@ describe('Kafka security', () => {
   it.each(cases)(
     '%s gives each component its own Kafka user and no password in a plain env value',
     (_name, manifests) => {
-      // Every sweep shard and the bill run are the reconciler; the order service publishes exactly
-      // what the receiver publishes (observations) and shares its principal; everyone else is on
-      // their own.
+      // Every sweep shard and the bill run are the reconciler; the public receiver (the gateway
+      // Deployment) and the order service publish the same observations under two principals;
+      // everyone else is on their own.
       const expected = (workload: string) =>
         `paysync-${
           /-reconciler(-bill|-\d+)?$/.test(workload)
             ? 'reconciler'
             : /-order-service$/.test(workload)
-              ? 'gateway'
-              : workload.replace(/^.*-/, '')
+              ? 'orders'
+              : /-gateway$/.test(workload)
+                ? 'receiver'
+                : workload.replace(/^.*-/, '')
         }`;
       for (const w of workloads(manifests)) {
         for (const c of containers(w)) {

@@ -107,7 +107,7 @@ seccompProfile:
 
 {{/*
 The component's own database account: a password-less URL from its Secret, the password as a file.
-Call with (list . "gateway"); the Secret is <secrets.mysql.namePrefix>-<component>.
+Call with (list . "orders"); the Secret is <secrets.mysql.namePrefix>-<component>.
 */}}
 {{- define "paysync.mysqlEnv" -}}
 {{- $m := (index . 0).Values.secrets.mysql -}}
@@ -126,7 +126,7 @@ Call with (list . "gateway"); the Secret is <secrets.mysql.namePrefix>-<componen
   readOnly: true
 {{- end }}
 
-{{/* The password of the component's database account as a volume. Call with (list . "gateway"). */}}
+{{/* The password of the component's database account as a volume. Call with (list . "orders"). */}}
 {{- define "paysync.mysqlVolume" -}}
 {{- $m := (index . 0).Values.secrets.mysql -}}
 - name: mysql

@@ -1,9 +1,10 @@
 {{/*
   Kafka security of a component (packages/kafka/src/security.ts; ACLs in docs/operations.md): the
   protocol, its own SCRAM user, the password as a file from kafka.security.passwordSecret (key: the
-  component's name) and the brokers' CA from a Secret or ConfigMap. Call with (list . "gateway");
-  components: gateway, ledger, alerting, reconciler, operator. The order service runs as gateway:
-  both publish observations and nothing else, with the same grants.
+  component's name) and the brokers' CA from a Secret or ConfigMap. Call with (list . "ledger");
+  components: receiver (the gateway Deployment), orders (the order-service Deployment), ledger,
+  alerting, reconciler, operator. The receiver and the order service have the same grants
+  (observations) under two principals, so either password can be revoked alone.
 */}}
 {{- define "paysync.kafkaSasl" -}}
 {{- $p := .Values.kafka.security.protocol -}}

@@ -49,7 +49,7 @@ export const grantsEnv = z.object({
     .min(1)
     .optional()
     .describe(
-      '`migrate --grants`: directory with one file per component (`gateway`, `ledger`, `reconciler`, `operator`, `alerting`, `payctl`, `migrate`) holding that database user’s password.',
+      '`migrate --grants`: directory with one file per component (`receiver`, `orders`, `ledger`, `reconciler`, `operator`, `alerting`, `payctl`, `migrate`) holding that database user’s password.',
     ),
   PAYCTL_DB_USER_PREFIX: z
     .string()

@@ -10,7 +10,7 @@ import mysql, { type Pool } from 'mysql2/promise';
 export const COMPONENTS = [
   'migrate',
   'receiver',
-  'gateway',
+  'orders',
   'ledger',
   'reconciler',
   'operator',
@@ -49,9 +49,11 @@ export const COMPONENT_GRANTS: Readonly<Record<Component, readonly TableGrant[]>
   // components archived (to verify notifications). It writes nothing: a compromised public edge
   // cannot insert an order or a refund for the sweep to send to WeChat Pay.
   receiver: [{ table: 'wechatpay_platform_certificates', privileges: ['SELECT'] }],
-  // The order service: creates and reads orders, accepts and drives refunds, archives WeChat Pay
-  // certificates.
-  gateway: [
+  // The private order service (GATEWAY_ROLE=orders): creates and reads orders, accepts refunds and
+  // drives them (the refund bookkeeping columns), archives the WeChat Pay platform certificates its
+  // signing client downloads (the receiver and the ledger verify with them). Nothing on the ledger,
+  // the accounts or an order's state: a leaked order-service password mints no points.
+  orders: [
     { table: 'payment_orders', privileges: ['SELECT', 'INSERT'] },
     { table: 'payment_refunds', privileges: ['SELECT', 'INSERT', REFUND_TRACKING] },
     CERTIFICATES,
@@ -115,7 +117,7 @@ export function grantStatements(component: Component, database: string, to: Acco
   );
 }
 
-/** The component's user name (`paysync_gateway`, …). */
+/** The component's user name (`paysync_orders`, …). */
 export function componentUser(component: Component, prefix = 'paysync_'): string {
   return `${prefix}${component}`;
 }

@@ -13,7 +13,8 @@ import type {
 // same table. Nothing is granted on the cluster: an idempotent producer needs Write on a topic only.
 
 export const KAFKA_COMPONENTS = [
-  'gateway',
+  'receiver',
+  'orders',
   'ledger',
   'reconciler',
   'operator',
@@ -57,8 +58,12 @@ export function kafkaGrants(
   groups: KafkaGroups = DEFAULT_KAFKA_GROUPS,
 ): AclGrant[] {
   switch (component) {
-    case 'gateway':
-      // Publishes observations; checks the topic's durability settings at start-up.
+    case 'receiver':
+    case 'orders':
+      // The public receiver (what WeChat Pay notifies) and the private order service (what a
+      // confirmation or a refund learns from WeChat Pay) publish observations, nothing else; both
+      // check the topic's durability settings at start-up. Two principals with the same grants, so
+      // either one's password can be revoked alone.
       return [
         { resource: 'TOPIC', name: topics.paymentObservations, operations: [...produce, 'DESCRIBE_CONFIGS'] },
       ];

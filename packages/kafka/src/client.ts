@@ -1,6 +1,9 @@
+import { isIP } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import {
   type Consumer,
   type ConsumerConfig,
+  type ISocketFactory,
   Kafka,
   type KafkaConfig,
   type logCreator,
@@ -40,6 +43,39 @@ function pinoLogCreator(logger: Logger): logCreator {
     };
 }
 
+/** Node's codes for a peer certificate that no trusted CA vouches for. */
+const UNTRUSTED_CERTIFICATE = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+]);
+
+/**
+ * What a failed TLS handshake with a broker means for the operator, naming the setting to fix:
+ * kafkajs reports only "Connection error: <Node's message>", which does not say where the trust
+ * comes from. Other errors are left as they are.
+ */
+export function explainKafkaTlsError(err: Error & { code?: string }, host: string): void {
+  if (err.code !== undefined && UNTRUSTED_CERTIFICATE.has(err.code)) {
+    err.message = `the TLS certificate of the Kafka broker ${host} is not signed by a trusted CA (${err.code}: ${err.message}); KAFKA_SSL_CA_FILE must name the PEM file of the CA that signed the brokers' certificates (without it only the system's CAs are trusted)`;
+  } else if (err.code === 'ERR_TLS_CERT_ALTNAME_INVALID' || err.code === 'CERT_HAS_EXPIRED') {
+    err.message = `the TLS certificate of the Kafka broker ${host} was refused (${err.code}: ${err.message}); check the broker addresses in KAFKA_BROKERS against the names in its certificate, and the certificate's validity`;
+  }
+}
+
+/** kafkajs' own socket factory, with the TLS errors explained (explainKafkaTlsError). */
+const explainingSocketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
+  const socket = tlsConnect({ host, port, ...(isIP(host) ? {} : { servername: host }), ...ssl }, onConnect);
+  // Registered before kafkajs' own listener, so the message it wraps already says what to fix.
+  socket.on('error', (err) => explainKafkaTlsError(err, `${host}:${port}`));
+  socket.setKeepAlive(true, 60_000);
+  return socket;
+};
+
 export function createKafka(opts: KafkaClientOptions): Kafka {
   quietKafkajsNegativeTimer();
   return new Kafka({
@@ -47,7 +83,7 @@ export function createKafka(opts: KafkaClientOptions): Kafka {
     brokers: [...opts.brokers],
     connectionTimeout: opts.connectionTimeoutMs ?? 3000,
     requestTimeout: opts.requestTimeoutMs ?? 10_000,
-    ...(opts.ssl !== undefined ? { ssl: opts.ssl } : {}),
+    ...(opts.ssl !== undefined ? { ssl: opts.ssl, socketFactory: explainingSocketFactory } : {}),
     ...(opts.sasl !== undefined ? { sasl: opts.sasl } : {}),
     logLevel: opts.logger ? logLevel.WARN : logLevel.NOTHING,
     ...(opts.logger ? { logCreator: pinoLogCreator(opts.logger) } : {}),

@@ -185,9 +185,17 @@ try {
   if (signing) await signing.client.start();
   else {
     await keys.keyStore.start().catch((err: unknown) => {
-      // Not ready until a signing component archived the platform certificates: the store keeps
-      // reloading the archive, and readiness says so meanwhile.
+      // Not ready until a signing component (the order service, the reconciler) archived the
+      // platform certificates: the archive is read again every few seconds until it has one, and
+      // readiness says so meanwhile.
       logger.warn({ error: errorSummary(err) }, 'no verification key yet: not ready until one is archived');
+      const reload = setInterval(async () => {
+        await keys.keyStore.refresh();
+        if (keys.keyStore.serials().certificates.length === 0) return;
+        clearInterval(reload);
+        logger.info('archived platform certificates loaded: verification keys ready');
+      }, 5000);
+      reload.unref();
     });
   }
   http = await startHttpServer(gateway.app, { host: config.GATEWAY_HOST, port: config.GATEWAY_PORT });

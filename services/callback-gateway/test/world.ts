@@ -131,7 +131,7 @@ export async function createGatewayWorld(name: string, opts: WorldOptions = {}):
   // world's pool is the test's administrator.
   const gatewayAccount = await createComponentAccount(
     db.url,
-    opts.role === 'receiver' ? 'receiver' : 'gateway',
+    opts.role === 'receiver' ? 'receiver' : 'orders',
   );
   const ownPool = createPool({ url: gatewayAccount.url, connectionLimit: 8 });
   const prefix = uniqueName(name);

@@ -74,7 +74,7 @@ describe('payctl (the binary)', () => {
         const r = await payctl(['migrate', '--grants'], env);
         expect(r.stderr).toBe('');
         expect(r.code).toBe(0);
-        expect(r.stdout).toMatch(new RegExp(`granted gateway to '${prefix}gateway'@'%'`));
+        expect(r.stdout).toMatch(new RegExp(`granted orders to '${prefix}orders'@'%'`));
         for (const pw of Object.values(passwords)) expect(r.stdout + r.stderr).not.toContain(pw);
       }
       // The alerting user reaches alert_deliveries and nothing else.
@@ -90,14 +90,14 @@ describe('payctl (the binary)', () => {
       } finally {
         await alerting.end();
       }
-      const [grants] = await admin.query(`SHOW GRANTS FOR '${prefix}gateway'@'%'`);
+      const [grants] = await admin.query(`SHOW GRANTS FOR '${prefix}orders'@'%'`);
       expect(JSON.stringify(grants)).not.toMatch(/point_accounts/);
-      const missing = await payctl(['migrate', '--grants', 'gateway'], {
+      const missing = await payctl(['migrate', '--grants', 'orders'], {
         ...env,
         PAYCTL_DB_PASSWORDS_DIR: tmpdir(),
       });
       expect(missing.code).toBe(1);
-      expect(missing.stderr).toMatch(/PAYCTL_DB_PASSWORDS_DIR: cannot read the password file of gateway/);
+      expect(missing.stderr).toMatch(/PAYCTL_DB_PASSWORDS_DIR: cannot read the password file of orders/);
     } finally {
       for (const c of COMPONENTS) await admin.query(`DROP USER IF EXISTS '${prefix}${c}'@'%'`);
       await admin.end();

@@ -16,9 +16,10 @@ function componentsThat(topic: string, operation: 'READ' | 'WRITE'): string[] {
 }
 
 describe('Kafka ACLs per component', () => {
-  it('lets only the receiver, reconciler, operator and payctl produce observations, and only the ledger consume them', () => {
+  it('lets only the receiver, the order service, reconciler, operator and payctl produce observations, and only the ledger consume them', () => {
     expect(componentsThat(topics.paymentObservations, 'WRITE')).toEqual([
-      'gateway',
+      'receiver',
+      'orders',
       'reconciler',
       'operator',
       'payctl',

@@ -56,12 +56,12 @@ describe('Kafka security settings', () => {
       security({
         KAFKA_SECURITY_PROTOCOL: 'SASL_SSL',
         KAFKA_SASL_MECHANISM: 'scram-sha-256',
-        KAFKA_SASL_USERNAME: 'paysync-gateway',
+        KAFKA_SASL_USERNAME: 'paysync-orders',
         KAFKA_SASL_PASSWORD_FILE: passwordFile,
         KAFKA_SSL_CA_FILE: caFile,
       }),
     ).toEqual({
-      sasl: { mechanism: 'scram-sha-256', username: 'paysync-gateway', password: 'hunter2-kafka' },
+      sasl: { mechanism: 'scram-sha-256', username: 'paysync-orders', password: 'hunter2-kafka' },
       ssl: { rejectUnauthorized: true, ca: [expect.stringContaining('BEGIN CERTIFICATE')] },
     });
     expect(
