@@ -35,7 +35,7 @@ import { freePorts } from '../../scripts/start/ports.ts';
 import { startStack } from '../../scripts/start/stack.ts';
 import { benchPlatform, signedNotifications } from '../notifications.ts';
 import { openLoop } from '../open-loop.ts';
-import { peakRssMb, percentile, type Scenario } from '../result.ts';
+import { peakRssMb, percentile, processCpuMs, type Scenario } from '../result.ts';
 import { seedPendingOrders } from '../seed.ts';
 import { latencyChart, writeChart } from '../svg.ts';
 
@@ -118,6 +118,15 @@ export type PhaseResult = {
   max_ms: number;
   gateway_p50_ms: number;
   gateway_p99_ms: number;
+  /** Sent → the ledger began applying it (order-settled's settledAt): gateway, Kafka, the ledger's fetch. */
+  to_ledger_p50_ms: number;
+  to_ledger_p99_ms: number;
+  /** The ledger began applying it → order-settled seen: evidence, transaction, outbox relay, Kafka. */
+  after_ledger_p50_ms: number;
+  after_ledger_p99_ms: number;
+  /** Process CPU (user + system) per notification sent, over the window and its drain. */
+  gateway_cpu_us: number;
+  ledger_cpu_us: number;
   sweep_queries: number;
 };
 
@@ -127,9 +136,12 @@ async function phase(
     pool: Pool;
     gatewayUrl: string;
     settled: Map<string, number>;
+    /** When the ledger began applying each order's payment (settledAt), on this clock. */
+    ledgerAt: Map<string, number>;
     sign: (nos: string[]) => ReturnType<typeof signedNotifications>;
     merchant: { mchid: string; appid: string };
     sweepQueries: () => number;
+    pids: { gateway: number; ledger: number };
   },
   rate: number,
   seconds: number,
@@ -138,6 +150,10 @@ async function phase(
   const nos = await seedOrders(ctx.pool, ctx.merchant, count);
   const notifications = await ctx.sign(nos);
   const queriesBefore = ctx.sweepQueries();
+  const cpuBefore = {
+    gateway: await processCpuMs(ctx.pids.gateway),
+    ledger: await processCpuMs(ctx.pids.ledger),
+  };
   const run = await openLoop({
     url: ctx.gatewayUrl,
     path: CALLBACK_PATH,
@@ -147,8 +163,13 @@ async function phase(
   });
   const deadline = performance.now() + DRAIN_S * 1000;
   while (performance.now() < deadline && nos.some((no) => !ctx.settled.has(no))) await sleep(100);
+  const cpuUs = async (name: 'gateway' | 'ledger') =>
+    Math.round((((await processCpuMs(ctx.pids[name])) - cpuBefore[name]) * 1000) / count);
+  const cpu = { gateway: await cpuUs('gateway'), ledger: await cpuUs('ledger') };
   const latencies: number[] = [];
   const gateway: number[] = [];
+  const toLedger: number[] = [];
+  const afterLedger: number[] = [];
   let late = 0;
   let refused = 0;
   let lastSettled = 0;
@@ -160,6 +181,11 @@ async function phase(
     if (at === undefined) continue;
     const ms = at - (run.dueAt[i] as number);
     latencies.push(ms);
+    const ledgerAt = ctx.ledgerAt.get(no);
+    if (ledgerAt !== undefined) {
+      toLedger.push(ledgerAt - (run.dueAt[i] as number));
+      afterLedger.push(at - ledgerAt);
+    }
     if (ms > LATE_MS) late += 1;
     lastSettled = Math.max(lastSettled, at);
   }
@@ -180,6 +206,12 @@ async function phase(
     max_ms: round(latencies.length ? Math.max(...latencies) : Number.NaN),
     gateway_p50_ms: p(gateway, 50),
     gateway_p99_ms: p(gateway, 99),
+    to_ledger_p50_ms: p(toLedger, 50),
+    to_ledger_p99_ms: p(toLedger, 99),
+    after_ledger_p50_ms: p(afterLedger, 50),
+    after_ledger_p99_ms: p(afterLedger, 99),
+    gateway_cpu_us: cpu.gateway,
+    ledger_cpu_us: cpu.ledger,
     sweep_queries: ctx.sweepQueries() - queriesBefore,
   };
 }
@@ -247,9 +279,14 @@ export const scenario: Scenario = {
         reconciler: { LOG_LEVEL: 'warn' },
       },
     });
+    const ledgerAt = new Map<string, number>();
     const settled = await arrivals(topics.orderSettled, (v) => {
       const m = decodeMessage(TOPICS.orderSettled, v);
-      return m.status === 'paid' ? m.outTradeNo : undefined;
+      if (m.status !== 'paid') return undefined;
+      // settledAt is the ledger's wall clock (same machine), in ms: onto performance.now()'s scale.
+      if (!ledgerAt.has(m.outTradeNo))
+        ledgerAt.set(m.outTradeNo, Date.parse(m.settledAt) - performance.timeOrigin);
+      return m.outTradeNo;
     });
     const pool = createPool({ url: db.url, connectionLimit: 2 });
     try {
@@ -268,6 +305,11 @@ export const scenario: Scenario = {
         pool,
         gatewayUrl: stack.urls.gateway as string,
         settled: settled.seen,
+        ledgerAt,
+        pids: {
+          gateway: stack.process('gateway').pid as number,
+          ledger: stack.process('ledger').pid as number,
+        },
         merchant: { mchid: merchant.mchid, appid: merchant.appid },
         sign: (nos: string[]) =>
           signedNotifications({
@@ -286,7 +328,7 @@ export const scenario: Scenario = {
       for (const { rate, seconds } of PHASES) {
         const r = await phase(ctx, rate, seconds);
         console.log(
-          `  ${rate}/s × ${seconds}s: p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, late ${r.late}, lost ${r.lost}`,
+          `  ${rate}/s × ${seconds}s: p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, late ${r.late}, lost ${r.lost}; p50/p99 gateway ${r.gateway_p50_ms}/${r.gateway_p99_ms} ms, to the ledger ${r.to_ledger_p50_ms}/${r.to_ledger_p99_ms} ms, after it ${r.after_ledger_p50_ms}/${r.after_ledger_p99_ms} ms`,
         );
         phases.push(r);
       }
@@ -343,6 +385,11 @@ export const scenario: Scenario = {
         drain_s: DRAIN_S,
         sweep_every_ms: SWEEP_EVERY_MS,
         sweep_orders: SWEEP_ORDERS,
+        gateway_p99_ms: headline.gateway_p99_ms,
+        to_ledger_p99_ms: headline.to_ledger_p99_ms,
+        after_ledger_p99_ms: headline.after_ledger_p99_ms,
+        gateway_cpu_us_per_notification: headline.gateway_cpu_us,
+        ledger_cpu_us_per_notification: headline.ledger_cpu_us,
         kafka_hop_p50_ms: round(percentile(baseline, 50)),
         kafka_hop_p99_ms: baselineP99,
         gateway_peak_rss_mb: rss.gateway,

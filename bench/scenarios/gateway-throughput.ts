@@ -11,7 +11,9 @@
 // open-loop rates (50, 200, 500, 1,000/s and half its maximum), charted in gateway-throughput.svg.
 //
 // BENCH_GATEWAY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the children;
-// BENCH_GW_RATE_S (default 5) is the length of each fixed-rate window.
+// BENCH_GW_RATE_S (default 5) is the length of each fixed-rate window. BENCH_GW_COMPARE_ROOT (another
+// checkout of paysync, with its dependencies installed) adds its gateway to the same alternating
+// windows: an A/B of two versions that a busy machine disturbs alike.
 //
 // Run: eval "$(node scripts/infra.ts env)" && node bench/run.ts gateway-throughput
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -66,10 +68,10 @@ async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 
   throw new Error(`timed out waiting for ${what}`);
 }
 
-function child(args: string[], env: Record<string, string>): ChildProcess {
+function child(args: string[], env: Record<string, string>, cwd = ROOT): ChildProcess {
   const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const proc = spawn(process.execPath, [...nodeArgs, ...args], {
-    cwd: ROOT,
+    cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -207,8 +209,7 @@ async function run() {
     procs.push(floor, baseline);
     const floorUrl = `http://127.0.0.1:${floorPort}`;
     const baseUrl = `http://127.0.0.1:${basePort}`;
-    const [port, opsPort] = [await freePort(), await freePort()];
-    const gateway = child(['services/callback-gateway/src/main.ts'], {
+    const gatewayEnv = (port: number, opsPort: number): Record<string, string> => ({
       PAYSYNC_MODE: 'development',
       LOG_LEVEL: 'info',
       KAFKA_TOPIC_PREFIX: prefix,
@@ -228,7 +229,15 @@ async function run() {
       WECHATPAY_ALLOW_INSECURE_HTTP: 'true',
       WECHATPAY_NOTIFY_URL: `https://pay.example.com${CALLBACK}`,
     });
+    const [port, opsPort] = [await freePort(), await freePort()];
+    const gateway = child(['services/callback-gateway/src/main.ts'], gatewayEnv(port, opsPort));
     procs.push(gateway);
+    const compareRoot = process.env.BENCH_GW_COMPARE_ROOT;
+    const [cmpPort, cmpOpsPort] = [await freePort(), await freePort()];
+    const compare = compareRoot
+      ? child(['services/callback-gateway/src/main.ts'], gatewayEnv(cmpPort, cmpOpsPort), compareRoot)
+      : undefined;
+    if (compare) procs.push(compare);
     const gatewayUrl = `http://127.0.0.1:${port}`;
     await waitFor('the floor server', async () => (await fetch(`${floorUrl}/healthz`)).ok);
     await waitFor('the baseline server', async () => (await fetch(`${baseUrl}/healthz`)).ok);
@@ -237,17 +246,26 @@ async function run() {
       async () => (await fetch(`http://127.0.0.1:${opsPort}/readyz`)).ok,
       60_000,
     );
+    if (compare) {
+      await waitFor(
+        'the comparison gateway to be ready',
+        async () => (await fetch(`http://127.0.0.1:${cmpOpsPort}/readyz`)).ok,
+        60_000,
+      );
+    }
 
-    const [fl, base, gw] = (await maxThroughputs(
+    const [fl, base, gw, cmp] = (await maxThroughputs(
       [
         { url: floorUrl, pid: floor.pid as number },
         { url: baseUrl, pid: baseline.pid as number },
         { url: gatewayUrl, pid: gateway.pid as number },
+        ...(compare ? [{ url: `http://127.0.0.1:${cmpPort}`, pid: compare.pid as number }] : []),
       ],
       notifications,
-    )) as [Tally, Tally, Tally];
+    )) as [Tally, Tally, Tally, Tally | undefined];
     await stop(floor);
     await stop(baseline);
+    if (compare) await stop(compare);
     const rateOf = (t: Tally) => t.ok / t.seconds;
     const cpuUs = (t: Tally) => (t.cpuMs * 1000) / Math.max(1, t.ok);
     const maxRate = rateOf(gw);
@@ -289,6 +307,14 @@ async function run() {
       pass: floorRatio <= TARGET_FLOOR_RATIO && atHalf.p99_ms < TARGET_P99_MS && failures === 0,
       extra: {
         gateway_cpu_us_per_notification: Math.round(cpuUs(gw)),
+        ...(cmp
+          ? {
+              compare_root: compareRoot as string,
+              compare_cpu_us_per_notification: Math.round(cpuUs(cmp)),
+              compare_cpu_ratio_to_floor: round(cpuUs(cmp) / cpuUs(fl), 2),
+              compare_per_s: Math.round(rateOf(cmp)),
+            }
+          : {}),
         floor_cpu_us_per_notification: Math.round(cpuUs(fl)),
         express_cpu_us_per_request: Math.round(cpuUs(base)),
         cpu_ratio_to_floor: round(floorRatio, 2),

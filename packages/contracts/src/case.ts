@@ -3,7 +3,17 @@
 
 const OPAQUE_KEYS = new Set(['details']);
 
-export const toSnake = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+/** Schema keys are a small fixed set: each is converted once (bounded, in case of a free-form map). */
+const snakeKeys = new Map<string, string>();
+
+export const toSnake = (key: string): string => {
+  let snake = snakeKeys.get(key);
+  if (snake === undefined) {
+    snake = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    if (snakeKeys.size < 1024) snakeKeys.set(key, snake);
+  }
+  return snake;
+};
 export const toCamel = (key: string): string =>
   key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 

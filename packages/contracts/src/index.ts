@@ -1,6 +1,8 @@
 export {
+  type CheckResult,
   CONTENT_TYPE,
   ContractError,
+  checkMessage,
   type DecodeResult,
   decodeMessage,
   type EncodedMessage,

@@ -1,8 +1,9 @@
 import {
+  checkMessage,
   type ObservationEvidence,
   type ObservationSource,
   type PaymentObservation,
-  paymentObservation,
+  TOPICS,
 } from '@paysync/contracts';
 import {
   MalformedError,
@@ -165,14 +166,15 @@ export type ObservationEnvelope = {
 /**
  * An observation: content, envelope and evidence, validated against the topic's contract now, so
  * that a message that cannot be published is a MalformedError where it was received (a 400 to
- * WeChat, an error of the sync), never a stuck producer.
+ * WeChat, an error of the sync), never a stuck producer. The result is frozen, and publishing it
+ * does not validate it again.
  */
 export function buildObservation(
   content: ObservedContent,
   envelope: ObservationEnvelope,
   evidence: ObservationEvidence,
 ): PaymentObservation {
-  const result = paymentObservation.safeParse({
+  const result = checkMessage(TOPICS.paymentObservations, {
     observationId: envelope.observationId,
     source: envelope.source,
     observedAt: envelope.observedAt.toISOString(),

@@ -59,6 +59,11 @@ export const ledgerEnv = z.object({
   LEDGER_DB_POOL_SIZE: intFromEnv({ min: 1, max: 100 })
     .default(5)
     .describe('MySQL connections of the ledger.'),
+  LEDGER_PARTITIONS_CONCURRENTLY: intFromEnv({ min: 1, max: 64 })
+    .default(3)
+    .describe(
+      'Partitions one ledger applies at the same time, each chunk in its own MySQL transaction (as that many replicas would; one partition stays in order). Below LEDGER_DB_POOL_SIZE: the outbox relay holds a connection of its own.',
+    ),
   METRICS_PORT: portFromEnv.default(9464).describe('Port of /healthz, /readyz and /metrics.'),
   METRICS_HOST: z.string().default('0.0.0.0').describe('Address the ops server listens on.'),
   LOG_LEVEL: logLevelFromEnv.default('info').describe('pino log level.'),
@@ -172,6 +177,14 @@ export function loadLedgerConfig(env: Record<string, string | undefined> = proce
     issues.push({
       variable: 'LEDGER_LOCK_WAIT_TIMEOUT_S',
       message: `twice it must stay under LEDGER_SESSION_TIMEOUT_MS (${parsed.LEDGER_SESSION_TIMEOUT_MS} ms), so that waiting for locks never outlives the consumer's session`,
+    });
+  }
+  // Each partition applied at the same time holds a connection through its transaction, and the
+  // outbox relay holds one for its lock: with no connection left over, they would wait on each other.
+  if (parsed.LEDGER_PARTITIONS_CONCURRENTLY >= parsed.LEDGER_DB_POOL_SIZE) {
+    issues.push({
+      variable: 'LEDGER_PARTITIONS_CONCURRENTLY',
+      message: `it must stay under LEDGER_DB_POOL_SIZE (${parsed.LEDGER_DB_POOL_SIZE}): each partition applied at the same time holds a connection, and the outbox relay holds one`,
     });
   }
   const kafkaSecurity = readKafkaSecurity(parsed, issues, env);

@@ -15,6 +15,11 @@ export type LedgerConsumerOptions = PipelineDeps & {
   topics?: TopicNames;
   /** Observations per database transaction (default 100). */
   batchSize?: number;
+  /**
+   * Partitions applied at the same time (default 1), each chunk in its own transaction: what as many
+   * replicas of the ledger would do, within one process. One partition's records stay in order.
+   */
+  partitionsConcurrently?: number;
   /** Consumer session timeout (default 30 s); the heartbeat runs at a tenth of it. */
   sessionTimeoutMs?: number;
   /** Called when the consumer crashed and will not recover: the process should exit. */
@@ -124,7 +129,7 @@ export function createLedgerConsumer(opts: LedgerConsumerOptions): LedgerConsume
       await consumer.run({
         eachBatchAutoResolve: false,
         autoCommit: true,
-        partitionsConsumedConcurrently: 1,
+        partitionsConsumedConcurrently: opts.partitionsConcurrently ?? 1,
         eachBatch,
       });
     },

@@ -60,6 +60,7 @@ const ledger = createLedgerConsumer({
   groupId: config.LEDGER_GROUP_ID,
   topics,
   batchSize: config.LEDGER_BATCH_SIZE,
+  partitionsConcurrently: config.LEDGER_PARTITIONS_CONCURRENTLY,
   sessionTimeoutMs: config.LEDGER_SESSION_TIMEOUT_MS,
   onCrash: () => void shutdown.run('consumer crashed').then(() => process.exit(1)),
 });

@@ -46,7 +46,7 @@ export type LedgerWorld = {
   prefix: string;
   groupId: string;
   outputs: Outputs;
-  startLedger(opts?: { batchSize?: number }): Promise<LedgerConsumer>;
+  startLedger(opts?: { batchSize?: number; partitionsConcurrently?: number }): Promise<LedgerConsumer>;
   seedOrder(o?: Partial<SeedOrder>): Promise<SeedOrder>;
   /** WeChat's signature for the world's observations. */
   signer: TestWeChatSigner;
@@ -196,6 +196,8 @@ export async function createLedgerWorld(name: string, partitions = 3): Promise<L
         groupId,
         topics,
         batchSize: opts.batchSize ?? 50,
+        // More than one partition at a time, as the service runs (LEDGER_PARTITIONS_CONCURRENTLY).
+        partitionsConcurrently: opts.partitionsConcurrently ?? 2,
       });
       await ledger.start();
       ledgers.push({

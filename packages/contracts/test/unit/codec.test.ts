@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import {
   ALL_TOPICS,
   ContractError,
+  checkMessage,
   decodeMessage,
   encodeMessage,
   exampleMessages,
@@ -33,6 +34,31 @@ describe('contracts codec', () => {
     const encoded = encodeMessage(TOPICS.alerts, examples[TOPICS.alerts]);
     expect(JSON.parse(encoded.value).details).toHaveProperty('age_seconds', 540);
     expect(decodeMessage(TOPICS.alerts, encoded.value).details).toHaveProperty('age_seconds', 540);
+  });
+
+  it('checks a message once: the checked message is frozen and encodes as the unchecked one does', () => {
+    const example = examples[TOPICS.paymentObservations];
+    const checked = checkMessage(TOPICS.paymentObservations, example);
+    if (!checked.success) throw checked.error;
+    expect(Object.isFrozen(checked.data)).toBe(true);
+    expect(Object.isFrozen(checked.data.amount)).toBe(true);
+    expect(() => {
+      (checked.data as { outTradeNo: string }).outTradeNo = 'NOT VALID';
+    }).toThrow(TypeError);
+    expect(encodeMessage(TOPICS.paymentObservations, checked.data)).toEqual(
+      encodeMessage(TOPICS.paymentObservations, structuredClone(example)),
+    );
+  });
+
+  it('still validates a message checked against another topic, or not checked at all', () => {
+    const checked = checkMessage(TOPICS.paymentObservations, examples[TOPICS.paymentObservations]);
+    if (!checked.success) throw checked.error;
+    expect(() => encodeMessage(TOPICS.orderSettled, checked.data as never)).toThrow(ContractError);
+    const bad = checkMessage(TOPICS.paymentObservations, {
+      ...examples[TOPICS.paymentObservations],
+      amount: { total: -5 },
+    });
+    expect(bad.success).toBe(false);
   });
 
   it('refuses to encode an invalid message, naming the wire field', () => {

@@ -82,4 +82,12 @@ describe('ledger configuration', () => {
       [],
     );
   });
+
+  it('applies three partitions at a time by default, and refuses as many as it has connections', () => {
+    expect(loadLedgerConfig({ ...base }).LEDGER_PARTITIONS_CONCURRENTLY).toBe(3);
+    expect(issues({ ...base, LEDGER_DB_POOL_SIZE: '4', LEDGER_PARTITIONS_CONCURRENTLY: '4' })).toEqual([
+      expect.stringContaining('LEDGER_PARTITIONS_CONCURRENTLY: it must stay under LEDGER_DB_POOL_SIZE (4)'),
+    ]);
+    expect(issues({ ...base, LEDGER_DB_POOL_SIZE: '5', LEDGER_PARTITIONS_CONCURRENTLY: '4' })).toEqual([]);
+  });
 });
