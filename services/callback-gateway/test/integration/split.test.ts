@@ -44,8 +44,13 @@ describe('the notification receiver', () => {
       tradeState: 'SUCCESS',
       evidence: { kind: 'notification' },
     });
-    const delivered = world.sandbox.notifications({ outTradeNo: no });
-    expect(delivered[0]?.attempts.at(-1)?.status).toBe(204);
+    // The gateway publishes before it answers: the sandbox records the 204 a moment after the
+    // message can be seen.
+    const answered = await eventually(
+      'the sandbox to record the gateway’s answer',
+      async () => world.sandbox.notifications({ outTradeNo: no })[0]?.attempts.at(-1)?.status,
+    );
+    expect(answered).toBe(204);
 
     for (const [method, path] of [
       ['POST', '/api/payment/orders'],
