@@ -38,17 +38,18 @@ export function billBooks(pool: Pool): BillBooks {
     paidBetween: (mchid, start, end, visit) =>
       guarded('bill paid orders', () =>
         inWindows(start, end, async (from, to) => {
-          const [rows] = await pool.query<RowDataPacket[]>(
-            `SELECT out_trade_no, status, amount_total, success_time FROM payment_orders
-              WHERE success_time >= ? AND success_time < ? AND mchid = ? AND status IN ('paid', 'refunded')`,
-            [from, to, mchid],
-          );
+          // Arrays, not objects per row, and no DATETIME to decode: a day can hold a million.
+          const [rows] = await pool.query<RowDataPacket[]>({
+            sql: `SELECT out_trade_no, status, amount_total FROM payment_orders
+                   WHERE success_time >= ? AND success_time < ? AND mchid = ? AND status IN ('paid', 'refunded')`,
+            values: [from, to, mchid],
+            rowsAsArray: true,
+          });
           visit(
             rows.map((r) => ({
-              outTradeNo: r.out_trade_no,
-              status: r.status as OrderStatus,
-              amountTotal: Number(r.amount_total),
-              successTime: r.success_time as Date,
+              outTradeNo: r[0] as string,
+              status: r[1] as OrderStatus,
+              amountTotal: Number(r[2]),
             })),
           );
         }),
