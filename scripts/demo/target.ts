@@ -16,6 +16,8 @@ export type DemoTarget = {
   mysqlUrl: string;
   apiToken: string;
   sweepEveryMs: number;
+  /** The stack's payctl wrapper (npm start writes it). */
+  payctl: string;
   stop(): Promise<void>;
 };
 
@@ -30,6 +32,7 @@ export function runningTarget(): DemoTarget {
     mysqlUrl: s.mysqlUrl,
     apiToken: s.apiToken,
     sweepEveryMs: s.sweepEveryMs,
+    payctl: s.files.payctl,
     stop: async () => {},
   };
 }
@@ -89,6 +92,7 @@ export async function demoTarget(say: (line: string) => void): Promise<DemoTarge
     mysqlUrl: env.MYSQL_URL,
     apiToken: s.apiToken,
     sweepEveryMs: env.PAYSYNC_SWEEP_EVERY,
+    payctl: s.files.payctl,
     stop,
   };
 }
