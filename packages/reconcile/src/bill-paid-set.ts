@@ -133,15 +133,26 @@ function narrow(key: string): boolean {
   return true;
 }
 
-/** FNV-1a over the characters (each a byte here). */
+/**
+ * FNV-1a over the characters (each a byte here), then MurmurHash3's finalizer: a multiply only
+ * carries upwards, so without it the low bits the table uses would depend on the low bits of the
+ * characters alone, and numbered keys (`…000123`) would cluster.
+ */
 function hashOf(key: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  return h >>> 0;
+  return mix(h);
 }
 
 function hashOfBytes(bytes: Uint8Array, start: number, end: number): number {
   let h = 0x811c9dc5;
   for (let i = start; i < end; i++) h = Math.imul(h ^ (bytes[i] as number), 0x01000193);
-  return h >>> 0;
+  return mix(h);
+}
+
+function mix(hash: number): number {
+  let h = hash;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }
