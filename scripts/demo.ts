@@ -78,7 +78,7 @@ async function scenario(): Promise<number> {
     });
     if (tty) process.stdout.write('\n');
     for (const line of summary(result)) say(line);
-    return result.invariants.ok ? 0 : 1;
+    return result.invariants.ok && result.bill.ok ? 0 : 1;
   } finally {
     await stopTarget();
   }

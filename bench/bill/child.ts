@@ -42,26 +42,33 @@ const client: BillClient = {
       : { status: 200, headers: {}, body },
 };
 
+const cpuMs = (since?: NodeJS.CpuUsage) => {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1000;
+};
 const pool = createPool({ url: mysqlUrl, connectionLimit: 4 });
 const started = performance.now();
-const bill = await fetchTradeBill(client, billDate);
-const verified = performance.now();
+const cpuStart = process.cpuUsage();
+// As runTradeBill does: the books' side of the day is read while the file downloads and is verified.
 const differ = new BillDiffer(billBooks(pool), {
   mchid,
   day: beijingDayRange(billDate),
   maxDifferences: 100_000,
 });
+const bill = await fetchTradeBill(client, billDate, 'ALL', { onApplied: () => differ.prefetch() });
+const verified = performance.now();
 const totals = await parseTradeBill(billContent(bill.body), {
-  batchSize: 2000,
   onRows: (rows) => differ.rows(rows),
 });
 const differences = await differ.finish();
 const done = performance.now();
+const runCpuMs = cpuMs(cpuStart);
 // The reconciliation's peak, before the floor and the breakdown below run in this process.
 const peakRssMb = Number(/VmHWM:\s+(\d+) kB/.exec(await readFile('/proc/self/status', 'utf8'))?.[1]) / 1024;
 await pool.end();
 
 const floorStart = performance.now();
+const floorCpuStart = process.cpuUsage();
 const hash = createHash('sha1');
 let lines = 0;
 for await (const chunk of billContent(body)) {
@@ -71,11 +78,14 @@ for await (const chunk of billContent(body)) {
 }
 const floorHash = hash.digest('hex');
 const floorMs = performance.now() - floorStart;
+const floorCpuMs = cpuMs(floorCpuStart);
 
 // Breakdown: the same parse without the database.
 const parseStart = performance.now();
-await parseTradeBill(billContent(body), { batchSize: 2000, onRows: () => {} });
+const parseCpuStart = process.cpuUsage();
+await parseTradeBill(billContent(body), { onRows: () => {} });
 const parseOnlyMs = performance.now() - parseStart;
+const parseOnlyCpuMs = cpuMs(parseCpuStart);
 
 console.log(
   JSON.stringify({
@@ -83,6 +93,9 @@ console.log(
     verifyMs: verified - started,
     parseDiffMs: done - verified,
     floorMs,
+    runCpuMs,
+    floorCpuMs,
+    parseOnlyCpuMs,
     parseOnlyMs,
     floorLines: lines,
     floorHashOk: floorHash === sha1,

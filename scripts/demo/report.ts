@@ -82,6 +82,7 @@ export function summary(r: ScenarioResult): string[] {
       r.refunds.succeeded,
       `${r.refunds.pointsReversed} points; ${r.refunds.learntByQuery} learnt by the reconciler's query (notification lost)`,
     ),
+    ...billLines(r),
     row(
       'invariants (docs/DESIGN.md 1–3, 5–8)',
       inv.ok ? 'OK' : 'BROKEN',
@@ -91,3 +92,26 @@ export function summary(r: ScenarioResult): string[] {
     rule,
   ];
 }
+
+/** The trade-bill phase: what was planted, payctl's own output of each step, and the outcome. */
+function billLines(r: ScenarioResult): string[] {
+  const b = r.bill;
+  const indent = (text: string) => text.split('\n').map((l) => `      ${l}`);
+  const step = (what: string, run: BillPhaseRun) => [
+    `    $ payctl ${run.args.join(' ')}    # ${what} (exit ${run.exitCode})`,
+    ...indent(run.output),
+  ];
+  const planted = b.platformRefund
+    ? `a refund of ${b.platformRefund.amount} fen on ${b.platformRefund.outTradeNo} made in the merchant platform, never notified; a payment row for an order paysync never created`
+    : 'a payment row for an order paysync never created (no order left for a platform refund)';
+  return [
+    `  T+1 trade bill of ${b.billDate} (Beijing) — planted at the sandbox: ${planted}`,
+    ...step('the run: download, verify, diff, act', b.first),
+    `      → the refund query's answer went to the ledger: ${b.reversed ? 'points reversed once' : 'NOT applied yet'}`,
+    ...step('the day’s differences, acted on', b.show),
+    ...step('the same day again, the extra row gone: both cleared, nothing done twice', b.again),
+    `  trade bill phase ${b.ok ? 'OK' : 'NOT as expected'}`,
+  ];
+}
+
+type BillPhaseRun = ScenarioResult['bill']['first'];

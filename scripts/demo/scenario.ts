@@ -7,6 +7,7 @@
 import { createPool, type Pool, type RowDataPacket } from '@paysync/db';
 import { checkInvariants, type InvariantReport, type WeChatPaidOrder } from '@paysync/testkit';
 import { GatewayClient, rechargeOrder, SandboxControl } from '../start/clients.ts';
+import { type BillPhase, billPhase } from './bill.ts';
 import { missedNotificationsCounter, type Snapshot, snapshot } from './observe.ts';
 import type { DemoTarget } from './target.ts';
 
@@ -40,6 +41,7 @@ export type RefundPhase = {
 
 export type ScenarioResult = {
   refunds: RefundPhase;
+  bill: BillPhase;
   elapsedMs: number;
   created: number;
   paidAtWeChat: number;
@@ -144,6 +146,16 @@ export async function runScenario(target: DemoTarget, opts: ScenarioOptions): Pr
     stopTicker = true;
     await ticker;
 
+    // T+1, run now for today: the bill of the demo's day, with two differences planted at the sandbox.
+    const bill = await billPhase({
+      pool,
+      sandboxUrl: target.sandboxUrl,
+      payctl: target.payctl,
+      candidates: [...paidAtWeChat].slice(6),
+      run,
+      deadlineMs: opts.refundDeadlineMs,
+    });
+
     const wechat = (await sandbox.orders()).filter((o) => paidAtWeChat.has(o.out_trade_no));
     const paid: WeChatPaidOrder[] = wechat
       .filter((o) => o.trade_state === 'SUCCESS' || o.trade_state === 'REFUND')
@@ -161,6 +173,7 @@ export async function runScenario(target: DemoTarget, opts: ScenarioOptions): Pr
     const snap = await snapshot(deps, orders, started, missedAtStart);
     return {
       refunds,
+      bill,
       elapsedMs: Date.now() - started.getTime(),
       created: orders.length,
       paidAtWeChat: paid.length,

@@ -17,6 +17,8 @@ export type DemoTarget = {
   mysqlUrl: string;
   apiToken: string;
   sweepEveryMs: number;
+  /** The stack's payctl wrapper (npm start writes it). */
+  payctl: string;
   stop(): Promise<void>;
 };
 
@@ -31,6 +33,7 @@ export function runningTarget(): DemoTarget {
     mysqlUrl: s.mysqlUrl,
     apiToken: s.apiToken,
     sweepEveryMs: s.sweepEveryMs,
+    payctl: s.files.payctl,
     stop: async () => {},
   };
 }
@@ -90,6 +93,7 @@ export async function demoTarget(say: (line: string) => void): Promise<DemoTarge
     mysqlUrl: env.MYSQL_URL,
     apiToken: s.apiToken,
     sweepEveryMs: env.PAYSYNC_SWEEP_EVERY,
+    payctl: s.files.payctl,
     stop,
   };
 }

@@ -215,10 +215,17 @@ export async function runTradeBill(deps: BillRunDeps, options: BillRunOptions): 
       return done();
     };
     const books = billBooks(deps.pool);
+    const held = await heldDifferences(deps.pool, deps.mchid, addDays(billDate, -holdDays), billDate);
+    const differ = new BillDiffer(books, {
+      mchid: deps.mchid,
+      day,
+      maxDifferences: options.maxDifferences ?? 10_000,
+      awaited: new Set(held.map((d) => d.refKey)),
+    });
 
     let bill: DownloadedBill;
     try {
-      bill = await fetchTradeBill(deps.client, billDate);
+      bill = await fetchTradeBill(deps.client, billDate, 'ALL', { onApplied: () => differ.prefetch() });
     } catch (err) {
       if (err instanceof StatementCreatingError) return await finish('statement_creating', null, err);
       if (err instanceof NoStatementError) {
@@ -233,7 +240,6 @@ export async function runTradeBill(deps: BillRunDeps, options: BillRunOptions): 
         const now = clock();
         await recordDifferences(deps.pool, key, found, now, { clear: true });
         // No bill carries the held rows either: they move on towards escalation.
-        const held = await heldDifferences(deps.pool, deps.mchid, addDays(billDate, -holdDays), billDate);
         await settleHeld(deps.pool, billDate, holdDays, held, new Set(), now, summary);
         const result = await finish('no_statement', found, paid > 0 ? err : undefined);
         return { ...result, exitCode: paid > 0 ? 1 : 0 };
@@ -265,13 +271,6 @@ export async function runTradeBill(deps: BillRunDeps, options: BillRunOptions): 
       archivePath,
     });
 
-    const held = await heldDifferences(deps.pool, deps.mchid, addDays(billDate, -holdDays), billDate);
-    const differ = new BillDiffer(books, {
-      mchid: deps.mchid,
-      day,
-      maxDifferences: options.maxDifferences ?? 10_000,
-      awaited: new Set(held.map((d) => d.refKey)),
-    });
     let found: Difference[];
     try {
       summary.totals = await parseTradeBill(billContent(bill.body), { onRows: (rows) => differ.rows(rows) });

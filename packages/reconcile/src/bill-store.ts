@@ -6,6 +6,7 @@ import { guarded } from './store.ts';
 
 /** 15 minutes: about 10,000 rows a window at a million payments a day. */
 const WINDOW_MS = 15 * 60_000;
+const WINDOWS_AT_ONCE = 3;
 
 /** The books as the bill diff reads them (orders and the ledger's refund reversals). */
 export function billBooks(pool: Pool): BillBooks {
@@ -38,17 +39,18 @@ export function billBooks(pool: Pool): BillBooks {
     paidBetween: (mchid, start, end, visit) =>
       guarded('bill paid orders', () =>
         inWindows(start, end, async (from, to) => {
-          const [rows] = await pool.query<RowDataPacket[]>(
-            `SELECT out_trade_no, status, amount_total, success_time FROM payment_orders
-              WHERE success_time >= ? AND success_time < ? AND mchid = ? AND status IN ('paid', 'refunded')`,
-            [from, to, mchid],
-          );
+          // Arrays, not objects per row, and no DATETIME to decode: a day can hold a million.
+          const [rows] = await pool.query<RowDataPacket[]>({
+            sql: `SELECT out_trade_no, status, amount_total FROM payment_orders
+                   WHERE success_time >= ? AND success_time < ? AND mchid = ? AND status IN ('paid', 'refunded')`,
+            values: [from, to, mchid],
+            rowsAsArray: true,
+          });
           visit(
             rows.map((r) => ({
-              outTradeNo: r.out_trade_no,
-              status: r.status as OrderStatus,
-              amountTotal: Number(r.amount_total),
-              successTime: r.success_time as Date,
+              outTradeNo: r[0] as string,
+              status: r[1] as OrderStatus,
+              amountTotal: Number(r[2]),
             })),
           );
         }),
@@ -76,15 +78,31 @@ export function billBooks(pool: Pool): BillBooks {
 
 /**
  * A day read in time windows, each one index range scan (success_time / (entry_type, created_at)):
- * memory stays bounded by a window's rows, and no page re-reads or sorts what came before it.
+ * memory stays bounded by a few windows' rows, and no page re-reads or sorts what came before it.
+ * Up to three windows are read at once (the pool's connections): on a busy server a day's ~100
+ * round trips otherwise dominate the time. The first failure stops the rest.
  */
 async function inWindows(
   start: Date,
   end: Date,
   read: (from: Date, to: Date) => Promise<void>,
 ): Promise<void> {
-  for (let from = start.getTime(); from < end.getTime(); from += WINDOW_MS)
-    await read(new Date(from), new Date(Math.min(from + WINDOW_MS, end.getTime())));
+  const windows: number[] = [];
+  for (let from = start.getTime(); from < end.getTime(); from += WINDOW_MS) windows.push(from);
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < windows.length) {
+      const from = windows[next++] as number;
+      try {
+        await read(new Date(from), new Date(Math.min(from + WINDOW_MS, end.getTime())));
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(WINDOWS_AT_ONCE, windows.length) }, worker));
 }
 
 export type BillRunStatus = 'running' | 'succeeded' | 'statement_creating' | 'no_statement' | 'failed';

@@ -156,16 +156,19 @@ export async function downloadBill(
 
 /**
  * Apply + download + verify. An expired URL (400 INVALID_REQUEST: it lives 30 s to 5 min) is applied
- * for again, once.
+ * for again, once. `onApplied` is called when WeChat answered with a download URL.
  */
 export async function fetchTradeBill(
   client: BillClient,
   billDate: string,
   billType: BillType = 'ALL',
+  options: { onApplied?: () => void } = {},
 ): Promise<DownloadedBill> {
   if (!['ALL', 'SUCCESS', 'REFUND'].includes(billType)) throw new InvalidArgumentError('unknown bill type');
   for (let attempt = 0; ; attempt++) {
     const answer = await applyTradeBill(client, billDate, billType);
+    // There is a bill: the caller may start what does not read it (the books) while it downloads.
+    options.onApplied?.();
     try {
       return await downloadBill(client, answer, billDate, billType);
     } catch (err) {
