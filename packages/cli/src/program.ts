@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '@paysync/config';
+import { classifyKafkaError } from '@paysync/kafka';
 import { ReconcileError } from '@paysync/reconcile';
 import { WeChatPayError } from '@paysync/wechatpay';
 import { Command, CommanderError } from 'commander';
@@ -285,12 +286,13 @@ const MYSQL_CONNECTION_CODES = new Set([
 
 /**
  * A dependency payctl could not reach, said with the variable that configures it: MySQL by the
- * host and port of MYSQL_URL (never its account or password), Kafka by KAFKA_BROKERS.
+ * host and port of MYSQL_URL (never its account or password), Kafka by KAFKA_BROKERS. A Kafka error
+ * counts when classifyKafkaError calls it the cluster's (not records Kafka refused, not a bug).
  */
 export function unreachableDependency(err: unknown, env: Io['env']): string | undefined {
   const e = err as { name?: unknown; code?: unknown; message?: unknown } | null;
   const detail = typeof e?.message === 'string' && e.message !== '' ? e.message : String(e?.code);
-  if (typeof e?.name === 'string' && e.name.startsWith('KafkaJS')) {
+  if (classifyKafkaError(err) === 'infrastructure') {
     return `cannot reach Kafka at ${env.KAFKA_BROKERS ?? '(KAFKA_BROKERS unset)'} (KAFKA_BROKERS): ${detail}`;
   }
   if (typeof e?.code === 'string' && MYSQL_CONNECTION_CODES.has(e.code)) {
