@@ -12,7 +12,7 @@ import { orderCommand } from './commands/order.ts';
 import { refundCommand } from './commands/refund.ts';
 import { replayCommand } from './commands/replay.ts';
 import { repairCommand, syncCommand } from './commands/sync.ts';
-import { CommandFailedError, EXIT_FAILED, EXIT_USAGE, UsageError } from './errors.ts';
+import { CommandFailedError, EXIT_FAILED, EXIT_USAGE, type ExitCode, UsageError } from './errors.ts';
 import { type Io, processIo } from './io.ts';
 import { Resources } from './resources.ts';
 
@@ -54,10 +54,10 @@ export async function runPayctl(
   argv: readonly string[],
   io: Io = processIo(),
   opts: PayctlOptions = {},
-): Promise<number> {
+): Promise<ExitCode> {
   const res = opts.resources ? opts.resources(io) : new Resources(io);
-  let code = 0;
-  const set = (c: number) => {
+  let code: ExitCode = 0;
+  const set = (c: ExitCode) => {
     code = c;
   };
   const program = new Command('payctl')
@@ -249,7 +249,7 @@ export async function runPayctl(
   return code;
 }
 
-function exitCodeFor(err: unknown, io: Io): number {
+function exitCodeFor(err: unknown, io: Io): ExitCode {
   if (err instanceof CommanderError) {
     // Help and version end here too (exit code 0); commander already printed the message.
     return err.exitCode === 0 ? 0 : EXIT_USAGE;

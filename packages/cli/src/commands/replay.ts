@@ -3,7 +3,7 @@ import { type PaymentObservation, paymentObservation } from '@paysync/contracts'
 import { forDisplay } from '@paysync/orders';
 import { completeAudit, insertAudit, orderJournal, orderSnapshots, waitForJournal } from '@paysync/reconcile';
 import { load, syncEnv } from '../config.ts';
-import { CommandFailedError } from '../errors.ts';
+import { CommandFailedError, type ExitCode } from '../errors.ts';
 import { json } from '../format.ts';
 import { type Io, paint } from '../io.ts';
 import { actorOf, duration, reasonFor } from '../options.ts';
@@ -29,7 +29,7 @@ export async function replayCommand(
   io: Io,
   outTradeNo: string,
   flags: ReplayFlags,
-): Promise<number> {
+): Promise<ExitCode> {
   const dryRun = flags.dryRun ?? false;
   const actor = actorOf(io, flags.actor, dryRun);
   const reason = reasonFor(dryRun, flags.reason);
