@@ -53,8 +53,10 @@ export {
 export {
   InvalidShardError,
   PublishFailedError,
+  RECONCILE_ERROR_CODES,
   ReasonRequiredError,
   ReconcileError,
+  type ReconcileErrorCode,
   StoreFailedError,
 } from './errors.ts';
 export { type JournalEntry, journalEntries, orderJournal, waitForJournal } from './journal.ts';
