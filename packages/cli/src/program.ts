@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '@paysync/config';
+import { isConnectionFailure } from '@paysync/db';
 import { classifyKafkaError } from '@paysync/kafka';
 import { ReconcileError } from '@paysync/reconcile';
 import { WeChatPayError } from '@paysync/wechatpay';
@@ -271,19 +272,6 @@ function exitCodeFor(err: unknown, io: Io): ExitCode {
   return EXIT_FAILED;
 }
 
-/** MySQL's client errors of a connection that failed (the network, the account, the database). */
-const MYSQL_CONNECTION_CODES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ECONNRESET',
-  'PROTOCOL_CONNECTION_LOST',
-  'ER_ACCESS_DENIED_ERROR',
-  'ER_BAD_DB_ERROR',
-]);
-
 /**
  * A dependency payctl could not reach, said with the variable that configures it: MySQL by the
  * host and port of MYSQL_URL (never its account or password), Kafka by KAFKA_BROKERS. A Kafka error
@@ -295,14 +283,14 @@ export function unreachableDependency(err: unknown, env: Io['env']): string | un
   if (classifyKafkaError(err) === 'infrastructure') {
     return `cannot reach Kafka at ${env.KAFKA_BROKERS ?? '(KAFKA_BROKERS unset)'} (KAFKA_BROKERS): ${detail}`;
   }
-  if (typeof e?.code === 'string' && MYSQL_CONNECTION_CODES.has(e.code)) {
+  if (isConnectionFailure(err)) {
     let where = '(MYSQL_URL unset)';
     try {
       if (env.MYSQL_URL) where = new URL(env.MYSQL_URL).host;
     } catch {
       where = '(MYSQL_URL is not a URL)';
     }
-    return `cannot reach MySQL at ${where} (MYSQL_URL): ${e.code}`;
+    return `cannot reach MySQL at ${where} (MYSQL_URL): ${String(e?.code)}`;
   }
   return undefined;
 }

@@ -99,6 +99,23 @@ export function classifyDbError(err: unknown): DbErrorKind {
 }
 
 /**
+ * A connection that could not be made, or was lost: the network, the server gone, the account or
+ * the database name refused. Narrower than `infrastructure` (which also holds lock waits, missing
+ * grants or tables on a working connection): what payctl reports as "cannot reach MySQL".
+ */
+const CONNECTION_FAILURE_CODES = new Set([
+  ...NETWORK_CODES,
+  'PROTOCOL_CONNECTION_LOST',
+  'ER_ACCESS_DENIED_ERROR',
+  'ER_BAD_DB_ERROR',
+]);
+
+export function isConnectionFailure(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && CONNECTION_FAILURE_CODES.has(code);
+}
+
+/**
  * True only for an error known to be about the data a statement carried — the same statement with
  * other data would succeed. Everything else says the database is not ready for any data, or is a
  * bug: retry, never discard the data.

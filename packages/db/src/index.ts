@@ -2,6 +2,7 @@ export {
   classifyDbError,
   DB_ERROR_KINDS,
   type DbErrorKind,
+  isConnectionFailure,
   isDatabaseUnavailable,
   isDataError,
   isDuplicateKeyError,

@@ -4,6 +4,7 @@ import {
   classifyDbError,
   createPool,
   type DbErrorKind,
+  isConnectionFailure,
   type Pool,
   type RowDataPacket,
 } from '../../src/index.ts';
@@ -161,6 +162,51 @@ describe('classifyDbError against the real server', () => {
     ];
     expect(cases.map(([what, err]) => [what, classifyDbError(err)])).toEqual(
       cases.map(([what]) => [what, 'other']),
+    );
+  });
+});
+
+// payctl says "cannot reach MySQL" for these, and only these.
+describe('isConnectionFailure against the real server', () => {
+  it('is true for a connection that could not be made, and false for a statement that failed', async () => {
+    const at = (change: (u: URL) => void) => {
+      const u = new URL(db.url);
+      change(u);
+      return createPool({ url: u.toString(), connectionLimit: 1 });
+    };
+    const attempts: [string, Pool][] = [
+      [
+        'refused',
+        at((u) => {
+          u.port = '1';
+        }),
+      ],
+      [
+        'wrong password',
+        at((u) => {
+          u.password = 'not-the-password';
+        }),
+      ],
+      [
+        'no such database',
+        at((u) => {
+          u.pathname = '/no_such_database_here';
+        }),
+      ],
+    ];
+    const cases: [string, unknown, boolean][] = [];
+    for (const [what, p] of attempts) {
+      cases.push([what, await failure(p.query('SELECT 1')), true]);
+      await p.end();
+    }
+    cases.push([
+      'duplicate key',
+      await failure(pool.query("INSERT INTO t (id, name) VALUES (1, 'dup')")),
+      false,
+    ]);
+    cases.push(['parse error', await failure(pool.query('SELEC 1')), false]);
+    expect(cases.map(([what, err]) => [what, isConnectionFailure(err)])).toEqual(
+      cases.map(([what, , expected]) => [what, expected]),
     );
   });
 });
