@@ -8,6 +8,7 @@ import { DLQ_HANDLED_GROUP, topicNames } from '@paysync/contracts';
 import {
   aclEntries,
   checkTopicDurability,
+  classifyKafkaError,
   createConsumer,
   createIdempotentProducer,
   createKafka,
@@ -252,6 +253,15 @@ async function refusal(call: () => Promise<unknown>): Promise<string> {
     expect(await refusal(() => send(ledger, topics.paymentObservations, 'forged-ledger'))).toBe(
       'TOPIC_AUTHORIZATION_FAILED',
     );
+    // A topic the principal is not granted is the deployment's state, never the records' fault:
+    // classifyKafkaError calls it infrastructure (retry, never dead-letter).
+    const denied = await send(ledger, topics.paymentObservations, 'forged-ledger-again').catch(
+      (e: unknown) => e,
+    );
+    expect([errorType(denied), classifyKafkaError(denied)]).toEqual([
+      'TOPIC_AUTHORIZATION_FAILED',
+      'infrastructure',
+    ]);
     // Nothing forged reached the topic.
     const admin = testKafka().admin();
     await admin.connect();
