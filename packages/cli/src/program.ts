@@ -55,10 +55,10 @@ export async function runPayctl(
   argv: readonly string[],
   io: Io = processIo(),
   opts: PayctlOptions = {},
-): Promise<ExitCode> {
+): Promise<number> {
   const res = opts.resources ? opts.resources(io) : new Resources(io);
-  let code: ExitCode = 0;
-  const set = (c: ExitCode) => {
+  let code = 0;
+  const set = (c: number) => {
     code = c;
   };
   const program = new Command('payctl')
