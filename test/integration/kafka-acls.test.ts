@@ -8,6 +8,7 @@ import { DLQ_HANDLED_GROUP, topicNames } from '@paysync/contracts';
 import {
   aclEntries,
   checkTopicDurability,
+  classifyKafkaError,
   createConsumer,
   createIdempotentProducer,
   createKafka,
@@ -264,6 +265,8 @@ async function refusal(call: () => Promise<unknown>): Promise<string> {
     await payctl.subscribe({ topic: topics.paymentObservations, fromBeginning: true });
     await payctl.run({ eachMessage: async () => {} });
     expect(errorType(await crashed)).toBe('TOPIC_AUTHORIZATION_FAILED');
+    // Not granted is the deployment's state, never the records' fault: retry, never dead-letter.
+    expect(classifyKafkaError(await crashed)).toBe('infrastructure');
     await payctl.disconnect();
 
     // Nobody but the ledger may see (or reset) the ledger's group. The broker answers the

@@ -1,9 +1,11 @@
 export { compareWithWeChat, type Difference, type OurOrder, type TheirOrder } from './compare.ts';
 export {
   CommandFailedError,
+  EXIT_CODES,
   EXIT_DIFFERENCES,
   EXIT_FAILED,
   EXIT_USAGE,
+  type ExitCode,
   UsageError,
 } from './errors.ts';
 export { table } from './format.ts';

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '@paysync/config';
+import { isConnectionFailure } from '@paysync/db';
+import { classifyKafkaError } from '@paysync/kafka';
 import { ReconcileError } from '@paysync/reconcile';
 import { WeChatPayError } from '@paysync/wechatpay';
 import { Command, CommanderError } from 'commander';
@@ -12,7 +14,7 @@ import { refundCommand } from './commands/refund.ts';
 import { replayCommand } from './commands/replay.ts';
 import { reviewListCommand, reviewResolveCommand } from './commands/review.ts';
 import { repairCommand, syncCommand } from './commands/sync.ts';
-import { CommandFailedError, EXIT_FAILED, EXIT_USAGE, UsageError } from './errors.ts';
+import { CommandFailedError, EXIT_FAILED, EXIT_USAGE, type ExitCode, UsageError } from './errors.ts';
 import { type Io, processIo } from './io.ts';
 import { Resources } from './resources.ts';
 
@@ -276,7 +278,7 @@ export async function runPayctl(
   return code;
 }
 
-function exitCodeFor(err: unknown, io: Io): number {
+function exitCodeFor(err: unknown, io: Io): ExitCode {
   if (err instanceof CommanderError) {
     // Help and version end here too (exit code 0); commander already printed the message.
     return err.exitCode === 0 ? 0 : EXIT_USAGE;
@@ -298,37 +300,25 @@ function exitCodeFor(err: unknown, io: Io): number {
   return EXIT_FAILED;
 }
 
-/** MySQL's client errors of a connection that failed (the network, the account, the database). */
-const MYSQL_CONNECTION_CODES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ECONNRESET',
-  'PROTOCOL_CONNECTION_LOST',
-  'ER_ACCESS_DENIED_ERROR',
-  'ER_BAD_DB_ERROR',
-]);
-
 /**
  * A dependency payctl could not reach, said with the variable that configures it: MySQL by the
- * host and port of MYSQL_URL (never its account or password), Kafka by KAFKA_BROKERS.
+ * host and port of MYSQL_URL (never its account or password), Kafka by KAFKA_BROKERS. A Kafka error
+ * counts when classifyKafkaError calls it the cluster's (not records Kafka refused, not a bug).
  */
 export function unreachableDependency(err: unknown, env: Io['env']): string | undefined {
   const e = err as { name?: unknown; code?: unknown; message?: unknown } | null;
   const detail = typeof e?.message === 'string' && e.message !== '' ? e.message : String(e?.code);
-  if (typeof e?.name === 'string' && e.name.startsWith('KafkaJS')) {
+  if (classifyKafkaError(err) === 'infrastructure') {
     return `cannot reach Kafka at ${env.KAFKA_BROKERS ?? '(KAFKA_BROKERS unset)'} (KAFKA_BROKERS): ${detail}`;
   }
-  if (typeof e?.code === 'string' && MYSQL_CONNECTION_CODES.has(e.code)) {
+  if (isConnectionFailure(err)) {
     let where = '(MYSQL_URL unset)';
     try {
       if (env.MYSQL_URL) where = new URL(env.MYSQL_URL).host;
     } catch {
       where = '(MYSQL_URL is not a URL)';
     }
-    return `cannot reach MySQL at ${where} (MYSQL_URL): ${e.code}`;
+    return `cannot reach MySQL at ${where} (MYSQL_URL): ${String(e?.code)}`;
   }
   return undefined;
 }

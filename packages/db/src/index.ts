@@ -1,4 +1,15 @@
 export {
+  classifyDbError,
+  DB_ERROR_KINDS,
+  type DbErrorKind,
+  isConnectionFailure,
+  isDatabaseUnavailable,
+  isDataError,
+  isDuplicateKeyError,
+  isLockWaitTimeout,
+  isRetryableTransactionError,
+} from './errors.ts';
+export {
   type Account,
   applyGrants,
   COMPONENT_GRANTS,
@@ -28,11 +39,6 @@ export {
 } from './orders.ts';
 export {
   createPool,
-  isDatabaseUnavailable,
-  isDataError,
-  isDuplicateKeyError,
-  isLockWaitTimeout,
-  isRetryableTransactionError,
   type Pool,
   type PoolConnection,
   type PoolOptions,

@@ -1,8 +1,24 @@
+/**
+ * Every code a ReconcileError carries (README "Error codes"; a test keeps the two equal). Closed:
+ * the reconciler counts run failures by code (paysync_reconciler_errors_total), so the label's
+ * values are known.
+ */
+export const RECONCILE_ERROR_CODES = [
+  'INVALID_SHARD',
+  'PUBLISH_FAILED',
+  'DB_FAILED',
+  'REASON_REQUIRED',
+  'INVALID_BILL_DATE',
+  'DIFFERENCE_NOT_OPEN',
+  'TOO_MANY_DIFFERENCES',
+] as const;
+export type ReconcileErrorCode = (typeof RECONCILE_ERROR_CODES)[number];
+
 /** Typed errors of the order-sync library. Messages never carry keys, signatures or payer data. */
 export class ReconcileError extends Error {
-  readonly code: string;
+  readonly code: ReconcileErrorCode;
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: ReconcileErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;

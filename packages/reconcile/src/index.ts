@@ -61,8 +61,10 @@ export {
 export {
   InvalidShardError,
   PublishFailedError,
+  RECONCILE_ERROR_CODES,
   ReasonRequiredError,
   ReconcileError,
+  type ReconcileErrorCode,
   StoreFailedError,
 } from './errors.ts';
 export { type JournalEntry, journalEntries, orderJournal, waitForJournal } from './journal.ts';

@@ -1,13 +1,46 @@
 import type { SignedAnswer } from './evidence.ts';
 
 /**
+ * Every code a WeChatPayError carries (README "Error codes"), one per error class. Closed: callers
+ * map codes to HTTP statuses, metric labels and alerts with `Record<WeChatPayErrorCode, …>`, so a
+ * code added here without its mapping does not compile.
+ */
+export const WECHATPAY_ERROR_CODES = [
+  'INVALID_KEY',
+  'MALFORMED',
+  'MISSING_HEADER',
+  'UNSUPPORTED_SIGNATURE_TYPE',
+  'BAD_SIGNATURE',
+  'STALE_TIMESTAMP',
+  'UNKNOWN_SERIAL',
+  'DECRYPT_FAILED',
+  'INVALID_CONFIG',
+  'CERTIFICATE_INVALID',
+  'API_ERROR',
+  'ORDER_NOT_EXIST',
+  'UNVERIFIED_ANSWER',
+  'UNKNOWN_MERCHANT',
+  'RATE_LIMITED',
+  'SERVER_ERROR',
+  'NETWORK_ERROR',
+  'TIMEOUT',
+  'CIRCUIT_OPEN',
+  'INVALID_ARGUMENT',
+  'CLIENT_CLOSED',
+  'STATEMENT_CREATING',
+  'NO_STATEMENT_EXIST',
+  'BILL_INTEGRITY',
+] as const;
+export type WeChatPayErrorCode = (typeof WECHATPAY_ERROR_CODES)[number];
+
+/**
  * Typed errors. Every error carries a stable `code` that callers map to HTTP statuses, metrics and
  * alerts. Messages never contain keys, signatures, ciphertext or payer data.
  */
 export class WeChatPayError extends Error {
-  readonly code: string;
+  readonly code: WeChatPayErrorCode;
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: WeChatPayErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
@@ -119,7 +152,7 @@ export class WeChatPayApiError extends WeChatPayError {
   readonly wechatMessage: string | undefined;
   readonly verified: boolean;
 
-  constructor(info: ApiErrorInfo, code = 'API_ERROR') {
+  constructor(info: ApiErrorInfo, code: WeChatPayErrorCode = 'API_ERROR') {
     super(code, `WeChat Pay answered ${info.status} ${info.wechatCode ?? '(no code)'}`);
     this.status = info.status;
     this.wechatCode = info.wechatCode;

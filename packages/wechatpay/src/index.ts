@@ -118,8 +118,10 @@ export {
   UnreadableNotificationError,
   UnsupportedSignatureTypeError,
   UnverifiedAnswerError,
+  WECHATPAY_ERROR_CODES,
   WeChatPayApiError,
   WeChatPayError,
+  type WeChatPayErrorCode,
 } from './errors.ts';
 // Evidence: signed messages kept for a later check (the ledger's).
 export {

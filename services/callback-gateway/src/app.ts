@@ -4,6 +4,7 @@ import type { NotificationVerifier, V2Key } from '@paysync/wechatpay';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { errorSummary } from './callback.ts';
 import { v2FailReply } from './callback-v2.ts';
+import { sendApiError } from './http/api-errors.ts';
 import { callbackRouter } from './http/callback-routes.ts';
 import { inFlightLimit } from './http/in-flight.ts';
 import { ORDERS_PATH, ordersRouter } from './http/orders-routes.ts';
@@ -78,9 +79,7 @@ export function createApp(deps: AppDeps): GatewayApp {
     shuttingDown: () => shuttingDown,
     onChange: (n) => deps.metrics.inFlight.set({ group: 'api' }, n),
     reject: (res, reason) => {
-      res
-        .status(503)
-        .json({ code: reason === 'busy' ? 'BUSY' : 'SHUTTING_DOWN', message: 'try again shortly' });
+      sendApiError(res, reason === 'busy' ? 'BUSY' : 'SHUTTING_DOWN', 'try again shortly');
     },
   });
 
@@ -128,11 +127,11 @@ export function createApp(deps: AppDeps): GatewayApp {
   }
 
   app.use((_req: Request, res: Response) => {
-    res.status(404).json({ code: 'NOT_FOUND', message: 'no such route' });
+    sendApiError(res, 'NOT_FOUND', 'no such route');
   });
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     deps.logger.error({ error: errorSummary(err) }, 'request failed');
-    if (!res.headersSent) res.status(500).json({ code: 'INTERNAL_ERROR', message: 'internal error' });
+    if (!res.headersSent) sendApiError(res, 'INTERNAL_ERROR', 'internal error');
   });
 
   return {

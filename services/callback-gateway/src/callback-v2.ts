@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { V2_SUCCESS_REPLY, type V2Key, verifyV2Notification, WeChatPayError } from '@paysync/wechatpay';
 import { type CallbackDeps, errorSummary, finish, type NotificationLog } from './callback.ts';
-import { callbackFailure } from './errors.ts';
+import { callbackFailure, failureOutcome, type SignatureFailureReason } from './errors.ts';
 import { v2Observation } from './observation.ts';
 
 export type V2CallbackDeps = Omit<CallbackDeps, 'verifier'> & { apiV2Key: V2Key };
@@ -43,10 +43,10 @@ export async function receiveV2Notification(
   } catch (err) {
     const failure = callbackFailure(err);
     answer = { status: failure.status, xml: v2FailReply(failure.message) };
-    log.outcome = failure.code.toLowerCase();
+    log.outcome = failureOutcome(failure);
     log.status = failure.status;
     if (err instanceof WeChatPayError && err.code === 'BAD_SIGNATURE') {
-      deps.metrics.signatureFailures.inc({ reason: 'bad_signature_v2' });
+      deps.metrics.signatureFailures.inc({ reason: 'bad_signature_v2' satisfies SignatureFailureReason });
     }
     if (failure.status >= 500) {
       deps.logger.error(

@@ -10,9 +10,13 @@ import {
   StaleTimestampError,
   UnreadableNotificationError,
   WECHATPAY_HEADERS,
-  WeChatPayError,
 } from '@paysync/wechatpay';
-import { callbackFailure } from './errors.ts';
+import {
+  callbackFailure,
+  failureOutcome,
+  type NotificationOutcome,
+  signatureFailureReason,
+} from './errors.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { type Merchant, notificationObservation } from './observation.ts';
 import type { ObservationPublisher } from './publisher.ts';
@@ -36,7 +40,7 @@ export type CallbackAnswer = {
 /** What one notification line in the log says: ids, outcome, latency — never headers or payload. */
 export type NotificationLog = {
   api: 'v3' | 'v2';
-  outcome: string;
+  outcome: NotificationOutcome;
   status: number;
   latency_ms: number;
   notification_id?: string;
@@ -70,14 +74,6 @@ function lookup(headers: HeaderInput): (name: string) => string | undefined {
     }
   };
 }
-
-const SIGNATURE_REASONS: Record<string, string> = {
-  MISSING_HEADER: 'missing_header',
-  UNSUPPORTED_SIGNATURE_TYPE: 'unsupported_signature_type',
-  STALE_TIMESTAMP: 'stale_timestamp',
-  UNKNOWN_SERIAL: 'unknown_serial',
-  BAD_SIGNATURE: 'bad_signature',
-};
 
 /**
  * Handles one APIv3 notification: verify (headers, timestamp window, signature over the raw body),
@@ -118,11 +114,12 @@ export async function receiveV3Notification(
   } catch (err) {
     const failure = callbackFailure(err);
     answer = { status: failure.status, body: { code: 'FAIL', message: failure.message } };
-    log.outcome = failure.code.toLowerCase();
+    log.outcome = failureOutcome(failure);
     log.status = failure.status;
     // Signed by WeChat and still unusable: a real payment refused, counted by the SLO (not junk).
     if (err instanceof UnreadableNotificationError) log.outcome = 'unreadable';
-    if (err instanceof WeChatPayError && SIGNATURE_REASONS[err.code]) {
+    const reason = signatureFailureReason(err);
+    if (reason) {
       const probe = header(WECHATPAY_HEADERS.signature)?.startsWith(SIGNATURE_PROBE_PREFIX);
       // paysync's notify-URL probe (reconciler, payctl): unsigned on purpose, answered like any
       // unsigned request, logged as what it is instead of a warning every sweep.
@@ -131,7 +128,7 @@ export async function receiveV3Notification(
       // WeChat's own SIGNTEST probe of the signature check: expected to fail, never an error.
       else if (probe) log.outcome = 'signature_probe';
       deps.metrics.signatureFailures.inc({
-        reason: probe || ownProbe ? 'probe' : (SIGNATURE_REASONS[err.code] as string),
+        reason: probe || ownProbe ? 'probe' : reason,
       });
       if (err instanceof StaleTimestampError) deps.metrics.clockSkewAbs.observe(Math.abs(err.skewSeconds));
     }

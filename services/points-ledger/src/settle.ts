@@ -15,6 +15,7 @@ import {
   type Decision,
   decide,
   type EvidenceReading,
+  type EvidenceRefusedError,
   FINAL_UNPAID,
   holdReleased,
   nextFinalRecheck,
@@ -44,7 +45,11 @@ import {
 
 export type JournalPosition = { partition: number; offset: string };
 /** What the observation's evidence proved, or why it proved nothing. */
-export type Verdict = { ok: true; reading: EvidenceReading } | { ok: false; code: string; message: string };
+export type Verdict =
+  | { ok: true; reading: EvidenceReading }
+  // `replayed`: order-less evidence already bound to another order (bindOrderlessEvidence).
+  | { ok: false; code: EvidenceRefusedError['code'] | 'replayed'; message: string };
+type Refusal = Extract<Verdict, { ok: false }>;
 export type Incoming = { obs: PaymentObservation; verdict: Verdict; position?: JournalPosition };
 
 type SettledEvent = MessageInput<typeof TOPICS.orderSettled>;
@@ -61,7 +66,7 @@ export type Applied =
   | { kind: 'unknown_order'; obs: PaymentObservation };
 
 /** The critical alert for an observation whose evidence proved nothing: it names the producer. */
-function unverifiedIntent(obs: PaymentObservation, verdict: { code: string; message: string }): AlertIntent {
+function unverifiedIntent(obs: PaymentObservation, verdict: Refusal): AlertIntent {
   return {
     type: 'unverified_observation',
     severity: 'critical',
@@ -77,7 +82,7 @@ function unverifiedIntent(obs: PaymentObservation, verdict: { code: string; mess
   };
 }
 
-function unverifiedAlert(obs: PaymentObservation, verdict: { code: string; message: string }, now: Date) {
+function unverifiedAlert(obs: PaymentObservation, verdict: Refusal, now: Date) {
   const no = /^[A-Za-z0-9_\-|*]{6,32}$/.test(obs.outTradeNo) ? obs.outTradeNo : 'unknown';
   return domainAlert(keyed(unverifiedIntent(obs, verdict), no, obs.producer.slice(0, 64)), no, now);
 }

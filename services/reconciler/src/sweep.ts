@@ -6,6 +6,7 @@ import {
   claimDueOrders,
   countDueOrders,
   ReconcileError,
+  type ReconcileErrorCode,
   releaseClaims,
   runWorkers,
   type ScheduleUpdate,
@@ -75,12 +76,15 @@ export type SweepReport = {
   released: number;
   /** Pending orders still due at the run's cutoff when it ended. */
   remainingDue: number;
-  failure?: { code: string; message: string };
+  failure?: SweepFailure;
 };
 
 type Stop = 'budget' | 'breaker' | 'interrupted' | 'failed';
 
-function failureOf(err: unknown): { code: string; message: string } {
+/** Why a run failed: a ReconcileError's code, or UNKNOWN (a bug) — paysync_reconciler_errors_total's `code`. */
+export type SweepFailure = { code: ReconcileErrorCode | 'UNKNOWN'; message: string };
+
+function failureOf(err: unknown): SweepFailure {
   // The cause's code (ER_LOCK_DEADLOCK, ECONNREFUSED, KafkaJSNumberOfRetriesExceeded…) says what broke.
   const cause = (err as { cause?: { code?: unknown; name?: unknown } })?.cause;
   const detail =

@@ -9,7 +9,7 @@ import {
   runTradeBill,
 } from '@paysync/reconcile';
 import { addDays, beijingDay, fenToYuan } from '@paysync/wechatpay';
-import { CommandFailedError, UsageError } from '../errors.ts';
+import { CommandFailedError, type ExitCode, UsageError } from '../errors.ts';
 import { iso, json, table } from '../format.ts';
 import type { Io } from '../io.ts';
 import { actorOf, positiveInt, reasonFor } from '../options.ts';
@@ -79,7 +79,12 @@ function differenceRows(ds: readonly DifferenceRecord[]): string {
 }
 
 /** payctl bill run [date]: reconcile one Beijing day with WeChat Pay's trade bill. */
-export async function billRunCommand(res: Resources, io: Io, date: string | undefined, flags: BillFlags) {
+export async function billRunCommand(
+  res: Resources,
+  io: Io,
+  date: string | undefined,
+  flags: BillFlags,
+): Promise<ExitCode> {
   const billDate = dateArg(date);
   const holdDays = flags.holdDays ? positiveInt('--hold-days', flags.holdDays, 7) : 1;
   const actor = actorOf(io, flags.actor);
@@ -106,7 +111,12 @@ export async function billRunCommand(res: Resources, io: Io, date: string | unde
 }
 
 /** payctl bill show [date]: the day's run and its differences. */
-export async function billShowCommand(res: Resources, io: Io, date: string | undefined, flags: BillFlags) {
+export async function billShowCommand(
+  res: Resources,
+  io: Io,
+  date: string | undefined,
+  flags: BillFlags,
+): Promise<ExitCode> {
   const billDate = dateArg(date);
   const pool = res.pool();
   const run = await billRun(pool, { billDate });
@@ -136,7 +146,7 @@ export async function billShowCommand(res: Resources, io: Io, date: string | und
 }
 
 /** payctl bill list: the last runs, or (--open) every difference not resolved. */
-export async function billListCommand(res: Resources, io: Io, flags: BillFlags) {
+export async function billListCommand(res: Resources, io: Io, flags: BillFlags): Promise<ExitCode> {
   const limit = flags.limit ? positiveInt('--limit', flags.limit, 10_000) : 30;
   const pool = res.pool();
   if (flags.open) {
@@ -167,7 +177,12 @@ export async function billListCommand(res: Resources, io: Io, flags: BillFlags) 
 }
 
 /** payctl bill resolve <id> --reason: a person handled this difference. */
-export async function billResolveCommand(res: Resources, io: Io, id: string, flags: BillFlags) {
+export async function billResolveCommand(
+  res: Resources,
+  io: Io,
+  id: string,
+  flags: BillFlags,
+): Promise<ExitCode> {
   const reason = reasonFor(false, flags.reason) as string;
   const actor = actorOf(io, flags.actor);
   const n = positiveInt('difference id', id, Number.MAX_SAFE_INTEGER);

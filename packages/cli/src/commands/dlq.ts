@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DLQ_HANDLED_GROUP } from '@paysync/contracts';
 import { completeAudit, insertAudit } from '@paysync/reconcile';
-import { CommandFailedError, UsageError } from '../errors.ts';
+import { CommandFailedError, type ExitCode, UsageError } from '../errors.ts';
 import { iso, json, table } from '../format.ts';
 import { type Io, paint } from '../io.ts';
 import { actorOf, positiveInt, reasonFor } from '../options.ts';
@@ -14,7 +14,7 @@ export async function dlqListCommand(
   res: Resources,
   io: Io,
   flags: { limit?: string; json?: boolean; unhandled?: boolean },
-): Promise<number> {
+): Promise<ExitCode> {
   const limit = flags.limit ? positiveInt('--limit', flags.limit, 100_000) : 100;
   const snapshot = await readDlq(res.kafka(), res.topics().paymentObservationsDlq);
   const all = snapshot.entries;
@@ -106,7 +106,7 @@ export async function dlqRetryCommand(
     json?: boolean;
     resolve?: boolean;
   },
-): Promise<number> {
+): Promise<ExitCode> {
   const dryRun = flags.dryRun ?? false;
   const actor = actorOf(io, flags.actor, dryRun);
   const reason = reasonFor(dryRun, flags.reason);
@@ -191,7 +191,7 @@ export async function dlqResolveCommand(
   io: Io,
   ids: string[],
   flags: { all?: boolean; reason?: string; actor?: string; dryRun?: boolean; json?: boolean },
-): Promise<number> {
+): Promise<ExitCode> {
   const dryRun = flags.dryRun ?? false;
   const actor = actorOf(io, flags.actor, dryRun);
   const reason = reasonFor(dryRun, flags.reason);

@@ -9,7 +9,7 @@ import {
   migrationStatus,
 } from '@paysync/db';
 import { dbEnv, grantsEnv, load } from '../config.ts';
-import { CommandFailedError, UsageError } from '../errors.ts';
+import { CommandFailedError, type ExitCode, UsageError } from '../errors.ts';
 import { json, table } from '../format.ts';
 import type { Io } from '../io.ts';
 import type { Resources } from '../resources.ts';
@@ -25,7 +25,7 @@ export async function migrateCommand(
   res: Resources,
   io: Io,
   flags: { status?: boolean; json?: boolean; grants?: boolean | string },
-): Promise<number> {
+): Promise<ExitCode> {
   const grants = flags.grants === undefined ? undefined : grantsPlan(io, flags.grants);
   const pool = res.pool();
   const applied: { version: number; name: string; ms: number }[] = [];

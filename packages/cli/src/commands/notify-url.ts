@@ -1,6 +1,6 @@
 import { CALLBACK_PATH, probeNotifyUrl } from '@paysync/reconcile';
 import { load, notifyEnv } from '../config.ts';
-import { UsageError } from '../errors.ts';
+import { type ExitCode, UsageError } from '../errors.ts';
 import { json } from '../format.ts';
 import { type Io, paint } from '../io.ts';
 import { duration } from '../options.ts';
@@ -12,7 +12,7 @@ export async function checkNotifyUrlCommand(
   io: Io,
   url: string | undefined,
   flags: NotifyFlags,
-): Promise<number> {
+): Promise<ExitCode> {
   const target = url ?? load(notifyEnv, io.env).WECHATPAY_NOTIFY_URL;
   if (!target) throw new UsageError('give the notify URL, or set WECHATPAY_NOTIFY_URL');
   const result = await probeNotifyUrl(target, {

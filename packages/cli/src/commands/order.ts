@@ -2,7 +2,7 @@ import { listRefunds, type RefundRow, type RowDataPacket } from '@paysync/db';
 import { orderJournal } from '@paysync/reconcile';
 import { OrderNotExistError, WeChatPayError } from '@paysync/wechatpay';
 import { compareWithWeChat, type OurOrder, type TheirOrder } from '../compare.ts';
-import { CommandFailedError, EXIT_DIFFERENCES } from '../errors.ts';
+import { CommandFailedError, EXIT_DIFFERENCES, type ExitCode } from '../errors.ts';
 import { iso, json, table } from '../format.ts';
 import { type Io, paint } from '../io.ts';
 import type { Resources } from '../resources.ts';
@@ -15,7 +15,7 @@ export async function orderCommand(
   io: Io,
   outTradeNo: string,
   opts: { json: boolean; wechat: boolean },
-): Promise<number> {
+): Promise<ExitCode> {
   const pool = res.pool();
   const [orders] = await pool.query<Row[]>(
     `SELECT out_trade_no, merchant_order_no, user_id, mchid, appid, trade_type, amount_total, currency, points,

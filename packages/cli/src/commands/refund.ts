@@ -2,7 +2,7 @@ import { findRefund, listRefunds } from '@paysync/db';
 import { acceptRefund, driveStoredRefund } from '@paysync/orders';
 import { completeAudit, insertAudit } from '@paysync/reconcile';
 import { load, notifyEnv } from '../config.ts';
-import { CommandFailedError, UsageError } from '../errors.ts';
+import { CommandFailedError, type ExitCode, UsageError } from '../errors.ts';
 import { json } from '../format.ts';
 import type { Io } from '../io.ts';
 import { actorOf, positiveInt, reasonFor } from '../options.ts';
@@ -28,7 +28,7 @@ export async function refundCommand(
   io: Io,
   outTradeNo: string,
   flags: RefundFlags,
-): Promise<number> {
+): Promise<ExitCode> {
   const dryRun = flags.dryRun ?? false;
   const actor = actorOf(io, flags.actor);
   const reason = reasonFor(dryRun, flags.reason);

@@ -1,7 +1,7 @@
 import { forDisplay } from '@paysync/orders';
 import { auditWriter, replayLastObservation } from '@paysync/reconcile';
 import { load, syncEnv } from '../config.ts';
-import { CommandFailedError } from '../errors.ts';
+import { CommandFailedError, type ExitCode } from '../errors.ts';
 import { json } from '../format.ts';
 import { type Io, paint } from '../io.ts';
 import { actorOf, duration, reasonFor } from '../options.ts';
@@ -27,7 +27,7 @@ export async function replayCommand(
   io: Io,
   outTradeNo: string,
   flags: ReplayFlags,
-): Promise<number> {
+): Promise<ExitCode> {
   const dryRun = flags.dryRun ?? false;
   const actor = actorOf(io, flags.actor, dryRun);
   const reason = reasonFor(dryRun, flags.reason);

@@ -1,6 +1,6 @@
 import { type SyncOrder, selectRepairOrders } from '@paysync/reconcile';
 import { load, syncEnv } from '../config.ts';
-import { UsageError } from '../errors.ts';
+import { type ExitCode, UsageError } from '../errors.ts';
 import { json } from '../format.ts';
 import type { Io } from '../io.ts';
 import { operatorSync, renderOperatorSync } from '../operator-sync.ts';
@@ -54,7 +54,7 @@ export async function syncCommand(
   io: Io,
   outTradeNos: string[],
   flags: SyncFlags,
-): Promise<number> {
+): Promise<ExitCode> {
   settings(io, flags); // refuse a missing --reason before touching anything
   const { orders, unknown } = await selectRepairOrders(res.pool(), { outTradeNos });
   for (const n of unknown) io.err(`payctl: ${n} is not in the database (skipped)\n`);
@@ -65,7 +65,7 @@ export async function syncCommand(
 export type RepairFlags = SyncFlags & { status?: string; from?: string; to?: string; limit?: string };
 
 /** payctl repair --status pending --from … --to …: sync every order in that status created in [from, to). */
-export async function repairCommand(res: Resources, io: Io, flags: RepairFlags): Promise<number> {
+export async function repairCommand(res: Resources, io: Io, flags: RepairFlags): Promise<ExitCode> {
   settings(io, flags);
   if (!flags.from || !flags.to)
     throw new UsageError('repair needs --from and --to (the orders’ creation time range)');

@@ -36,10 +36,10 @@ export function requireToken(tokens: ApiTokens, scope: Scope) {
     const granted = scopeOf(req.headers.authorization, tokens);
     if (granted === undefined) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="paysync"');
-      return sendApiError(res, 401, 'UNAUTHORIZED', 'a valid bearer token is required');
+      return sendApiError(res, 'UNAUTHORIZED', 'a valid bearer token is required');
     }
     if (scope === 'write' && granted !== 'write') {
-      return sendApiError(res, 403, 'FORBIDDEN', 'this token may only read orders');
+      return sendApiError(res, 'FORBIDDEN', 'this token may only read orders');
     }
     next();
   };

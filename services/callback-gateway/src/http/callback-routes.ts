@@ -2,7 +2,7 @@ import type { V2Key } from '@paysync/wechatpay';
 import express, { type NextFunction, type Request, type Response, Router } from 'express';
 import { type CallbackDeps, finish, notificationLogger, receiveV3Notification } from '../callback.ts';
 import { receiveV2Notification, v2FailReply } from '../callback-v2.ts';
-import { callbackFailure } from '../errors.ts';
+import { callbackFailure, failureOutcome } from '../errors.ts';
 import { CALLBACK_PATH, CALLBACK_V2_PATH } from '../notify-url.ts';
 
 export type CallbackRouteDeps = CallbackDeps & {
@@ -55,11 +55,7 @@ export function callbackRouter(routeDeps: CallbackRouteDeps): Router {
     const api = req.path.endsWith('/v2') ? 'v2' : 'v3';
     if (api === 'v2') res.status(failure.status).type('application/xml').send(v2FailReply(failure.message));
     else res.status(failure.status).json({ code: 'FAIL', message: failure.message });
-    finish(
-      deps,
-      { api, outcome: failure.code.toLowerCase(), status: failure.status, latency_ms: 0 },
-      started,
-    );
+    finish(deps, { api, outcome: failureOutcome(failure), status: failure.status, latency_ms: 0 }, started);
   });
   return router;
 }

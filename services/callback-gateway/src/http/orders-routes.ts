@@ -48,7 +48,7 @@ export function ordersRouter(deps: OrdersRouteDeps): Router {
     measured(deps.metrics, ORDERS_PATH),
     requireToken(deps.tokens, 'write'),
     (req, res, next) => {
-      if (!isJson(req)) return sendApiError(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'send application/json');
+      if (!isJson(req)) return sendApiError(res, 'UNSUPPORTED_MEDIA_TYPE', 'send application/json');
       next();
     },
     express.json({ limit: '16kb', type: () => true, strict: true }),
@@ -62,7 +62,7 @@ export function ordersRouter(deps: OrdersRouteDeps): Router {
     measured(deps.metrics, refunds),
     requireToken(deps.tokens, 'write'),
     (req, res, next) => {
-      if (!isJson(req)) return sendApiError(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'send application/json');
+      if (!isJson(req)) return sendApiError(res, 'UNSUPPORTED_MEDIA_TYPE', 'send application/json');
       next();
     },
     express.json({ limit: '16kb', type: () => true, strict: true }),
@@ -86,20 +86,19 @@ export function ordersRouter(deps: OrdersRouteDeps): Router {
 
   router.use(ORDERS_PATH, (err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const e = err as { type?: string; status?: number };
-    if (e?.type === 'entity.too.large') return sendApiError(res, 413, 'PAYLOAD_TOO_LARGE', 'body too large');
-    if (e?.type === 'entity.parse.failed')
-      return sendApiError(res, 400, 'INVALID_JSON', 'body is not valid JSON');
+    if (e?.type === 'entity.too.large') return sendApiError(res, 'PAYLOAD_TOO_LARGE', 'body too large');
+    if (e?.type === 'entity.parse.failed') return sendApiError(res, 'INVALID_JSON', 'body is not valid JSON');
     if (typeof e?.status === 'number' && e.status < 500 && typeof e.type === 'string') {
-      return sendApiError(res, 400, 'BAD_REQUEST', 'request body could not be read');
+      return sendApiError(res, 'BAD_REQUEST', 'request body could not be read');
     }
     if (isDatabaseUnavailable(err)) {
       // The gateway stays ready for notifications; the order API tells its caller to come back.
       deps.logger.warn({ error: errorSummary(err) }, 'order API: database unavailable');
       res.setHeader('Retry-After', '5');
-      return sendApiError(res, 503, 'DATABASE_UNAVAILABLE', 'the order database is unavailable; retry later');
+      return sendApiError(res, 'DATABASE_UNAVAILABLE', 'the order database is unavailable; retry later');
     }
     deps.logger.error({ error: errorSummary(err) }, 'order API request failed');
-    sendApiError(res, 500, 'INTERNAL_ERROR', 'internal error');
+    sendApiError(res, 'INTERNAL_ERROR', 'internal error');
   });
   return router;
 }

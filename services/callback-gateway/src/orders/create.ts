@@ -7,6 +7,7 @@ import {
   WeChatPayError,
 } from '@paysync/wechatpay';
 import { errorSummary } from '../callback.ts';
+import { type ApiErrorResult, apiError } from '../http/api-errors.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { newOutTradeNo } from './out-trade-no.ts';
 import { beijingRfc3339, type CreateOrderRequest, createOrderRequest, validationIssues } from './schema.ts';
@@ -43,13 +44,14 @@ export type OrderDeps = {
 
 export type Payment = { code_url: string } | { jsapi: JsapiPayParams };
 
-export type ApiResult = { status: number; body: Record<string, unknown> };
+/** A success, or an error whose status is its code's (see API_ERROR_STATUS). */
+export type ApiResult = { status: 200 | 201; body: Record<string, unknown> } | ApiErrorResult;
 
 const MIN_TTL_MS = 60_000;
 const MAX_TTL_MS = 7 * 86_400_000;
 
 function badRequest(field: string, message: string, errors = [{ field, message }]): ApiResult {
-  return { status: 400, body: { code: 'VALIDATION_FAILED', message: `${field} ${message}`, field, errors } };
+  return apiError('VALIDATION_FAILED', `${field} ${message}`, { field, errors });
 }
 
 /** The last moment to pay, to the second, or a validation failure. */
@@ -102,7 +104,7 @@ async function prepay(
 }
 
 function respond(
-  status: number,
+  status: 200 | 201,
   view: OrderView,
   created: boolean,
   payable: boolean,
@@ -129,15 +131,11 @@ export async function createOrder(deps: OrderDeps, body: unknown): Promise<ApiRe
   const req = parsed.data;
   const allowed = Math.floor(req.amount_fen * deps.maxPointsPerFen);
   if (req.points + req.bonus_points > allowed) {
-    return {
-      status: 400,
-      body: {
-        code: 'POINTS_EXCEED_RATE',
-        message: `points + bonus_points may be at most ${allowed} for ${req.amount_fen} fen (GATEWAY_MAX_POINTS_PER_FEN ${deps.maxPointsPerFen})`,
-        field: 'points',
-        max_points: allowed,
-      },
-    };
+    return apiError(
+      'POINTS_EXCEED_RATE',
+      `points + bonus_points may be at most ${allowed} for ${req.amount_fen} fen (GATEWAY_MAX_POINTS_PER_FEN ${deps.maxPointsPerFen})`,
+      { field: 'points', max_points: allowed },
+    );
   }
   const now = (deps.clock ?? Date.now)();
   const timeExpire = expiry(req, now, deps.defaultTtlMs);
@@ -177,15 +175,11 @@ export async function createOrder(deps: OrderDeps, body: unknown): Promise<ApiRe
     const differs = sameOrder(existing, req, timeExpire);
     if (differs) {
       deps.metrics.ordersCreated.inc({ trade_type: req.trade_type, outcome: 'conflict' });
-      return {
-        status: 409,
-        body: {
-          code: 'MERCHANT_ORDER_NO_CONFLICT',
-          message: `merchant_order_no is already used by an order with a different ${differs}`,
-          field: 'merchant_order_no',
-          out_trade_no: existing.outTradeNo,
-        },
-      };
+      return apiError(
+        'MERCHANT_ORDER_NO_CONFLICT',
+        `merchant_order_no is already used by an order with a different ${differs}`,
+        { field: 'merchant_order_no', out_trade_no: existing.outTradeNo },
+      );
     }
     stored = existing;
   }
@@ -217,16 +211,14 @@ export async function createOrder(deps: OrderDeps, body: unknown): Promise<ApiRe
       { out_trade_no: stored.outTradeNo, error: errorSummary(err) },
       'prepay failed: the order stays pending and the reconciler will close it',
     );
-    return {
-      status: 502,
-      body: {
-        code: 'PREPAY_FAILED',
-        message:
-          'WeChat Pay did not accept the prepay; the order stays pending (the reconciler closes it at expiry). Retry the same request to try again.',
+    return apiError(
+      'PREPAY_FAILED',
+      'WeChat Pay did not accept the prepay; the order stays pending (the reconciler closes it at expiry). Retry the same request to try again.',
+      {
         out_trade_no: stored.outTradeNo,
         wechat_error: err.code,
         ...(err instanceof WeChatPayApiError && err.wechatCode ? { wechat_code: err.wechatCode } : {}),
       },
-    };
+    );
   }
 }

@@ -7,6 +7,7 @@ import { queryAnswer, queryObservation } from '@paysync/orders';
 import { outTradeNoSchema, UnknownMerchantError, WeChatPayError } from '@paysync/wechatpay';
 import { errorSummary } from '../callback.ts';
 import { PublishFailedError } from '../errors.ts';
+import { apiError } from '../http/api-errors.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { PRODUCER } from '../observation.ts';
 import type { ObservationPublisher } from '../publisher.ts';
@@ -70,30 +71,22 @@ async function waitForLedger(deps: ReadDeps, outTradeNo: string): Promise<Stored
 export async function readOrder(deps: ReadDeps, rawOutTradeNo: string, confirm: boolean): Promise<ApiResult> {
   const no = outTradeNoSchema.safeParse(rawOutTradeNo);
   if (!no.success) {
-    return {
-      status: 400,
-      body: {
-        code: 'VALIDATION_FAILED',
-        message: 'out_trade_no is not a valid order number',
-        field: 'out_trade_no',
-      },
-    };
+    return apiError('VALIDATION_FAILED', 'out_trade_no is not a valid order number', {
+      field: 'out_trade_no',
+    });
   }
   let order = await findByOutTradeNo(deps.pool, no.data);
-  if (!order) return { status: 404, body: { code: 'ORDER_NOT_FOUND', message: 'no such order' } };
+  if (!order) return apiError('ORDER_NOT_FOUND', 'no such order');
   if (!confirm) return { status: 200, body: orderView(order) };
 
   const waitMs = deps.limiter.take(order.outTradeNo);
   if (waitMs > 0) {
     deps.metrics.confirmations.inc({ outcome: 'rate_limited' });
-    return {
-      status: 429,
-      body: {
-        code: 'CONFIRM_RATE_LIMITED',
-        message: 'this order was confirmed a moment ago; read it without confirm or retry later',
-        retry_after_ms: waitMs,
-      },
-    };
+    return apiError(
+      'CONFIRM_RATE_LIMITED',
+      'this order was confirmed a moment ago; read it without confirm or retry later',
+      { retry_after_ms: waitMs },
+    );
   }
 
   let outcome: ConfirmOutcome;

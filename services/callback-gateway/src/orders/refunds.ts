@@ -10,6 +10,7 @@ import {
 import { outRefundNoSchema, outTradeNoSchema } from '@paysync/wechatpay';
 import { z } from 'zod';
 import { errorSummary } from '../callback.ts';
+import { apiError } from '../http/api-errors.ts';
 import { PRODUCER } from '../observation.ts';
 import type { ObservationPublisher } from '../publisher.ts';
 import type { ApiResult } from './create.ts';
@@ -84,21 +85,16 @@ export async function sendRefund(deps: RefundDeps, r: RefundRow): Promise<DriveR
   return result;
 }
 
-const invalidNo = (field: string): ApiResult => ({
-  status: 400,
-  body: { code: 'VALIDATION_FAILED', message: `${field} is not a valid number`, field },
-});
+const invalidNo = (field: string): ApiResult =>
+  apiError('VALIDATION_FAILED', `${field} is not a valid number`, { field });
 
 function refused(a: Extract<Acceptance, { kind: 'refused' }>): ApiResult {
   const { code, message } = a.refusal;
-  return {
-    status: 400,
-    body: {
-      code,
-      message,
-      ...(a.refusal.code === 'AMOUNT_EXCEEDS_REFUNDABLE' ? { refundable_fen: a.refusal.refundableFen } : {}),
-    },
-  };
+  return apiError(
+    code,
+    message,
+    a.refusal.code === 'AMOUNT_EXCEEDS_REFUNDABLE' ? { refundable_fen: a.refusal.refundableFen } : {},
+  );
 }
 
 /**
@@ -119,15 +115,7 @@ export async function createRefund(
   if (!parsed.success) {
     const errors = validationIssues(parsed.error);
     const first = errors[0] ?? { field: '(body)', message: 'is invalid' };
-    return {
-      status: 400,
-      body: {
-        code: 'VALIDATION_FAILED',
-        message: `${first.field} ${first.message}`,
-        field: first.field,
-        errors,
-      },
-    };
+    return apiError('VALIDATION_FAILED', `${first.field} ${first.message}`, { field: first.field, errors });
   }
   const req = parsed.data;
   const now = new Date((deps.clock ?? Date.now)());
@@ -145,21 +133,17 @@ export async function createRefund(
   );
   switch (accepted.kind) {
     case 'not_found':
-      return { status: 404, body: { code: 'ORDER_NOT_FOUND', message: 'no such order' } };
+      return apiError('ORDER_NOT_FOUND', 'no such order');
     case 'refused':
       return refused(accepted);
     case 'would_accept':
       throw new Error('a dry run reached the order API');
     case 'conflict':
-      return {
-        status: 409,
-        body: {
-          code: 'MERCHANT_REFUND_NO_CONFLICT',
-          message: `merchant_refund_no is already used by a refund with a different ${accepted.differs}`,
-          field: 'merchant_refund_no',
-          out_refund_no: accepted.refund.outRefundNo,
-        },
-      };
+      return apiError(
+        'MERCHANT_REFUND_NO_CONFLICT',
+        `merchant_refund_no is already used by a refund with a different ${accepted.differs}`,
+        { field: 'merchant_refund_no', out_refund_no: accepted.refund.outRefundNo },
+      );
     case 'existing':
     case 'accepted': {
       let refund = accepted.refund;
@@ -175,15 +159,11 @@ export async function createRefund(
         refund = (await findRefund(deps.pool, refund.outRefundNo)) ?? refund;
       }
       if (refund.status === 'rejected') {
-        return {
-          status: 422,
-          body: {
-            code: 'REFUND_REJECTED',
-            message: 'WeChat Pay refused the refund; nothing was refunded and the points hold was released',
-            wechat_code: refund.failureCode,
-            refund: refundView(refund),
-          },
-        };
+        return apiError(
+          'REFUND_REJECTED',
+          'WeChat Pay refused the refund; nothing was refunded and the points hold was released',
+          { wechat_code: refund.failureCode, refund: refundView(refund) },
+        );
       }
       deps.logger.info(
         {
@@ -210,7 +190,7 @@ export async function readRefunds(
   const no = outTradeNoSchema.safeParse(rawOutTradeNo);
   if (!no.success) return invalidNo('out_trade_no');
   const order = await findByOutTradeNo(deps.pool, no.data);
-  if (!order) return { status: 404, body: { code: 'ORDER_NOT_FOUND', message: 'no such order' } };
+  if (!order) return apiError('ORDER_NOT_FOUND', 'no such order');
   if (rawOutRefundNo === undefined) {
     const refunds = await listRefunds(deps.pool, no.data);
     return { status: 200, body: { out_trade_no: no.data, refunds: refunds.map(refundView) } };
@@ -219,7 +199,7 @@ export async function readRefunds(
   if (!refundNo.success) return invalidNo('out_refund_no');
   const refund = await findRefund(deps.pool, refundNo.data);
   if (!refund || refund.outTradeNo !== no.data) {
-    return { status: 404, body: { code: 'REFUND_NOT_FOUND', message: 'no such refund of this order' } };
+    return apiError('REFUND_NOT_FOUND', 'no such refund of this order');
   }
   return { status: 200, body: refundView(refund) };
 }
