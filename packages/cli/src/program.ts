@@ -59,8 +59,8 @@ export async function runPayctl(
   opts: PayctlOptions = {},
 ): Promise<number> {
   const res = opts.resources ? opts.resources(io) : new Resources(io);
-  let code = 0;
-  const set = (c: number) => {
+  let code: ExitCode = 0;
+  const set = (c: ExitCode) => {
     code = c;
   };
   const program = new Command('payctl')

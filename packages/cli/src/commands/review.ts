@@ -8,7 +8,7 @@ import {
   resolveReview,
 } from '@paysync/db';
 import { insertAudit } from '@paysync/reconcile';
-import { CommandFailedError, UsageError } from '../errors.ts';
+import { CommandFailedError, type ExitCode, UsageError } from '../errors.ts';
 import { iso, json, table } from '../format.ts';
 import type { Io } from '../io.ts';
 import { actorOf, positiveInt, reasonFor } from '../options.ts';
@@ -47,7 +47,7 @@ function rows(reviews: readonly ReviewRow[]): string {
 }
 
 /** payctl review list: the open reviews (or --all, or one order's with --order). */
-export async function reviewListCommand(res: Resources, io: Io, flags: ReviewFlags) {
+export async function reviewListCommand(res: Resources, io: Io, flags: ReviewFlags): Promise<ExitCode> {
   const limit = flags.limit ? positiveInt('--limit', flags.limit, 10_000) : 100;
   const pool = res.pool();
   const reviews = await listReviews(
@@ -75,7 +75,12 @@ function resolutionArg(value: string | undefined): ReviewResolution {
 }
 
 /** payctl review resolve <id> --resolution … --reason …: a person answered it (audited). */
-export async function reviewResolveCommand(res: Resources, io: Io, id: string, flags: ReviewFlags) {
+export async function reviewResolveCommand(
+  res: Resources,
+  io: Io,
+  id: string,
+  flags: ReviewFlags,
+): Promise<ExitCode> {
   const dryRun = Boolean(flags.dryRun);
   const n = positiveInt('review id', id, Number.MAX_SAFE_INTEGER);
   const resolution = resolutionArg(flags.resolution);
