@@ -166,6 +166,7 @@ export async function startService<C extends KernelConfig>(
         logger.error({ deadlineMs }, 'stop deadline exceeded: exiting without waiting for the rest');
         code = EXIT_CODES.stopDeadline;
       } else code = failure ?? (outcome === 0 ? EXIT_CODES.ok : EXIT_CODES.failed);
+      logger.info({ code }, `${def.name} stopped`);
       await flush(logger);
       resolveStopped(code);
       return code;

@@ -84,7 +84,7 @@ describe('runService (a real process)', () => {
     expect(await f.exited).toBe(EXIT_CODES.ok);
     const steps = f.lines.filter((l) => l.msg === 'stop step ran').map((l) => l.step);
     expect(steps).toEqual(['first', 'second']);
-    expect(f.lines.at(-1)).toMatchObject({ msg: 'shutdown complete', code: 0 });
+    expect(f.lines.at(-1)).toMatchObject({ msg: 'fixture stopped', code: 0 });
   });
 
   it('a stop step that hangs: the steps before it ran, exit 4 at the deadline', async () => {

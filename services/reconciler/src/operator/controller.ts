@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '@paysync/observability';
+import { describeError, type Logger } from '@paysync/observability';
 import { recordEvent } from './events.ts';
 import type { RepairOutcome } from './execute.ts';
 import { describeApiError, type Kube, statusOf } from './kube.ts';
@@ -181,8 +181,9 @@ export class RepairController {
       for (const line of outcome.report) metrics.orders.inc({ action: spec.action, outcome: line.outcome });
     } catch (err) {
       if (signal.aborted) return;
-      const message = `execution failed: ${describeError(err)}`;
-      logger.error({ repair: name, err }, 'a PaymentRepair failed');
+      const error = describeError(err);
+      const message = `execution failed: ${error.code ? `${error.code}: ` : ''}${error.message}`;
+      logger.error({ repair: name, error }, 'a PaymentRepair failed');
       final = finishedStatus(claimed.status ?? {}, generation, now(), {
         ok: false,
         reason: 'ExecutionError',
@@ -250,12 +251,4 @@ export class RepairController {
     }
     return undefined;
   }
-}
-
-function describeError(err: unknown): string {
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    return `${typeof code === 'string' ? `${code}: ` : ''}${err.message}`.slice(0, 500);
-  }
-  return 'unknown error';
 }
