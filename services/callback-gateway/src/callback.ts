@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Clock } from '@paysync/contracts';
 import { describeError, type Logger } from '@paysync/observability';
 import {
   type HeaderInput,
@@ -23,7 +24,7 @@ export type CallbackDeps = {
   merchant: Merchant;
   metrics: GatewayMetrics;
   logger: Logger;
-  clock?: () => number;
+  clock?: Clock;
   newId?: () => string;
 };
 

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type Clock, dateClock } from '@paysync/contracts';
 import { describeError, type Logger } from '@paysync/observability';
 import { recordEvent } from './events.ts';
 import type { RepairOutcome } from './execute.ts';
@@ -23,7 +24,7 @@ export type ControllerDeps = {
   identity: string;
   resyncMs: number;
   execute: (spec: PaymentRepairSpec, actor: string, signal: AbortSignal) => Promise<RepairOutcome>;
-  clock?: () => Date;
+  clock?: Clock;
 };
 
 const api = { group: PAYMENT_REPAIR.group, version: PAYMENT_REPAIR.version, plural: PAYMENT_REPAIR.plural };
@@ -87,7 +88,7 @@ export class RepairController {
 
   async process(name: string, signal: AbortSignal): Promise<void> {
     const { kube, logger, namespace, identity, metrics } = this.#deps;
-    const now = this.#deps.clock ?? (() => new Date());
+    const now = dateClock(this.#deps.clock);
     let raw: unknown;
     try {
       raw = await kube.custom.getNamespacedCustomObject({ ...api, namespace, name });
