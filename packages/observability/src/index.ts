@@ -13,6 +13,7 @@ export {
 } from './metrics.ts';
 export {
   type CheckOutcome,
+  dependencyChecks,
   type OpsServer,
   type OpsServerOptions,
   type ReadinessCheck,

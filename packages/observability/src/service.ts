@@ -34,6 +34,9 @@ export type ErrorClass = abstract new (...args: never[]) => Error;
 /** What every service configuration carries: its log level and the warnings found while loading it. */
 export type KernelConfig = {
   LOG_LEVEL?: string;
+  /** Where the ops endpoints listen unless the service says otherwise. */
+  METRICS_HOST?: string;
+  METRICS_PORT?: number;
   warnings?: readonly { variable: string; message: string }[];
 };
 
@@ -55,7 +58,7 @@ export type ServiceContext = {
 export type BuiltService = {
   /** Served on `/metrics`. */
   registry: Registry;
-  /** Where `/metrics`, `/healthz` and `/readyz` listen, and what `/readyz` checks. */
+  /** What `/readyz` checks, and where the ops endpoints listen (default METRICS_HOST, METRICS_PORT). */
   ops: { host?: string; port?: number; checks?: readonly ReadinessCheck[] };
   /** Connects and starts serving. An error listed in `refusals` exits 3, any other 1. */
   start(): Promise<void>;
@@ -189,7 +192,13 @@ export async function startService<C extends KernelConfig>(
   let ops: OpsServer;
   try {
     service = await def.build(config, ctx);
-    ops = await startOpsServer({ registry: service.registry, logger, ...service.ops });
+    ops = await startOpsServer({
+      registry: service.registry,
+      logger,
+      host: config.METRICS_HOST,
+      port: config.METRICS_PORT,
+      ...service.ops,
+    });
   } catch (err) {
     throw await failedStart(def, logger, err);
   }

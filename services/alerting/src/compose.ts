@@ -3,8 +3,8 @@
 // endpoints, signals, the stop deadline and exit codes are the kernel's.
 import { topicNames } from '@paysync/contracts';
 import { createPool } from '@paysync/db';
-import { createKafka } from '@paysync/kafka';
-import { createRegistry, type ServiceDefinition } from '@paysync/observability';
+import { kafkaFromConfig } from '@paysync/kafka';
+import { createRegistry, dependencyChecks, type ServiceDefinition } from '@paysync/observability';
 import { type AlertingConfig, loadAlertingConfig } from './config.ts';
 import { RoutesConfigError } from './errors.ts';
 import { loadRoutes, type RoutesFile } from './routes.ts';
@@ -26,12 +26,7 @@ export const alertingService: ServiceDefinition<AlertingSetup> = {
   configErrors: [RoutesConfigError],
   build(config, { logger, crash }) {
     const pool = createPool({ url: config.MYSQL_URL, connectionLimit: config.ALERTING_DB_POOL_SIZE });
-    const kafka = createKafka({
-      brokers: config.KAFKA_BROKERS,
-      clientId: 'paysync-alerting',
-      logger,
-      ...config.kafkaSecurity,
-    });
+    const kafka = kafkaFromConfig(config, 'paysync-alerting', logger);
     const admin = kafka.admin();
     const registry = createRegistry('alerting');
     const service = createAlertingService({
@@ -65,14 +60,7 @@ export const alertingService: ServiceDefinition<AlertingSetup> = {
     });
     return {
       registry,
-      ops: {
-        host: config.METRICS_HOST,
-        port: config.METRICS_PORT,
-        checks: [
-          { name: 'mysql', check: async () => void (await pool.query('SELECT 1')) },
-          { name: 'kafka', check: async () => void (await admin.describeCluster()) },
-        ],
-      },
+      ops: { checks: dependencyChecks({ mysql: pool, kafka: admin }) },
       async start() {
         await admin.connect();
         await service.start();

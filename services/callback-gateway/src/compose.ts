@@ -4,7 +4,7 @@
 // configuration errors, ops endpoints, signals, the stop deadline and exit codes are the kernel's.
 import { topicNames } from '@paysync/contracts';
 import { createPool } from '@paysync/db';
-import { createIdempotentProducer, createKafka } from '@paysync/kafka';
+import { createIdempotentProducer, kafkaFromConfig } from '@paysync/kafka';
 import { createRegistry, describeError, type ServiceDefinition } from '@paysync/observability';
 import { certificateArchiver } from '@paysync/orders';
 import { createApp } from './app.ts';
@@ -34,12 +34,7 @@ export const gatewayService: ServiceDefinition<GatewayConfig> = {
     enforceNotifyUrl(config.WECHATPAY_NOTIFY_URL, { production: config.production, logger, metrics });
 
     const pool = createPool({ url: config.MYSQL_URL, connectionLimit: config.GATEWAY_DB_POOL_SIZE });
-    const kafka = createKafka({
-      brokers: config.KAFKA_BROKERS,
-      clientId: 'paysync-callback-gateway',
-      logger,
-      ...config.kafkaSecurity,
-    });
+    const kafka = kafkaFromConfig(config, 'paysync-callback-gateway', logger);
     const topics = topicNames(config.KAFKA_TOPIC_PREFIX);
     const { secrets } = config;
     const role = config.GATEWAY_ROLE;
@@ -123,11 +118,7 @@ export const gatewayService: ServiceDefinition<GatewayConfig> = {
     let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
     return {
       registry,
-      ops: {
-        host: config.METRICS_HOST,
-        port: config.METRICS_PORT,
-        checks: gatewayReadiness({ publisher, keyStore: keys.keyStore }),
-      },
+      ops: { checks: gatewayReadiness({ publisher, keyStore: keys.keyStore }) },
       async start() {
         const admin = kafka.admin();
         await admin.connect();

@@ -3,8 +3,13 @@
 // the stop deadline and exit codes are the kernel's.
 import { topicNames } from '@paysync/contracts';
 import { createPool } from '@paysync/db';
-import { createIdempotentProducer, createKafka } from '@paysync/kafka';
-import { createRegistry, describeError, type ServiceDefinition } from '@paysync/observability';
+import { createIdempotentProducer, kafkaFromConfig } from '@paysync/kafka';
+import {
+  createRegistry,
+  dependencyChecks,
+  describeError,
+  type ServiceDefinition,
+} from '@paysync/observability';
 import { archiveEvidenceReader } from '@paysync/orders';
 import { type LedgerConfig, loadLedgerConfig } from './config.ts';
 import { createLedgerConsumer } from './consumer.ts';
@@ -19,12 +24,7 @@ export const ledgerService: ServiceDefinition<LedgerConfig> = {
       connectionLimit: config.LEDGER_DB_POOL_SIZE,
       lockWaitTimeoutSeconds: config.LEDGER_LOCK_WAIT_TIMEOUT_S,
     });
-    const kafka = createKafka({
-      brokers: config.KAFKA_BROKERS,
-      clientId: 'paysync-points-ledger',
-      logger,
-      ...config.kafkaSecurity,
-    });
+    const kafka = kafkaFromConfig(config, 'paysync-points-ledger', logger);
     const producer = createIdempotentProducer(kafka);
     const admin = kafka.admin();
     const topics = topicNames(config.KAFKA_TOPIC_PREFIX);
@@ -62,14 +62,7 @@ export const ledgerService: ServiceDefinition<LedgerConfig> = {
     });
     return {
       registry,
-      ops: {
-        host: config.METRICS_HOST,
-        port: config.METRICS_PORT,
-        checks: [
-          { name: 'mysql', check: async () => void (await pool.query('SELECT 1')) },
-          { name: 'kafka', check: async () => void (await admin.describeCluster()) },
-        ],
-      },
+      ops: { checks: dependencyChecks({ mysql: pool, kafka: admin }) },
       async start() {
         // Certificates are loaded again on an unknown serial; MySQL down at start only delays that.
         await evidenceKeys

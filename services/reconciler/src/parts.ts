@@ -1,5 +1,5 @@
 import { createPool, type Pool } from '@paysync/db';
-import { createIdempotentProducer, createKafka } from '@paysync/kafka';
+import { createIdempotentProducer, kafkaFromConfig } from '@paysync/kafka';
 import { describeError, type Logger } from '@paysync/observability';
 import { certificateArchiver } from '@paysync/orders';
 import { createWeChatClient, type WeChatPayClient } from '@paysync/wechatpay';
@@ -17,12 +17,7 @@ export function reconcilerParts(
   logger: Logger,
 ): { pool: Pool; producer: Producer; client: WeChatPayClient } {
   const pool = createPool({ url: config.MYSQL_URL, connectionLimit: config.RECONCILER_DB_POOL_SIZE });
-  const kafka = createKafka({
-    brokers: config.KAFKA_BROKERS,
-    clientId: `paysync-${name}`,
-    logger,
-    ...config.kafkaSecurity,
-  });
+  const kafka = kafkaFromConfig(config, `paysync-${name}`, logger);
   const producer = createIdempotentProducer(kafka);
   const client = createWeChatClient(config, config.secrets, {
     userAgent: `paysync-${name}/0.1 (node)`,

@@ -1,7 +1,7 @@
 import { topicNames } from '@paysync/contracts';
 import { createPool } from '@paysync/db';
-import { createIdempotentProducer, createKafka } from '@paysync/kafka';
-import { describeError, type ServiceDefinition } from '@paysync/observability';
+import { createIdempotentProducer, kafkaFromConfig } from '@paysync/kafka';
+import { dependencyChecks, describeError, type ServiceDefinition } from '@paysync/observability';
 import { certificateArchiver } from '@paysync/orders';
 import { AdaptiveRateLimiter, createKafkaPublisher } from '@paysync/reconcile';
 import { createWeChatClient } from '@paysync/wechatpay';
@@ -32,12 +32,7 @@ export const operatorService: ServiceDefinition<OperatorSetup> = {
   build(config, { logger, crash }) {
     const { reconciler: rc, operator: op } = config;
     const pool = createPool({ url: rc.MYSQL_URL, connectionLimit: rc.RECONCILER_DB_POOL_SIZE });
-    const kafka = createKafka({
-      brokers: rc.KAFKA_BROKERS,
-      clientId: 'paysync-reconciler-operator',
-      logger,
-      ...rc.kafkaSecurity,
-    });
+    const kafka = kafkaFromConfig(rc, 'paysync-reconciler-operator', logger);
     const producer = createIdempotentProducer(kafka);
     const wechat = createWeChatClient(rc, rc.secrets, {
       userAgent: 'paysync-reconciler-operator/0.1 (node)',
@@ -90,7 +85,7 @@ export const operatorService: ServiceDefinition<OperatorSetup> = {
         host: op.metricsHost,
         port: op.metricsPort,
         checks: [
-          { name: 'mysql', check: async () => void (await pool.query('SELECT 1')) },
+          ...dependencyChecks({ mysql: pool }),
           { name: 'kubernetes', check: async () => void (await kube.version.getCode()) },
         ],
       },
