@@ -97,6 +97,8 @@ export type StartOptions = {
   signal?: AbortSignal;
   /** Log an uncaught error or unhandled rejection once and stop with exit 1 (a real process). */
   catchUncaught?: boolean;
+  /** Called once the service stopped, with its exit code (even if it was stopped while starting). */
+  onStopped?: (code: ExitCode) => void;
   /** Where log lines go (default stdout). */
   destination?: DestinationStream;
 };
@@ -172,6 +174,7 @@ export async function startService<C extends KernelConfig>(
       logger.info({ code }, `${def.name} stopped`);
       await flush(logger);
       resolveStopped(code);
+      opts.onStopped?.(code);
       return code;
     })();
     return stopping;
@@ -268,14 +271,18 @@ export async function runService<C extends KernelConfig>(
 ): Promise<void> {
   const abort = new AbortController();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => abort.abort(signal));
-  let running: RunningService<C>;
   try {
-    running = await startService(def, { env, signal: abort.signal, catchUncaught: true });
+    // A stop exits, also one that came while the service was still starting (a hung connect).
+    await startService(def, {
+      env,
+      signal: abort.signal,
+      catchUncaught: true,
+      onStopped: (code) => process.exit(code),
+    });
   } catch (err) {
     if (err instanceof ServiceStartError) process.exit(err.exitCode);
     exitOnConfigError(def, err);
   }
-  void running.stopped.then((code) => process.exit(code));
 }
 
 export type OneShotDefinition<C extends KernelConfig> = Common<C> & {

@@ -101,6 +101,15 @@ describe('runService (a real process)', () => {
     );
   });
 
+  it('SIGTERM while the start hangs (a connect retried forever): the stop steps run, exit 0', async () => {
+    const f = startFixture({ FIXTURE_TOKEN: TOKEN, FIXTURE_MODE: 'stuck' });
+    await f.line((l) => l.msg === 'connecting');
+    f.child.kill('SIGTERM');
+    expect(await f.exited).toBe(EXIT_CODES.ok);
+    expect(f.lines.filter((l) => l.msg === 'stop step ran')).toHaveLength(2);
+    expect(f.lines.some((l) => l.msg === 'fixture ready')).toBe(false);
+  });
+
   it('a refused start-up check: exit 3 with its message on stderr', async () => {
     const f = startFixture({ FIXTURE_TOKEN: TOKEN, FIXTURE_MODE: 'refuse' });
     expect(await f.exited).toBe(EXIT_CODES.startRefused);
