@@ -379,7 +379,7 @@ describe('two replicas', () => {
     const holder = await leaseHolder();
     const leader = operators.find((o) => o.identity === holder) as OperatorProcess;
     expect(await leader.stop()).toBe(0);
-    expect(leader.saw('operator stopped')).toBe(true);
+    expect(leader.saw('reconciler-operator stopped')).toBe(true);
     expect(await leaseHolder()).toBeUndefined();
   });
 });

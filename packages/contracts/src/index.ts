@@ -1,3 +1,4 @@
+export { type Clock, dateClock, systemClock } from './clock.ts';
 export {
   type CheckResult,
   CONTENT_TYPE,

@@ -13,6 +13,7 @@ import {
 } from 'kafkajs';
 import type { Logger } from 'pino';
 import { BOUNDED_RETRIES_NOTICE, quietKafkajsNegativeTimer } from './quiet.ts';
+import type { KafkaSecurity } from './security.ts';
 
 export type KafkaClientOptions = {
   brokers: readonly string[];
@@ -89,6 +90,15 @@ export function createKafka(opts: KafkaClientOptions): Kafka {
     ...(opts.logger ? { logCreator: pinoLogCreator(opts.logger) } : {}),
     retry: { initialRetryTime: 100, retries: 5 },
   });
+}
+
+/** A service's client from its configuration: KAFKA_BROKERS and the KAFKA_SECURITY_* variables. */
+export function kafkaFromConfig(
+  config: { KAFKA_BROKERS: readonly string[]; kafkaSecurity: KafkaSecurity },
+  clientId: string,
+  logger: Logger,
+): Kafka {
+  return createKafka({ brokers: config.KAFKA_BROKERS, clientId, logger, ...config.kafkaSecurity });
 }
 
 /**

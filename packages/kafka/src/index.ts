@@ -9,7 +9,13 @@ export {
   kafkaGrants,
   PAYCTL_DLQ_READ_GROUP_PREFIX,
 } from './acls.ts';
-export { createConsumer, createIdempotentProducer, createKafka, type KafkaClientOptions } from './client.ts';
+export {
+  createConsumer,
+  createIdempotentProducer,
+  createKafka,
+  type KafkaClientOptions,
+  kafkaFromConfig,
+} from './client.ts';
 export { type DlqPartition, fetchDlqPartitions, unhandledCount } from './dlq.ts';
 export { checkTopicDurability, DURABLE, type Durability, type DurabilityProblem } from './durability.ts';
 export { classifyKafkaError, KAFKA_ERROR_KINDS, type KafkaErrorKind } from './errors.ts';

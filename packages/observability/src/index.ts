@@ -1,3 +1,4 @@
+export { describeError, type ErrorDescription } from './errors.ts';
 export { createLogger, type Logger, type LoggerOptions, REDACTED_PATHS, REDACTION_CENSOR } from './logger.ts';
 export {
   Counter,
@@ -12,9 +13,27 @@ export {
 } from './metrics.ts';
 export {
   type CheckOutcome,
+  dependencyChecks,
   type OpsServer,
   type OpsServerOptions,
   type ReadinessCheck,
   startOpsServer,
 } from './ops-server.ts';
+export {
+  type BuiltService,
+  DEFAULT_STOP_DEADLINE_MS,
+  type ErrorClass,
+  EXIT_CODES,
+  type ExitCode,
+  type KernelConfig,
+  type OneShotDefinition,
+  type RunningService,
+  runOnce,
+  runService,
+  type ServiceContext,
+  type ServiceDefinition,
+  ServiceStartError,
+  type StartOptions,
+  startService,
+} from './service.ts';
 export { createShutdown, exitOnSignals, type Shutdown, type ShutdownStep } from './shutdown.ts';

@@ -40,6 +40,18 @@ async function runCheck(c: ReadinessCheck, timeoutMs: number): Promise<CheckOutc
   }
 }
 
+/** `/readyz`'s usual checks: MySQL answers `SELECT 1`, the Kafka cluster can be described. */
+export function dependencyChecks(deps: {
+  mysql?: { query(sql: string): Promise<unknown> };
+  kafka?: { describeCluster(): Promise<unknown> };
+}): ReadinessCheck[] {
+  const { mysql, kafka } = deps;
+  return [
+    ...(mysql ? [{ name: 'mysql', check: async () => void (await mysql.query('SELECT 1')) }] : []),
+    ...(kafka ? [{ name: 'kafka', check: async () => void (await kafka.describeCluster()) }] : []),
+  ];
+}
+
 /**
  * The operational HTTP endpoints every long-running paysync service exposes:
  * `/healthz` (the process is alive), `/readyz` (its dependencies answer) and `/metrics`.

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { PaymentObservation } from '@paysync/contracts';
+import type { Clock, PaymentObservation } from '@paysync/contracts';
 import {
   findRefundByMerchantNo,
   insertRefund,
@@ -157,7 +157,7 @@ export type StoredRefundDeps = {
   publish(obs: PaymentObservation): Promise<void>;
   notifyUrl: string;
   producer: string;
-  now(): Date;
+  clock: Clock;
 };
 
 /**
@@ -175,10 +175,10 @@ export async function driveStoredRefund(deps: StoredRefundDeps, refund: RefundRo
       envelope: () => ({
         observationId: randomUUID(),
         source: 'query',
-        observedAt: deps.now(),
+        observedAt: new Date(deps.clock()),
         producer: deps.producer,
       }),
-      now: deps.now,
+      clock: deps.clock,
     },
     {
       outRefundNo: refund.outRefundNo,

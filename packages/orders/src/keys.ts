@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import type { Clock } from '@paysync/contracts';
 import {
   type ApiV3Key,
   type KeyAt,
@@ -62,7 +63,7 @@ export type EvidenceKeysOptions = {
   loadCertificates?: () => Promise<PlatformCertificate[]>;
   /** Least time between two reloads for an unknown serial (default 1 s; the first is immediate). */
   reloadCooldownMs?: number;
-  clock?: () => number;
+  clock?: Clock;
 };
 
 /**
@@ -76,7 +77,7 @@ export class EvidenceKeys {
   #certificates = new Map<string, PlatformCertificate>();
   readonly #load: (() => Promise<PlatformCertificate[]>) | undefined;
   readonly #cooldownMs: number;
-  readonly #clock: () => number;
+  readonly #clock: Clock;
   #lastLoadAt: number | undefined;
   #loading: Promise<void> | undefined;
 

@@ -1,4 +1,4 @@
-import type { PaymentObservation } from '@paysync/contracts';
+import type { Clock, PaymentObservation } from '@paysync/contracts';
 import {
   type CreateRefundInput,
   InvalidArgumentError,
@@ -195,7 +195,7 @@ export type DriveDeps = {
   publish(obs: PaymentObservation): Promise<void>;
   notifyUrl: string;
   envelope(): ObservationEnvelope;
-  now(): Date;
+  clock: Clock;
 };
 
 export type DriveResult =
@@ -234,7 +234,7 @@ export async function driveRefund(deps: DriveDeps, r: RefundToDrive): Promise<Dr
           )
         : await deps.wechat.queryRefund(r.outRefundNo, r.mchid);
   } catch (err) {
-    const now = deps.now();
+    const now = new Date(deps.clock());
     if (refundFailure(err) === 'rejected' && r.submittedAt === null) {
       const code = err instanceof WeChatPayApiError ? (err.wechatCode ?? err.code) : 'REJECTED';
       await deps.tracker.rejected(r.outRefundNo, code, now);
@@ -244,7 +244,7 @@ export async function driveRefund(deps: DriveDeps, r: RefundToDrive): Promise<Dr
     await deps.tracker.retryLater(r.outRefundNo, error, now, nextRefundCheck(r.checkAttempts, now));
     return { kind: 'retry', error };
   }
-  const now = deps.now();
+  const now = new Date(deps.clock());
   const { refund, answer } = result;
   if (refund.out_refund_no !== r.outRefundNo || refund.out_trade_no !== r.outTradeNo) {
     const error = 'the answer names another refund or order';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { type Clock, dateClock } from '@paysync/contracts';
 import type { Pool } from '@paysync/db';
 import { type RefundApi, refundObservationByNumber } from '@paysync/orders';
 import {
@@ -69,7 +70,7 @@ export function refundQueryThroughLedger(deps: {
   publisher: Publisher;
   mchid: string;
   origin: ObservationOrigin;
-  clock?: () => Date;
+  clock?: Clock;
 }): RefundQuery {
   return async (refund) => {
     const observation = await refundObservationByNumber(
@@ -78,7 +79,7 @@ export function refundQueryThroughLedger(deps: {
       {
         observationId: randomUUID(),
         source: 'query',
-        observedAt: (deps.clock ?? (() => new Date()))(),
+        observedAt: dateClock(deps.clock)(),
         producer: deps.origin.producer,
       },
     );
@@ -99,7 +100,7 @@ export interface BillRunDeps {
   /** `query_order` actions go through the order sync: query, publish the signed answer, the ledger settles. */
   sync: SyncDeps;
   queryRefund?: RefundQuery;
-  clock?: () => Date;
+  clock?: Clock;
   /** Keep a copy of each verified file here (`<dir>/<mchid>/tradebill-ALL-<date>-<sha1>.csv[.gz]`). */
   archiveDir?: string | undefined;
 }
@@ -171,7 +172,7 @@ async function archive(dir: string, mchid: string, bill: DownloadedBill): Promis
  */
 export async function runTradeBill(deps: BillRunDeps, options: BillRunOptions): Promise<BillRunSummary> {
   const started = performance.now();
-  const clock = deps.clock ?? (() => new Date());
+  const clock = dateClock(deps.clock);
   const { billDate } = options;
   if (!BILL_DATE_PATTERN.test(billDate)) throw new InvalidBillDateError(billDate);
   const day = beijingDayRange(billDate);

@@ -1,4 +1,5 @@
 import { setTimeout as sleepTimer } from 'node:timers/promises';
+import type { Clock } from '@paysync/contracts';
 
 export type RateLimiterOptions = {
   /** The configured query rate (calls per second). */
@@ -11,7 +12,7 @@ export type RateLimiterOptions = {
   cooldownMs?: number;
   /** Recovery: every this long without a 429 the rate grows by a tenth of qps. Default 2 s. */
   recoverEveryMs?: number;
-  clock?: () => number;
+  clock?: Clock;
   sleep?: (ms: number) => Promise<void>;
 };
 
@@ -33,7 +34,7 @@ export class AdaptiveRateLimiter {
   readonly #minQps: number;
   readonly #cooldownMs: number;
   readonly #recoverEveryMs: number;
-  readonly #clock: () => number;
+  readonly #clock: Clock;
   readonly #sleep: (ms: number) => Promise<void>;
   #rate: number;
   #tokens: number;

@@ -1,3 +1,4 @@
+import { type Clock, dateClock, systemClock } from '@paysync/contracts';
 import { type Pool, selectDueRefunds } from '@paysync/db';
 import type { Logger } from '@paysync/observability';
 import { driveStoredRefund, type RefundApi } from '@paysync/orders';
@@ -12,7 +13,7 @@ export type RefundSweepDeps = {
   producer: string;
   /** paysync's notify URL: every refund create carries it. Without it, creates wait. */
   notifyUrl: string | undefined;
-  clock?: () => Date;
+  clock?: Clock;
   /** Called before each WeChat call (the sweep's shared rate limit). */
   pace?: () => Promise<void>;
 };
@@ -52,7 +53,7 @@ export async function sweepRefunds(
     mismatched: 0,
     waiting: 0,
   };
-  const clock = deps.clock ?? (() => new Date());
+  const clock = dateClock(deps.clock);
   let lock: Awaited<ReturnType<typeof tryAdvisoryLock>> | undefined;
   try {
     lock = await tryAdvisoryLock(deps.pool, LOCK);
@@ -72,7 +73,7 @@ export async function sweepRefunds(
           publish: (obs) => deps.publisher.observations([obs]),
           notifyUrl: deps.notifyUrl ?? '',
           producer: deps.producer,
-          now: clock,
+          clock: deps.clock ?? systemClock,
         },
         refund,
       );

@@ -1,4 +1,4 @@
-import type { OrderStatus, PaymentObservation, TradeState } from '@paysync/contracts';
+import type { Clock, OrderStatus, PaymentObservation, TradeState } from '@paysync/contracts';
 import type { Prediction } from '@paysync/orders';
 import type { BreakerState, SignedAnswer, WeChatTransaction } from '@paysync/wechatpay';
 import type { AlertInput } from './alerts.ts';
@@ -53,7 +53,7 @@ export type SyncDeps = {
   publisher: Publisher;
   pacer?: CallPacer | undefined;
   policy?: SyncPolicy;
-  clock?: () => Date;
+  clock?: Clock;
   /** Producer name, and for operator runs the actor and reason carried by every observation. */
   origin: ObservationOrigin;
   /** Query only: no close, no publish (the result says what would happen). */

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { TradeState } from '@paysync/contracts';
+import { dateClock, type TradeState } from '@paysync/contracts';
 import { FINAL_UNPAID, nextFinalRecheck, predict, type QueryAnswer, queryAnswer } from '@paysync/orders';
 import {
   CircuitOpenError,
@@ -46,7 +46,7 @@ function successDelayMs(answer: Answer, order: SyncOrder, now: Date): number {
  */
 export async function syncOrder(deps: SyncDeps, order: SyncOrder): Promise<SyncResult> {
   const policy = deps.policy ?? DEFAULT_SYNC_POLICY;
-  const clock = deps.clock ?? (() => new Date());
+  const clock = dateClock(deps.clock);
   const dryRun = deps.dryRun ?? false;
   const now = clock();
   let rateLimited = 0;

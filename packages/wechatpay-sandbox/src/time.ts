@@ -1,7 +1,6 @@
-/** Milliseconds since the epoch. Injected so tests control what "now" is. */
-export type Clock = () => number;
+import { type Clock, systemClock } from '@paysync/contracts';
 
-export const systemClock: Clock = () => Date.now();
+export { type Clock, systemClock };
 
 const BEIJING_OFFSET_MS = 8 * 3600_000;
 

@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import type { Clock } from '@paysync/contracts';
 import { TIMESTAMP_WINDOW_SECONDS, WECHATPAY_HEADERS, WECHATPAY_SIGNATURE_TYPE } from './constants.ts';
 import {
   BadSignatureError,
@@ -17,8 +18,7 @@ export interface VerificationKeySource {
   getKey(serial: string): Promise<KeyObject | undefined>;
 }
 
-/** Milliseconds since the epoch; injectable so tests control time. */
-export type Clock = () => number;
+export type { Clock };
 
 export interface SignedMessage {
   headers: HeaderInput;

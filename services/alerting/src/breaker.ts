@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from '@paysync/contracts';
 import CircuitBreaker from 'opossum';
 import type { Channel } from './channels/types.ts';
 import type { Notice } from './notice.ts';
@@ -55,11 +56,11 @@ export function isBreakerRejection(err: unknown): boolean {
 export class RateLimiter {
   readonly #capacity: number;
   readonly #perMs: number;
-  readonly #clock: () => number;
+  readonly #clock: Clock;
   #tokens: number;
   #at: number;
 
-  constructor(perMinute: number, clock: () => number = Date.now) {
+  constructor(perMinute: number, clock: Clock = systemClock) {
     this.#capacity = perMinute;
     this.#perMs = perMinute / 60_000;
     this.#clock = clock;

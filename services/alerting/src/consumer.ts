@@ -1,4 +1,4 @@
-import { TOPICS, tryDecodeMessage } from '@paysync/contracts';
+import { type Clock, TOPICS, tryDecodeMessage } from '@paysync/contracts';
 import { createConsumer } from '@paysync/kafka';
 import type { Logger } from '@paysync/observability';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
@@ -27,7 +27,7 @@ export function createAlertConsumer(opts: {
   maxAgeMs: number;
   sessionTimeoutMs?: number;
   onCrash?: (err: unknown) => void;
-  clock?: () => number;
+  clock?: Clock;
 }): AlertConsumer {
   const clock = opts.clock ?? Date.now;
   const sessionTimeout = opts.sessionTimeoutMs ?? 30_000;

@@ -1,3 +1,4 @@
+import type { Clock } from '@paysync/contracts';
 import type { Pool } from '@paysync/db';
 import type { Logger } from '@paysync/observability';
 import type { NotificationVerifier, V2Key } from '@paysync/wechatpay';
@@ -43,7 +44,7 @@ export type AppDeps = {
     confirmWaitMs: number;
     confirmMinIntervalMs: number;
   };
-  clock?: () => number;
+  clock?: Clock;
   newId?: () => string;
 };
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '@paysync/observability';
+import type { Clock } from '@paysync/contracts';
+import { describeError, type Logger } from '@paysync/observability';
 import {
   type HeaderInput,
   headerLookup,
@@ -27,7 +28,7 @@ export type CallbackDeps = {
   merchant: Merchant;
   metrics: GatewayMetrics;
   logger: Logger;
-  clock?: () => number;
+  clock?: Clock;
   newId?: () => string;
 };
 
@@ -179,16 +180,5 @@ export function notificationLogger(logger: Logger): Logger {
   return logger.child({}, { redact: { paths: NOTIFICATION_LINE_REDACTION, censor: '[redacted]' } });
 }
 
-/** An error reduced to what may be logged: its class, code and message (which never carry secrets). */
-export function errorSummary(err: unknown): { type: string; code?: string; message: string } {
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    const cause = err.cause instanceof Error ? ` (cause: ${err.cause.name}: ${err.cause.message})` : '';
-    return {
-      type: err.name,
-      ...(typeof code === 'string' ? { code } : {}),
-      message: `${err.message}${cause}`.slice(0, 512),
-    };
-  }
-  return { type: typeof err, message: 'non-error thrown' };
-}
+/** An error reduced to what may be logged: the one description every service uses. */
+export const errorSummary = describeError;

@@ -1,3 +1,4 @@
+import type { Clock } from '@paysync/contracts';
 /**
  * At most one event per key per `intervalMs` (per process). Memory is bounded: expired keys are
  * swept when the map grows past `maxKeys`, and when it is still full, new keys are refused.
@@ -6,9 +7,9 @@ export class MinIntervalLimiter {
   readonly #last = new Map<string, number>();
   readonly #intervalMs: number;
   readonly #maxKeys: number;
-  readonly #clock: () => number;
+  readonly #clock: Clock;
 
-  constructor(opts: { intervalMs: number; maxKeys?: number; clock?: () => number }) {
+  constructor(opts: { intervalMs: number; maxKeys?: number; clock?: Clock }) {
     this.#intervalMs = opts.intervalMs;
     this.#maxKeys = opts.maxKeys ?? 100_000;
     this.#clock = opts.clock ?? Date.now;

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import {
+  type Clock,
   type DeadLetteredObservation,
+  dateClock,
   type MessageInput,
   type PaymentObservation,
   TOPICS,
@@ -41,7 +43,7 @@ export type PipelineDeps = {
   logger: Logger;
   /** Checks each observation's signed evidence before anything is applied (DESIGN invariant 6). */
   evidence: EvidenceReader;
-  now?: () => Date;
+  clock?: Clock;
   /** Transaction attempts on deadlock / lock-wait timeout before giving up (default 5). */
   maxAttempts?: number;
 };
@@ -201,7 +203,7 @@ export async function processRecords(
   /** Keeps the consumer's group membership alive between the transactions of a slow chunk. */
   heartbeat: () => Promise<void> = async () => {},
 ): Promise<{ outcomes: RecordOutcome[]; publications: Publications }> {
-  const now = deps.now?.() ?? new Date();
+  const now = dateClock(deps.clock)();
   // Everything to publish (for the caller's counts); what no settlement transaction wrote to the
   // outbox — dead letters of malformed and failed records — is written at the end.
   const publications = emptyPublications();

@@ -12,7 +12,7 @@ import {
 } from '@paysync/contracts';
 import { createComponentAccount, createPool, migrateUp, type Pool } from '@paysync/db';
 import { createConsumer, createIdempotentProducer, createKafka, publish } from '@paysync/kafka';
-import { createLogger, createRegistry } from '@paysync/observability';
+import { createLogger, createRegistry, type RunningService, startService } from '@paysync/observability';
 import {
   createIsolatedDatabase,
   createIsolatedTopics,
@@ -23,7 +23,13 @@ import {
   uniqueName,
 } from '@paysync/testkit';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
-import { createLedgerConsumer, createLedgerMetrics, type LedgerConsumer } from '../src/index.ts';
+import { ledgerService } from '../src/compose.ts';
+import {
+  createLedgerConsumer,
+  createLedgerMetrics,
+  type LedgerConfig,
+  type LedgerConsumer,
+} from '../src/index.ts';
 
 export const MCHID = '1900007291';
 export const APPID = 'wxd678efh567hg6787';
@@ -47,6 +53,11 @@ export type LedgerWorld = {
   groupId: string;
   outputs: Outputs;
   startLedger(opts?: { batchSize?: number; partitionsConcurrently?: number }): Promise<LedgerConsumer>;
+  /**
+   * The ledger as production builds it (src/compose.ts through the service kernel, configured by
+   * its environment, under its own database account), in this process; stopped by `close`.
+   */
+  startLedgerService(env?: Record<string, string>): Promise<RunningService<LedgerConfig>>;
   seedOrder(o?: Partial<SeedOrder>): Promise<SeedOrder>;
   /** WeChat's signature for the world's observations. */
   signer: TestWeChatSigner;
@@ -157,10 +168,24 @@ export async function createLedgerWorld(name: string, partitions = 3): Promise<L
     },
   });
   const ledgers: LedgerConsumer[] = [];
+  const services: RunningService<LedgerConfig>[] = [];
   const logger = createLogger({ service: 'points-ledger-test', level: 'silent' });
   const signer = new TestWeChatSigner();
   let keyDir: string | undefined;
   const evidence = signer.reader();
+  const evidenceEnv = async () => {
+    keyDir ??= await mkdtemp(join(tmpdir(), 'paysync-ledger-keys-'));
+    await writeFile(join(keyDir, 'apiv3.key'), signer.apiV3Key, { mode: 0o600 });
+    await writeFile(
+      join(keyDir, 'wechatpay-public.pem'),
+      signer.publicKey.export({ type: 'spki', format: 'pem' }),
+    );
+    return {
+      WECHATPAY_API_V3_KEY_FILE: join(keyDir, 'apiv3.key'),
+      WECHATPAY_PUBLIC_KEY_ID: signer.publicKeyId,
+      WECHATPAY_PUBLIC_KEY_FILE: join(keyDir, 'wechatpay-public.pem'),
+    };
+  };
   const publishAll = async (obs: PaymentObservation[]) => {
     for (let i = 0; i < obs.length; i += 500) {
       await publish(producer, TOPICS.paymentObservations, obs.slice(i, i + 500), {
@@ -209,6 +234,24 @@ export async function createLedgerWorld(name: string, partitions = 3): Promise<L
       });
       return ledgers.at(-1) as LedgerConsumer;
     },
+    async startLedgerService(env = {}) {
+      const running = await startService(ledgerService, {
+        env: {
+          MYSQL_URL: ledgerAccount.url,
+          KAFKA_BROKERS: testEnv().kafkaBrokers.join(','),
+          KAFKA_TOPIC_PREFIX: prefix,
+          LEDGER_GROUP_ID: groupId,
+          LEDGER_BATCH_SIZE: '50',
+          METRICS_HOST: '127.0.0.1',
+          METRICS_PORT: '0',
+          LOG_LEVEL: 'silent',
+          ...(await evidenceEnv()),
+          ...env,
+        },
+      });
+      services.push(running);
+      return running;
+    },
     async seedOrder(o = {}) {
       const order: SeedOrder = {
         outTradeNo: newOutTradeNo(),
@@ -246,19 +289,7 @@ export async function createLedgerWorld(name: string, partitions = 3): Promise<L
     async observeAsIs(...obs) {
       await publishAll(obs);
     },
-    async evidenceEnv() {
-      keyDir ??= await mkdtemp(join(tmpdir(), 'paysync-ledger-keys-'));
-      await writeFile(join(keyDir, 'apiv3.key'), signer.apiV3Key, { mode: 0o600 });
-      await writeFile(
-        join(keyDir, 'wechatpay-public.pem'),
-        signer.publicKey.export({ type: 'spki', format: 'pem' }),
-      );
-      return {
-        WECHATPAY_API_V3_KEY_FILE: join(keyDir, 'apiv3.key'),
-        WECHATPAY_PUBLIC_KEY_ID: signer.publicKeyId,
-        WECHATPAY_PUBLIC_KEY_FILE: join(keyDir, 'wechatpay-public.pem'),
-      };
-    },
+    evidenceEnv,
     async publishRaw(key, value) {
       await producer.send({ topic: topics.paymentObservations, acks: -1, messages: [{ key, value }] });
     },
@@ -287,6 +318,7 @@ export async function createLedgerWorld(name: string, partitions = 3): Promise<L
       // is left open to keep Jest alive.
       const steps = [
         ...ledgers.map((l) => () => l.stop()),
+        ...services.map((s) => () => s.stop('test finished')),
         () => collector.disconnect(),
         () => producer.disconnect(),
         () => ledgerPool.end(),

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type Clock, dateClock } from '@paysync/contracts';
 import type { Pool, RowDataPacket } from '@paysync/db';
 import { type Logger, PAYSYNC_SERVICE_LABEL } from '@paysync/observability';
 import {
@@ -23,7 +24,7 @@ export type BillJobDeps = {
   sync: SyncDeps;
   queryRefund?: RefundQuery;
   logger: Logger;
-  clock?: () => Date;
+  clock?: Clock;
   signal?: AbortSignal;
 };
 
@@ -63,7 +64,7 @@ export async function runBillJob(
   deps: BillJobDeps,
   config: BillJobConfig,
 ): Promise<{ summary: BillRunSummary; exitCode: number; pushed: boolean }> {
-  const clock = deps.clock ?? (() => new Date());
+  const clock = dateClock(deps.clock);
   const billDate = config.billDate ?? defaultBillDate(clock());
   const deadline = beijingToUtc(`${beijingDay(clock())} ${config.deadline}:00`, 'deadline');
   const runDeps: BillRunDeps = {
@@ -71,7 +72,7 @@ export async function runBillJob(
     client: deps.client,
     mchid: deps.mchid,
     sync: deps.sync,
-    clock,
+    clock: deps.clock,
     archiveDir: config.archiveDir,
     ...(deps.queryRefund ? { queryRefund: deps.queryRefund } : {}),
   };

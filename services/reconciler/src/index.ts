@@ -6,10 +6,11 @@ export { CARRIED_GAUGES, CUMULATIVE_METRICS, SWEEP_STATUSES, SweepMetrics } from
 export {
   loadOperatorConfig,
   OperatorMetrics,
+  type OperatorSetup,
   operatorEnv,
+  operatorService,
   PAYMENT_REPAIR,
   paymentRepairSpec,
-  runOperator,
 } from './operator/index.ts';
 export { previousValues, pushRunMetrics } from './pushgateway.ts';
 export {

@@ -1,3 +1,4 @@
+import { type Clock, dateClock } from '@paysync/contracts';
 import type { Pool } from '@paysync/db';
 import { type Logger, PAYSYNC_SERVICE_LABEL } from '@paysync/observability';
 import type { RefundApi } from '@paysync/orders';
@@ -27,7 +28,7 @@ export type SweepJobDeps = {
   publisher: Publisher;
   pacer: AdaptiveRateLimiter;
   logger: Logger;
-  clock?: () => Date;
+  clock?: Clock;
   signal?: AbortSignal;
   metrics?: SweepMetrics;
 };
@@ -71,7 +72,7 @@ export function exitCodeOf(status: SweepStatus): number {
  * Pushgateway, and say with the exit code whether the run did its job.
  */
 export async function runSweepJob(deps: SweepJobDeps, config: SweepJobConfig): Promise<SweepJobResult> {
-  const clock = deps.clock ?? (() => new Date());
+  const clock = dateClock(deps.clock);
   const metrics = deps.metrics ?? new SweepMetrics();
   const origin: ObservationOrigin = { producer: PRODUCER };
   const log = deps.logger.child({ shard: shardLabel(config.shard) });
@@ -111,7 +112,7 @@ export async function runSweepJob(deps: SweepJobDeps, config: SweepJobConfig): P
         publisher: deps.publisher,
         pacer: deps.pacer,
         policy: config.policy,
-        clock,
+        clock: deps.clock,
         origin,
       },
       onResult: (result) => {
@@ -148,7 +149,7 @@ export async function runSweepJob(deps: SweepJobDeps, config: SweepJobConfig): P
             logger: log,
             producer: PRODUCER,
             notifyUrl: config.refunds.notifyUrl,
-            clock,
+            clock: deps.clock,
             pace: () => deps.pacer.acquire(),
           },
           { limit: config.refunds.limit },

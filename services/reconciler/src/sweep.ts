@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { dateClock } from '@paysync/contracts';
 import type { Pool } from '@paysync/db';
 import type { Logger } from '@paysync/observability';
 import {
@@ -104,7 +105,7 @@ function failureOf(err: unknown): SweepFailure {
  */
 export async function runSweep(deps: SweepDeps, options: SweepOptions): Promise<SweepReport> {
   const mono = deps.monotonic ?? (() => performance.now());
-  const clock = deps.sync.clock ?? (() => new Date());
+  const clock = dateClock(deps.sync.clock);
   const startedAt = clock();
   const started = mono();
   const report: SweepReport = {

@@ -1,3 +1,4 @@
+import { systemClock } from '@paysync/contracts';
 import { findRefund, listRefunds } from '@paysync/db';
 import { acceptRefund, driveStoredRefund } from '@paysync/orders';
 import { completeAudit, insertAudit } from '@paysync/reconcile';
@@ -100,7 +101,7 @@ export async function refundCommand(
             publish: (obs) => publisher.observations([obs]),
             notifyUrl: notifyUrl as string,
             producer: 'payctl',
-            now: () => new Date(),
+            clock: systemClock,
           },
           refund,
         );

@@ -51,7 +51,7 @@ describe('syncing one order with WeChat Pay', () => {
   it('reports a payment WeChat knows with its transaction and amount, and calls it a missed notification once it is old', async () => {
     const order = await prepaidOrder(client, sandbox);
     const paid = sandbox.pay(order.outTradeNo);
-    const later = () => new Date(Date.now() + 3 * MIN);
+    const later = () => Date.now() + 3 * MIN;
     const { d, publisher } = deps({ clock: later });
     const r = await syncOrder(d, order);
     expect(r.outcome).toBe('paid');
@@ -86,7 +86,7 @@ describe('syncing one order with WeChat Pay', () => {
   it('does not count the same missed payment twice when it was already seen paid', async () => {
     const order = await prepaidOrder(client, sandbox, { lastWechatState: 'SUCCESS' });
     sandbox.pay(order.outTradeNo);
-    const { d } = deps({ clock: () => new Date(Date.now() + 10 * MIN) });
+    const { d } = deps({ clock: () => Date.now() + 10 * MIN });
     expect((await syncOrder(d, order)).missedNotification).toBe(false);
   });
 

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import type { Clock } from '@paysync/contracts';
 import type { Notice } from '../notice.ts';
 import type { Locale } from '../routes.ts';
 import { renderMarkdown } from '../templates/render.ts';
@@ -31,7 +32,7 @@ export function createDingtalkChannel(opts: {
   secret?: string | undefined;
   atMobiles: readonly string[];
   locale: Locale;
-  clock?: () => number;
+  clock?: Clock;
 }): Channel {
   const clock = opts.clock ?? Date.now;
   return {

@@ -1,3 +1,4 @@
+import type { Clock } from '@paysync/contracts';
 import type { ChannelConfig, Locale, RoutesFile } from '../routes.ts';
 import { createDingtalkChannel } from './dingtalk.ts';
 import { createEmailChannel } from './email.ts';
@@ -17,7 +18,7 @@ export function buildChannel(
   name: string,
   config: ChannelConfig,
   locale: Locale,
-  opts: { timeoutMs: number; clock?: () => number },
+  opts: { timeoutMs: number; clock?: Clock },
 ): Channel {
   switch (config.type) {
     case 'email':
@@ -54,10 +55,7 @@ export function buildChannel(
 }
 
 /** Every channel of the routes file, built. */
-export function buildChannels(
-  routes: RoutesFile,
-  opts: { timeoutMs: number; clock?: () => number },
-): Channel[] {
+export function buildChannels(routes: RoutesFile, opts: { timeoutMs: number; clock?: Clock }): Channel[] {
   return Object.entries(routes.channels).map(([name, config]) =>
     buildChannel(name, config, config.locale ?? routes.defaults.locale, opts),
   );

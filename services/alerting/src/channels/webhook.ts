@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import type { Clock } from '@paysync/contracts';
 import type { Notice } from '../notice.ts';
 import { postJson, safeHost } from './http.ts';
 import type { Channel } from './types.ts';
@@ -17,7 +18,7 @@ export function createWebhookChannel(opts: {
   url: string;
   headers: Record<string, string>;
   signingSecret?: string | undefined;
-  clock?: () => number;
+  clock?: Clock;
 }): Channel {
   const clock = opts.clock ?? Date.now;
   return {

@@ -1,3 +1,4 @@
+import type { Clock } from '@paysync/contracts';
 import type { Pool } from '@paysync/db';
 import type { Logger } from '@paysync/observability';
 import {
@@ -38,7 +39,7 @@ export type OrderDeps = {
   defaultTtlMs: number;
   /** Most points (with bonus) per fen paid: the caller never picks its own rate. */
   maxPointsPerFen: number;
-  clock?: () => number;
+  clock?: Clock;
   newOutTradeNo?: (now: Date) => string;
 };
 

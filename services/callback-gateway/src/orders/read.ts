@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { PaymentObservation } from '@paysync/contracts';
+import type { Clock, PaymentObservation } from '@paysync/contracts';
 import type { Pool } from '@paysync/db';
 import type { Logger } from '@paysync/observability';
 import { queryAnswer, queryObservation } from '@paysync/orders';
@@ -25,7 +25,7 @@ export type ReadDeps = {
   /** How long to wait for the ledger after WeChat confirmed a payment. */
   confirmWaitMs: number;
   pollIntervalMs?: number;
-  clock?: () => number;
+  clock?: Clock;
 };
 
 export type ConfirmOutcome =

@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from '@paysync/contracts';
 import { findRefund, listRefunds, type Pool, type RefundRow } from '@paysync/db';
 import type { Logger } from '@paysync/observability';
 import {
@@ -23,7 +24,7 @@ export type RefundDeps = {
   publisher: ObservationPublisher;
   logger: Logger;
   notifyUrl: string;
-  clock?: () => number;
+  clock?: Clock;
   newOutRefundNo?: (now: Date) => string;
 };
 
@@ -75,7 +76,7 @@ export async function sendRefund(deps: RefundDeps, r: RefundRow): Promise<DriveR
       publish: (obs) => deps.publisher.publish(obs),
       notifyUrl: deps.notifyUrl,
       producer: PRODUCER,
-      now: () => new Date((deps.clock ?? Date.now)()),
+      clock: deps.clock ?? systemClock,
     },
     r,
   );

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ConfigError } from '@paysync/config';
-import { createLogger, createRegistry } from '@paysync/observability';
+import { createLogger, createRegistry, EXIT_CODES } from '@paysync/observability';
 import { loadGatewayConfig } from '../../src/config.ts';
 import { createGatewayMetrics } from '../../src/metrics.ts';
 import { CALLBACK_PATH } from '../../src/notify-url.ts';
@@ -280,14 +280,14 @@ describe('notify URL at start-up', () => {
       () => undefined,
       (err: { code: number; stderr: string; stdout: string }) => err,
     );
-    expect(failed?.code).toBe(1);
+    expect(failed?.code).toBe(EXIT_CODES.startRefused);
     expect(failed?.stderr).toContain('WECHATPAY_NOTIFY_URL=http://localhost:8080/pay/notify cannot receive');
     expect(failed?.stderr).toContain('Fix: terminate TLS at the ingress');
     expect(failed?.stderr).toContain('Refusing to start in production mode');
     expect(`${failed?.stderr}${failed?.stdout}`).not.toContain('secret-db-password');
   }, 90_000); // a cold Node start of the whole service on a busy 2-core CI machine
 
-  it('reports every configuration problem by variable and exits 1', async () => {
+  it('reports every configuration problem by variable and exits 2', async () => {
     const failed = await run(process.execPath, [MAIN], {
       env: { PATH: process.env.PATH ?? '', MYSQL_URL: env.MYSQL_URL as string },
       timeout: 60_000,
@@ -295,7 +295,7 @@ describe('notify URL at start-up', () => {
       () => undefined,
       (err: { code: number; stderr: string }) => err,
     );
-    expect(failed?.code).toBe(1);
+    expect(failed?.code).toBe(EXIT_CODES.badConfiguration);
     for (const v of ['KAFKA_BROKERS', 'WECHATPAY_MCHID', 'WECHATPAY_NOTIFY_URL', 'GATEWAY_API_TOKEN']) {
       expect(failed?.stderr).toContain(v);
     }

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '@paysync/observability';
+import { type Clock, dateClock } from '@paysync/contracts';
+import { describeError, type Logger } from '@paysync/observability';
 import { recordEvent } from './events.ts';
 import type { RepairOutcome } from './execute.ts';
 import { describeApiError, type Kube, statusOf } from './kube.ts';
@@ -23,7 +24,7 @@ export type ControllerDeps = {
   identity: string;
   resyncMs: number;
   execute: (spec: PaymentRepairSpec, actor: string, signal: AbortSignal) => Promise<RepairOutcome>;
-  clock?: () => Date;
+  clock?: Clock;
 };
 
 const api = { group: PAYMENT_REPAIR.group, version: PAYMENT_REPAIR.version, plural: PAYMENT_REPAIR.plural };
@@ -87,7 +88,7 @@ export class RepairController {
 
   async process(name: string, signal: AbortSignal): Promise<void> {
     const { kube, logger, namespace, identity, metrics } = this.#deps;
-    const now = this.#deps.clock ?? (() => new Date());
+    const now = dateClock(this.#deps.clock);
     let raw: unknown;
     try {
       raw = await kube.custom.getNamespacedCustomObject({ ...api, namespace, name });
@@ -181,8 +182,9 @@ export class RepairController {
       for (const line of outcome.report) metrics.orders.inc({ action: spec.action, outcome: line.outcome });
     } catch (err) {
       if (signal.aborted) return;
-      const message = `execution failed: ${describeError(err)}`;
-      logger.error({ repair: name, err }, 'a PaymentRepair failed');
+      const error = describeError(err);
+      const message = `execution failed: ${error.code ? `${error.code}: ` : ''}${error.message}`;
+      logger.error({ repair: name, error }, 'a PaymentRepair failed');
       final = finishedStatus(claimed.status ?? {}, generation, now(), {
         ok: false,
         reason: 'ExecutionError',
@@ -250,12 +252,4 @@ export class RepairController {
     }
     return undefined;
   }
-}
-
-function describeError(err: unknown): string {
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    return `${typeof code === 'string' ? `${code}: ` : ''}${err.message}`.slice(0, 500);
-  }
-  return 'unknown error';
 }

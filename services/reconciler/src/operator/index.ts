@@ -20,5 +20,5 @@ export {
   paymentRepairSpec,
   REPORT_LIMIT,
 } from './resource.ts';
-export { runOperator } from './run.ts';
+export { type OperatorSetup, operatorService } from './run.ts';
 export { failureOf, finishedStatus, runningStatus, setCondition } from './status.ts';

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type V1Lease, V1MicroTime } from '@kubernetes/client-node';
+import type { Clock } from '@paysync/contracts';
 import type { Logger } from '@paysync/observability';
 import { describeApiError, type Kube, statusOf } from './kube.ts';
 
@@ -11,7 +12,7 @@ export type LeaderElectionOptions = {
   renewDeadlineMs: number;
   retryPeriodMs: number;
   logger: Logger;
-  clock?: () => number;
+  clock?: Clock;
 };
 
 /**
@@ -24,7 +25,7 @@ export type LeaderElectionOptions = {
 export class LeaderElector {
   readonly #opts: LeaderElectionOptions;
   readonly #kube: Kube;
-  readonly #now: () => number;
+  readonly #now: Clock;
   #observed: { key: string; at: number } | undefined;
   #leader = false;
   #stopped = false;

@@ -197,7 +197,7 @@ describe('paysync-reconciler bill (the CronJob process)', () => {
           mchid: world.sandbox.merchant!.mchid,
           sync: { wechat: world.client, publisher: world.publisher, origin: { producer: 'reconciler-bill' } },
           logger: world.logger,
-          clock: () => new Date(`${day}T${beijingClock}+08:00`),
+          clock: () => Date.parse(`${day}T${beijingClock}+08:00`),
         },
         { billDate: day, holdDays: 1, maxDifferences: 100, retryIntervalMs: 1, deadline: '12:00' },
       );
