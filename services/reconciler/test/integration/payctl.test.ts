@@ -296,12 +296,16 @@ describe('payctl dlq', () => {
     );
     await world.waitUntilConsumed();
 
-    const listed = await payctl('--json', 'dlq', 'list');
-    expect(listed.code).toBe(0);
-    const { entries } = JSON.parse(listed.out) as {
-      entries: { id: string; reason: string; outTradeNo: string; retriable: boolean }[];
-    };
-    const entry = entries.find((e) => e.outTradeNo === outTradeNo)!;
+    // The dead letter was committed with the offset in the ledger's outbox; its relay sends it to
+    // the DLQ topic a moment later.
+    const entry = await eventually('the dead letter on the DLQ topic', async () => {
+      const listed = await payctl('--json', 'dlq', 'list');
+      expect(listed.code).toBe(0);
+      const { entries } = JSON.parse(listed.out) as {
+        entries: { id: string; reason: string; outTradeNo: string; retriable: boolean }[];
+      };
+      return entries.find((e) => e.outTradeNo === outTradeNo);
+    });
     expect(entry).toMatchObject({ reason: 'unknown_order', retriable: true });
 
     // The order row is restored; the dead-lettered payment can now be applied.
