@@ -1,5 +1,4 @@
 import {
-  brokerListFromEnv,
   ConfigError,
   durationMsFromEnv,
   intFromEnv,
@@ -10,7 +9,7 @@ import {
   resolveMysqlUrl,
   secretContext,
 } from '@paysync/config';
-import { kafkaSecurityEnvShape } from '@paysync/kafka';
+import { kafkaEnvShape } from '@paysync/kafka';
 import { sandboxSettingIssues, wechatPayEnvShape } from '@paysync/wechatpay';
 import { z } from 'zod';
 
@@ -64,13 +63,7 @@ export const grantsEnv = z.object({
 });
 
 export const kafkaEnv = z.object({
-  KAFKA_BROKERS: brokerListFromEnv.describe('Kafka bootstrap brokers, comma-separated host:port.'),
-  ...kafkaSecurityEnvShape,
-  KAFKA_TOPIC_PREFIX: z
-    .string()
-    .regex(/^[a-zA-Z0-9._-]{1,100}$/)
-    .optional()
-    .describe('Prefix of every paysync topic, as the services use it.'),
+  ...kafkaEnvShape,
 });
 
 export const wechatEnv = z.object(wechatPayEnvShape);

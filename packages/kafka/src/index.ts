@@ -26,6 +26,7 @@ export {
   type KafkaSecurity,
   type KafkaSecurityEnv,
   type KafkaSecurityProtocol,
+  kafkaEnvShape,
   kafkaSecurityEnv,
   kafkaSecurityEnvShape,
   loadKafkaSecurity,

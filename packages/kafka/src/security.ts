@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { boolFromEnv, ConfigError, type ConfigIssue } from '@paysync/config';
+import { boolFromEnv, brokerListFromEnv, ConfigError, type ConfigIssue } from '@paysync/config';
 import type { KafkaConfig, SASLOptions } from 'kafkajs';
 import { z } from 'zod';
 
@@ -48,6 +48,19 @@ export const kafkaSecurityEnvShape = {
 };
 
 export const kafkaSecurityEnv = z.object(kafkaSecurityEnvShape);
+
+/** Where every paysync process finds Kafka and its topics: brokers, authentication, topic prefix. */
+export const kafkaEnvShape = {
+  KAFKA_BROKERS: brokerListFromEnv.describe('Kafka bootstrap brokers, comma-separated host:port.'),
+  ...kafkaSecurityEnvShape,
+  KAFKA_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]{1,100}$/)
+    .optional()
+    .describe(
+      'Prefix for every paysync topic (<prefix>.paysync.…), for clusters shared by several environments.',
+    ),
+};
 export type KafkaSecurityEnv = z.output<typeof kafkaSecurityEnv>;
 
 /** What `createKafka` takes besides brokers and client id. */

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import {
-  brokerListFromEnv,
   ConfigError,
   type ConfigIssue,
   durationMsFromEnv,
@@ -13,7 +12,7 @@ import {
   resolveMysqlUrl,
   secretContext,
 } from '@paysync/config';
-import { type KafkaSecurity, kafkaSecurityEnvShape, loadKafkaSecurity } from '@paysync/kafka';
+import { type KafkaSecurity, kafkaEnvShape, loadKafkaSecurity } from '@paysync/kafka';
 import { z } from 'zod';
 import { DEFAULT_RUNBOOK_BASE_URL } from './runbooks.ts';
 
@@ -22,15 +21,7 @@ export const alertingEnv = z.object({
   ...mysqlEnvShape(
     'MySQL/MariaDB URL of the paysync database (the alerting account: alert_deliveries only).',
   ),
-  KAFKA_BROKERS: brokerListFromEnv.describe('Kafka bootstrap brokers, comma-separated host:port.'),
-  ...kafkaSecurityEnvShape,
-  KAFKA_TOPIC_PREFIX: z
-    .string()
-    .regex(/^[a-zA-Z0-9._-]{1,100}$/)
-    .optional()
-    .describe(
-      'Prefix for every paysync topic (<prefix>.paysync.…), for clusters shared by several environments.',
-    ),
+  ...kafkaEnvShape,
   ALERTING_GROUP_ID: z.string().min(1).default('paysync-alerting').describe('Kafka consumer group.'),
   ALERTING_ROUTES_FILE: z.string().min(1).describe('Routes file (YAML or JSON): channels and routes.'),
   ALERTING_HOST: z.string().default('0.0.0.0').describe('Address of the Alertmanager webhook listener.'),

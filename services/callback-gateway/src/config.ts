@@ -1,5 +1,4 @@
 import {
-  brokerListFromEnv,
   ConfigError,
   type ConfigIssue,
   durationMsFromEnv,
@@ -16,7 +15,7 @@ import {
   secretContext,
   secretEnvShape,
 } from '@paysync/config';
-import { type KafkaSecurity, kafkaSecurityEnvShape, readKafkaSecurity } from '@paysync/kafka';
+import { type KafkaSecurity, kafkaEnvShape, readKafkaSecurity } from '@paysync/kafka';
 import {
   apiV2SignTypeEnvShape,
   readPrivateKeyFile,
@@ -38,15 +37,7 @@ const gatewayFields = z.object({
   ...mysqlEnvShape(
     'MySQL/MariaDB URL of the paysync database (the gateway’s account: see packages/db grants).',
   ),
-  KAFKA_BROKERS: brokerListFromEnv.describe('Kafka bootstrap brokers, comma-separated host:port.'),
-  ...kafkaSecurityEnvShape,
-  KAFKA_TOPIC_PREFIX: z
-    .string()
-    .regex(/^[a-zA-Z0-9._-]{1,100}$/)
-    .optional()
-    .describe(
-      'Prefix for every paysync topic (<prefix>.paysync.…), for clusters shared by several environments.',
-    ),
+  ...kafkaEnvShape,
   GATEWAY_ROLE: z
     .enum(['all', 'receiver', 'orders'])
     .default('all')

@@ -1,7 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  brokerListFromEnv,
   ConfigError,
   type ConfigIssue,
   intFromEnv,
@@ -13,7 +12,7 @@ import {
   resolveMysqlUrl,
   secretContext,
 } from '@paysync/config';
-import { type KafkaSecurity, kafkaSecurityEnvShape, readKafkaSecurity } from '@paysync/kafka';
+import { type KafkaSecurity, kafkaEnvShape, readKafkaSecurity } from '@paysync/kafka';
 import {
   apiV2SignTypeEnvShape,
   type PublicKeyConfig,
@@ -29,15 +28,7 @@ export const ledgerEnv = z.object({
   ...mysqlEnvShape(
     'MySQL/MariaDB URL of the paysync database (the ledger’s account: see packages/db grants).',
   ),
-  KAFKA_BROKERS: brokerListFromEnv.describe('Kafka bootstrap brokers, comma-separated host:port.'),
-  ...kafkaSecurityEnvShape,
-  KAFKA_TOPIC_PREFIX: z
-    .string()
-    .regex(/^[a-zA-Z0-9._-]{1,100}$/)
-    .optional()
-    .describe(
-      'Prefix for every paysync topic (<prefix>.paysync.…), for clusters shared by several environments.',
-    ),
+  ...kafkaEnvShape,
   LEDGER_GROUP_ID: z
     .string()
     .min(1)

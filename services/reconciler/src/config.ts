@@ -1,6 +1,5 @@
 import {
   boolFromEnv,
-  brokerListFromEnv,
   ConfigError,
   type ConfigIssue,
   durationMsFromEnv,
@@ -13,7 +12,7 @@ import {
   resolveMysqlUrl,
   secretContext,
 } from '@paysync/config';
-import { type KafkaSecurity, kafkaSecurityEnvShape, readKafkaSecurity } from '@paysync/kafka';
+import { type KafkaSecurity, kafkaEnvShape, readKafkaSecurity } from '@paysync/kafka';
 import { type BackoffPolicy, parseShard, type Shard, type SyncPolicy } from '@paysync/reconcile';
 import {
   readWeChatPaySecrets,
@@ -39,15 +38,7 @@ export const reconcilerEnv = z.object({
   ...mysqlEnvShape(
     'MySQL/MariaDB URL of the paysync database (the reconciler’s account: see packages/db grants).',
   ),
-  KAFKA_BROKERS: brokerListFromEnv.describe('Kafka bootstrap brokers, comma-separated host:port.'),
-  ...kafkaSecurityEnvShape,
-  KAFKA_TOPIC_PREFIX: z
-    .string()
-    .regex(/^[a-zA-Z0-9._-]{1,100}$/)
-    .optional()
-    .describe(
-      'Prefix for every paysync topic (<prefix>.paysync.…), for clusters shared by several environments.',
-    ),
+  ...kafkaEnvShape,
   LOG_LEVEL: logLevelFromEnv.default('info').describe('pino log level.'),
   ...wechatPayEnvShape,
   WECHATPAY_NOTIFY_URL: z
