@@ -1,4 +1,5 @@
 export { describeError, type ErrorDescription } from './errors.ts';
+export { type HttpServer, startHttpServer } from './http-server.ts';
 export { createLogger, type Logger, type LoggerOptions, REDACTED_PATHS, REDACTION_CENSOR } from './logger.ts';
 export {
   Counter,

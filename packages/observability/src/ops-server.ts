@@ -1,7 +1,6 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { startHttpServer } from './http-server.ts';
 
 export type ReadinessCheck = { name: string; check: () => Promise<void> };
 export type CheckOutcome = { name: string; ok: boolean; error?: string };
@@ -61,53 +60,45 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
   const timeoutMs = opts.checkTimeoutMs ?? 2000;
   let shuttingDown = false;
 
-  const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    const send = (status: number, body: string, type = 'application/json') => {
-      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
-      res.end(body);
-    };
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, '{"error":"method not allowed"}');
-    if (path === '/healthz') return send(200, '{"status":"ok"}');
-    if (path === '/readyz') {
-      if (shuttingDown) return send(503, JSON.stringify({ status: 'shutting_down', checks: [] }));
-      void Promise.all(checks.map((c) => runCheck(c, timeoutMs))).then((outcomes) => {
-        const ok = outcomes.every((o) => o.ok);
-        if (!ok) opts.logger?.warn({ checks: outcomes.filter((o) => !o.ok) }, 'readiness check failed');
-        send(ok ? 200 : 503, JSON.stringify({ status: ok ? 'ready' : 'not_ready', checks: outcomes }));
-      });
-      return;
-    }
-    if (path === '/metrics') {
-      opts.registry
-        .metrics()
-        .then((text) => send(200, text, opts.registry.contentType))
-        .catch((err: unknown) => {
-          opts.logger?.error({ err }, 'metrics collection failed');
-          send(500, '{"error":"metrics collection failed"}');
+  const http = await startHttpServer(
+    (req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      const send = (status: number, body: string, type = 'application/json') => {
+        res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+        res.end(body);
+      };
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, '{"error":"method not allowed"}');
+      if (path === '/healthz') return send(200, '{"status":"ok"}');
+      if (path === '/readyz') {
+        if (shuttingDown) return send(503, JSON.stringify({ status: 'shutting_down', checks: [] }));
+        void Promise.all(checks.map((c) => runCheck(c, timeoutMs))).then((outcomes) => {
+          const ok = outcomes.every((o) => o.ok);
+          if (!ok) opts.logger?.warn({ checks: outcomes.filter((o) => !o.ok) }, 'readiness check failed');
+          send(ok ? 200 : 503, JSON.stringify({ status: ok ? 'ready' : 'not_ready', checks: outcomes }));
         });
-      return;
-    }
-    send(404, '{"error":"not found"}');
-  });
-  server.keepAliveTimeout = 5000;
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
-  });
-  const addr = server.address() as AddressInfo;
-  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+        return;
+      }
+      if (path === '/metrics') {
+        opts.registry
+          .metrics()
+          .then((text) => send(200, text, opts.registry.contentType))
+          .catch((err: unknown) => {
+            opts.logger?.error({ err }, 'metrics collection failed');
+            send(500, '{"error":"metrics collection failed"}');
+          });
+        return;
+      }
+      send(404, '{"error":"not found"}');
+    },
+    { host: opts.host ?? '127.0.0.1', port: opts.port ?? 0 },
+  );
 
   return {
-    url: `http://${host}:${addr.port}`,
+    url: http.url,
     markShuttingDown() {
       shuttingDown = true;
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
+    // Scrapes and probes are short: nothing to wait for.
+    close: () => http.close(0),
   };
 }

@@ -1,7 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Logger } from '@paysync/observability';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type Logger, startHttpServer } from '@paysync/observability';
 import { alertmanagerPayload, MAX_ALERTS_PER_REQUEST, noticesFromAlertmanager } from './alertmanager.ts';
 import { IntakeUnavailableError, safeErrorMessage } from './errors.ts';
 import type { Intake } from './intake.ts';
@@ -125,32 +124,24 @@ export async function startAlertingHttpServer(opts: {
     }
   }
 
-  const server: Server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      opts.logger.error({ error: safeErrorMessage(err) }, 'Alertmanager webhook failed');
-      if (!res.headersSent) {
-        res.writeHead(500, { 'content-type': 'application/json' });
-        res.end('{"error":"internal error"}');
-      }
-    });
-  });
-  server.keepAliveTimeout = 5000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => resolve());
-  });
-  const addr = server.address() as AddressInfo;
-  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const http = await startHttpServer(
+    (req, res) => {
+      handle(req, res).catch((err: unknown) => {
+        opts.logger.error({ error: safeErrorMessage(err) }, 'Alertmanager webhook failed');
+        if (!res.headersSent) {
+          res.writeHead(500, { 'content-type': 'application/json' });
+          res.end('{"error":"internal error"}');
+        }
+      });
+    },
+    { host: opts.host, port: opts.port },
+  );
   return {
-    url: `http://${host}:${addr.port}`,
+    url: http.url,
     markShuttingDown() {
       shuttingDown = true;
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), 2000).unref();
-      }),
+    // In-flight notifications finish (up to 2 s); Alertmanager retries the rest elsewhere.
+    close: () => http.close(2000),
   };
 }

@@ -5,11 +5,15 @@
 import { topicNames } from '@paysync/contracts';
 import { createPool } from '@paysync/db';
 import { createIdempotentProducer, kafkaFromConfig } from '@paysync/kafka';
-import { createRegistry, describeError, type ServiceDefinition } from '@paysync/observability';
+import {
+  createRegistry,
+  describeError,
+  type ServiceDefinition,
+  startHttpServer,
+} from '@paysync/observability';
 import { certificateArchiver } from '@paysync/orders';
 import { createApp } from './app.ts';
 import { type GatewayConfig, loadGatewayConfig, servesCallbacks, servesOrders } from './config.ts';
-import { startHttpServer } from './http/server.ts';
 import { createGatewayMetrics } from './metrics.ts';
 import { createObservationPublisher } from './publisher.ts';
 import { gatewayReadiness } from './readiness.ts';

@@ -9,7 +9,6 @@ export {
   MerchantMismatchError,
   PublishFailedError,
 } from './errors.ts';
-export { type HttpServer, startHttpServer } from './http/server.ts';
 export { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
 export {
   CALLBACK_PATH,

@@ -10,7 +10,14 @@ import {
 } from '@paysync/contracts';
 import { createComponentAccount, createPool, migrateUp, type Pool, type RowDataPacket } from '@paysync/db';
 import { createConsumer, createIdempotentProducer, createKafka } from '@paysync/kafka';
-import { createLogger, createRegistry, type Logger, type Registry } from '@paysync/observability';
+import {
+  createLogger,
+  createRegistry,
+  type HttpServer,
+  type Logger,
+  type Registry,
+  startHttpServer,
+} from '@paysync/observability';
 import { certificateArchiver } from '@paysync/orders';
 import { createLedgerConsumer, createLedgerMetrics, type LedgerConsumer } from '@paysync/points-ledger';
 import {
@@ -41,9 +48,7 @@ import {
   createWeChat,
   type GatewayApp,
   type GatewayMetrics,
-  type HttpServer,
   type ObservationPublisher,
-  startHttpServer,
   type WeChat,
 } from '../src/index.ts';
 

@@ -11,7 +11,11 @@ export type HttpServer = {
   close(graceMs?: number): Promise<void>;
 };
 
-/** Listens with bounded timeouts, so slow or idle clients cannot hold connections for long. */
+/**
+ * An HTTP server every paysync listener uses (the gateway, the alerting webhook, the ops
+ * endpoints): bounded timeouts, so slow or idle clients cannot hold connections for long, and one
+ * way to stop.
+ */
 export async function startHttpServer(
   handler: RequestListener,
   opts: { host?: string; port?: number } = {},
