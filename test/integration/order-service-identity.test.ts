@@ -6,25 +6,22 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { topicNames } from '@paysync/contracts';
 import { createComponentAccount, createPool, migrateUp, type Pool, type RowDataPacket } from '@paysync/db';
-import { aclEntries, createIdempotentProducer, kafkaGrants } from '@paysync/kafka';
-import { createLogger, createRegistry } from '@paysync/observability';
-import { createLedgerConsumer, createLedgerMetrics, type LedgerConsumer } from '@paysync/points-ledger';
+import { aclEntries, kafkaGrants } from '@paysync/kafka';
 import {
   createIsolatedDatabase,
   createIsolatedTopics,
   eventually,
   type IsolatedDatabase,
-  sandboxEvidence,
   testKafka,
   uniqueName,
 } from '@paysync/testkit';
 import { type Sandbox, startSandbox, type TestMerchant } from '@paysync/wechatpay-sandbox';
-import type { Producer } from 'kafkajs';
 import { upsertScramUsers } from '../../scripts/kafka/scram.ts';
 import { rechargeOrder } from '../../scripts/start/clients.ts';
 import { MAINS } from '../../scripts/start/config.ts';
 import { freePort } from '../../scripts/start/ports.ts';
 import { applyAcls, localSecureKafka } from '../kafka/secure.ts';
+import { type InProcessLedger, startInProcessLedger } from '../ledger/in-process.ts';
 
 // The private order service as it is deployed: its composition root (GATEWAY_ROLE=orders) run as
 // a process under its own database account (the `orders` grants of @paysync/db, the password from
@@ -52,8 +49,7 @@ let admin: Pool;
 let sandbox: Sandbox;
 let service: ChildProcess | undefined;
 let base: string;
-let ledger: LedgerConsumer;
-let ledgerProducer: Producer;
+let ledger: InProcessLedger;
 let receiverUrl: string;
 let ordersUrl: string;
 
@@ -81,26 +77,13 @@ async function query(sql: string, params: unknown[]): Promise<Rows> {
 
 /** Starts the ledger (in this process, as administrator: its own identity is not under test here). */
 async function startLedger(): Promise<void> {
-  const kafka = testKafka(`${prefix}-ledger`);
-  const groupId = `${prefix}-ledger`;
-  ledgerProducer = createIdempotentProducer(kafka);
-  await ledgerProducer.connect();
-  ledger = createLedgerConsumer({
+  ledger = await startInProcessLedger({
     pool: admin,
-    logger: createLogger({ service: 'points-ledger-test', level: 'silent' }),
-    evidence: sandboxEvidence(admin, sandbox),
-    kafka,
-    producer: ledgerProducer,
-    metrics: createLedgerMetrics(createRegistry('points-ledger', { processMetrics: false }), {
-      pool: admin,
-      groupId,
-      topic: topics.paymentObservations,
-    }),
-    groupId,
+    kafka: testKafka(`${prefix}-ledger`),
+    sandbox,
     topics,
-    batchSize: 50,
+    groupId: `${prefix}-ledger`,
   });
-  await ledger.start();
 }
 
 /** The SCRAM user of the order service, with exactly the `orders` ACLs, applied by the broker. */
@@ -150,10 +133,7 @@ async function awaitReady(opsUrl: string): Promise<void> {
     cleanups.push(() => sandbox.close());
     const kafkaPasswordFile = await orderServicePrincipal();
     await startLedger();
-    cleanups.push(async () => {
-      await ledger.stop();
-      await ledgerProducer.disconnect();
-    });
+    cleanups.push(() => ledger.stop());
 
     // The account's URL without its password, which comes from a file, as the chart mounts it.
     const mysqlUrl = new URL(orders.url);

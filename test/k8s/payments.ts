@@ -7,18 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TopicNames, topicNames } from '@paysync/contracts';
 import { createComponentAccount, createPool, migrateUp, type Pool, type RowDataPacket } from '@paysync/db';
-import { createIdempotentProducer, createKafka } from '@paysync/kafka';
-import { createLogger, createRegistry } from '@paysync/observability';
-import { createLedgerConsumer, createLedgerMetrics, type LedgerConsumer } from '@paysync/points-ledger';
+import { createKafka } from '@paysync/kafka';
 import {
   createIsolatedDatabase,
   createIsolatedTopics,
   sandboxClient,
-  sandboxEvidence,
   testEnv,
   uniqueName,
 } from '@paysync/testkit';
 import { startSandbox } from '@paysync/wechatpay-sandbox';
+import { startInProcessLedger } from '../ledger/in-process.ts';
 
 let seq = 0;
 export function newOutTradeNo(tag: string): string {
@@ -41,26 +39,7 @@ export async function createPaymentWorld(name: string) {
   const sandbox = await startSandbox({});
   const m = sandbox.merchant!;
   const client = await sandboxClient(sandbox, { archive: pool });
-  const logger = createLogger({ service: 'k8s-operator-test', level: 'silent' });
-  const producer = createIdempotentProducer(kafka);
-  await producer.connect();
-  const groupId = `${prefix}-ledger`;
-  const ledger: LedgerConsumer = createLedgerConsumer({
-    pool,
-    logger,
-    evidence: sandboxEvidence(pool, sandbox),
-    kafka,
-    producer,
-    metrics: createLedgerMetrics(createRegistry('points-ledger', { processMetrics: false }), {
-      pool,
-      groupId,
-      topic: topics.paymentObservations,
-    }),
-    groupId,
-    topics,
-    batchSize: 50,
-  });
-  await ledger.start();
+  const ledger = await startInProcessLedger({ pool, kafka, sandbox, topics, groupId: `${prefix}-ledger` });
   const secrets = await mkdtemp(join(tmpdir(), 'paysync-k8s-keys-'));
   await writeFile(join(secrets, 'apiclient_key.pem'), m.privateKeyPem, { mode: 0o600 });
   await writeFile(join(secrets, 'apiv3.key'), m.apiV3Key, { mode: 0o600 });
@@ -142,7 +121,6 @@ export async function createPaymentWorld(name: string) {
 
     async close(): Promise<void> {
       await ledger.stop().catch(() => {});
-      await producer.disconnect().catch(() => {});
       await client.close();
       await sandbox.close();
       await operatorAccount.drop();
