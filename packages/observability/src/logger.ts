@@ -50,6 +50,32 @@ export function createLogger(opts: LoggerOptions): Logger {
       redact: { paths: [...REDACTED_PATHS], censor: REDACTION_CENSOR },
       formatters: { level: (label) => ({ level: label }) },
     },
-    opts.destination ?? pino.destination({ sync: false }),
+    opts.destination ?? stdoutDestination(),
   );
+}
+
+/** A real process's stdout: asynchronous writes, so no request waits on the pipe. */
+export type StdoutDestination = ReturnType<typeof pino.destination>;
+
+export function stdoutDestination(): StdoutDestination {
+  return pino.destination({ sync: false });
+}
+
+/**
+ * Resolves once every line written so far has reached stdout (or after `timeoutMs`). A process must
+ * wait for this before `process.exit`: `logger.flush` returns at once while a write is in flight, and
+ * pino's synchronous flush at exit then writes the queued lines ahead of it, or the in-flight one is
+ * lost, so the last lines of a stopping service (its exit code among them) went missing.
+ */
+export function drainLogs(destination: StdoutDestination, timeoutMs = 2000): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    timer.unref();
+    destination.once('drain', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    // An empty write queues behind every pending line; 'drain' fires when the last of them is written.
+    destination.write('');
+  });
 }

@@ -4,7 +4,7 @@ import { ConfigError } from '@paysync/config';
 import type { DestinationStream, Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { describeError } from './errors.ts';
-import { createLogger } from './logger.ts';
+import { createLogger, drainLogs, stdoutDestination } from './logger.ts';
 import { type OpsServer, type ReadinessCheck, startOpsServer } from './ops-server.ts';
 import { createShutdown, type ShutdownStep } from './shutdown.ts';
 
@@ -271,16 +271,13 @@ export async function runService<C extends KernelConfig>(
 ): Promise<void> {
   const abort = new AbortController();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => abort.abort(signal));
+  const destination = stdoutDestination();
+  const exit = (code: number) => void drainLogs(destination).then(() => process.exit(code));
   try {
     // A stop exits, also one that came while the service was still starting (a hung connect).
-    await startService(def, {
-      env,
-      signal: abort.signal,
-      catchUncaught: true,
-      onStopped: (code) => process.exit(code),
-    });
+    await startService(def, { env, signal: abort.signal, catchUncaught: true, destination, onStopped: exit });
   } catch (err) {
-    if (err instanceof ServiceStartError) process.exit(err.exitCode);
+    if (err instanceof ServiceStartError) return exit(err.exitCode);
     exitOnConfigError(def, err);
   }
 }
@@ -306,7 +303,8 @@ export async function runOnce<C extends KernelConfig>(
   } catch (err) {
     exitOnConfigError(def, err);
   }
-  const logger = loggerFor(def, config);
+  const destination = stdoutDestination();
+  const logger = loggerFor(def, config, destination);
   const abort = new AbortController();
   for (const signal of ['SIGTERM', 'SIGINT'] as const)
     process.once(signal, () => {
@@ -320,7 +318,7 @@ export async function runOnce<C extends KernelConfig>(
     logger.error({ error: describeError(err) }, `${def.name}: the run failed`);
     code = EXIT_CODES.failed;
   }
-  await flush(logger);
+  await drainLogs(destination);
   process.exitCode = code;
   // Whatever a library left behind must not keep a finished Job's pod alive.
   setTimeout(() => process.exit(code), 3000).unref();
