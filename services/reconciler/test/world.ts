@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { decodeMessage, type MessageOf, TOPICS, type TopicNames, topicNames } from '@paysync/contracts';
 import { createComponentAccount, createPool, migrateUp, type Pool, type RowDataPacket } from '@paysync/db';
 import { createConsumer, createIdempotentProducer, createKafka } from '@paysync/kafka';
-import { createLogger, createRegistry } from '@paysync/observability';
-import { createLedgerConsumer, createLedgerMetrics, type LedgerConsumer } from '@paysync/points-ledger';
+import { createLogger, type RunningService, startService } from '@paysync/observability';
+import { type LedgerConfig, ledgerService } from '@paysync/points-ledger';
 import {
   AdaptiveRateLimiter,
   arrayFeed,
@@ -23,7 +23,6 @@ import {
   eventually,
   type IsolatedDatabase,
   sandboxClient,
-  sandboxEvidence,
   testEnv,
   uniqueName,
   type WeChatPaidOrder,
@@ -44,8 +43,12 @@ export const TEST_POLICY: SyncPolicy = {
 export type TestOrder = { outTradeNo: string; userId: string; amountTotal: number; timeExpire: Date };
 
 export type WorldOptions = {
+  /**
+   * The sandbox's settings. With a WeChat Pay public key (`keyMode: 'both'`), the ledger is
+   * configured with it from the start, as an operator does before WeChat switches to it.
+   */
   sandbox?: SandboxOptions;
-  /** Start the points-ledger in-process (default true). */
+  /** Start the points-ledger in-process, through its service definition (default true). */
   ledger?: boolean;
   breaker?: BreakerOptions;
 };
@@ -75,7 +78,6 @@ export async function createReconcilerWorld(name: string, opts: WorldOptions = {
     payctl: await createComponentAccount(db.url, 'payctl'),
   };
   const reconcilerPool: Pool = createPool({ url: accounts.reconciler.url, connectionLimit: 10 });
-  const ledgerPool: Pool = createPool({ url: accounts.ledger.url, connectionLimit: 10 });
   const prefix = uniqueName(name);
   const topics: TopicNames = topicNames(prefix);
   const createdTopics = await createIsolatedTopics(Object.values(topics), 3);
@@ -108,30 +110,46 @@ export async function createReconcilerWorld(name: string, opts: WorldOptions = {
     },
   });
   let secretsDir: string | undefined;
+  /** The merchant's key files, written once (mode 0600, as a Secret volume mounts them). */
+  const keyFiles = async () => {
+    if (!secretsDir) {
+      secretsDir = await mkdtemp(join(tmpdir(), 'paysync-world-'));
+      await writeFile(join(secretsDir, 'apiclient_key.pem'), m.privateKeyPem, { mode: 0o600 });
+      await writeFile(join(secretsDir, 'apiv3.key'), m.apiV3Key, { mode: 0o600 });
+      const publicKey = sandbox.keys().publicKey;
+      if (publicKey) await writeFile(join(secretsDir, 'wechatpay-public.pem'), publicKey.publicKeyPem);
+    }
+    return {
+      privateKey: join(secretsDir, 'apiclient_key.pem'),
+      apiV3Key: join(secretsDir, 'apiv3.key'),
+      publicKey: join(secretsDir, 'wechatpay-public.pem'),
+    };
+  };
 
   const groupId = `${prefix}-ledger`;
-  let ledger: LedgerConsumer | undefined;
-  let ledgerProducer: Producer | undefined;
+  let ledger: RunningService<LedgerConfig> | undefined;
   if (opts.ledger ?? true) {
-    const registry = createRegistry('points-ledger', { processMetrics: false });
-    ledgerProducer = createIdempotentProducer(kafka);
-    await ledgerProducer.connect();
-    ledger = createLedgerConsumer({
-      pool: ledgerPool,
-      logger,
-      evidence: sandboxEvidence(pool, sandbox),
-      kafka,
-      producer: ledgerProducer,
-      metrics: createLedgerMetrics(registry, {
-        pool: ledgerPool,
-        groupId,
-        topic: topics.paymentObservations,
-      }),
-      groupId,
-      topics,
-      batchSize: 100,
+    // The ledger as production builds it (its compose.ts through the service kernel), under its
+    // own account: it verifies evidence with the certificates the world's client archives and the
+    // public key of its configuration.
+    const files = await keyFiles();
+    const publicKey = sandbox.keys().publicKey;
+    ledger = await startService(ledgerService, {
+      env: {
+        MYSQL_URL: accounts.ledger.url,
+        KAFKA_BROKERS: testEnv().kafkaBrokers.join(','),
+        KAFKA_TOPIC_PREFIX: prefix,
+        LEDGER_GROUP_ID: groupId,
+        LEDGER_BATCH_SIZE: '100',
+        METRICS_HOST: '127.0.0.1',
+        METRICS_PORT: '0',
+        LOG_LEVEL: 'silent',
+        WECHATPAY_API_V3_KEY_FILE: files.apiV3Key,
+        ...(publicKey
+          ? { WECHATPAY_PUBLIC_KEY_ID: publicKey.id, WECHATPAY_PUBLIC_KEY_FILE: files.publicKey }
+          : {}),
+      },
     });
-    await ledger.start();
   }
 
   const world = {
@@ -156,11 +174,7 @@ export async function createReconcilerWorld(name: string, opts: WorldOptions = {
      * written once), with that component's own database account.
      */
     async processEnv(component: 'reconciler' | 'payctl' = 'reconciler'): Promise<Record<string, string>> {
-      if (!secretsDir) {
-        secretsDir = await mkdtemp(join(tmpdir(), 'paysync-world-'));
-        await writeFile(join(secretsDir, 'apiclient_key.pem'), m.privateKeyPem, { mode: 0o600 });
-        await writeFile(join(secretsDir, 'apiv3.key'), m.apiV3Key, { mode: 0o600 });
-      }
+      const files = await keyFiles();
       return {
         PATH: process.env.PATH ?? '',
         MYSQL_URL: accounts[component].url,
@@ -168,8 +182,8 @@ export async function createReconcilerWorld(name: string, opts: WorldOptions = {
         KAFKA_TOPIC_PREFIX: prefix,
         WECHATPAY_MCHID: m.mchid,
         WECHATPAY_MERCHANT_SERIAL_NO: m.certificateSerial,
-        WECHATPAY_PRIVATE_KEY_FILE: join(secretsDir, 'apiclient_key.pem'),
-        WECHATPAY_API_V3_KEY_FILE: join(secretsDir, 'apiv3.key'),
+        WECHATPAY_PRIVATE_KEY_FILE: files.privateKey,
+        WECHATPAY_API_V3_KEY_FILE: files.apiV3Key,
         WECHATPAY_BASE_URLS: sandbox.url,
         WECHATPAY_ALLOW_INSECURE_HTTP: 'true',
       };
@@ -321,14 +335,12 @@ export async function createReconcilerWorld(name: string, opts: WorldOptions = {
     },
 
     async close(): Promise<void> {
-      await ledger?.stop().catch(() => {});
-      await ledgerProducer?.disconnect().catch(() => {});
+      await ledger?.stop('test finished');
       await collector.disconnect().catch(() => {});
       await producer.disconnect().catch(() => {});
       for (const c of clients) await c.close();
       await sandbox.close();
       await reconcilerPool.end();
-      await ledgerPool.end();
       for (const a of Object.values(accounts)) await a.drop();
       await pool.end();
       await createdTopics.remove().catch(() => {});

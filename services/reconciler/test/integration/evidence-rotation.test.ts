@@ -10,11 +10,12 @@ import { createReconcilerWorld, type ReconcilerWorld } from '../world.ts';
 // WeChat rotates its platform certificate, and moves merchants from certificates to a WeChat Pay
 // public key: evidence signed with the old key and checked after the change must still verify —
 // the ledger applies observations late (lag, a DLQ retry days later). The archive keeps every
-// certificate any component downloaded; the ledger reads it.
+// certificate any component downloaded; the ledger reads it. WeChat issues the public key before it
+// signs with it (key mode `both`): the ledger is configured with it from the start, as in production.
 
 let world: ReconcilerWorld;
 beforeAll(async () => {
-  world = await createReconcilerWorld('rec_rotation');
+  world = await createReconcilerWorld('rec_rotation', { sandbox: { keyMode: 'both' } });
 });
 afterAll(async () => {
   await world?.close();
