@@ -71,19 +71,23 @@ export type BuiltService = {
   ready?: () => Record<string, unknown>;
 };
 
-export type ServiceDefinition<C extends KernelConfig> = Common<C> & {
+/**
+ * `S`: what `build` returns, when a service shows more of itself than the kernel needs (a test
+ * reads a running service's parts through `RunningService.service`).
+ */
+export type ServiceDefinition<C extends KernelConfig, S extends BuiltService = BuiltService> = Common<C> & {
   /** Creates the service's parts; nothing connects yet. `refusals` thrown here exit 3. */
-  build(config: C, ctx: ServiceContext): BuiltService | Promise<BuiltService>;
+  build(config: C, ctx: ServiceContext): S | Promise<S>;
   /** Start-up checks' errors: each exits 3 with its message on stderr. */
   refusals?: readonly ErrorClass[];
   /** The stop steps must finish within this time, else the process exits 4 (default 20 s). */
   stopDeadlineMs?: (config: C) => number;
 };
 
-export type RunningService<C> = {
+export type RunningService<C, S extends BuiltService = BuiltService> = {
   config: C;
   logger: Logger;
-  service: BuiltService;
+  service: S;
   opsUrl: string;
   /** Runs the stop steps once (later calls share it) and resolves to the exit code. */
   stop(reason: string): Promise<ExitCode>;
@@ -144,10 +148,10 @@ function loggerFor(def: Common<KernelConfig>, config: KernelConfig, destination?
  * configuration error as is (nothing was built), or a `ServiceStartError` after the stop steps ran.
  * Tests use this to run a service in their own process; `runService` wraps it for a real one.
  */
-export async function startService<C extends KernelConfig>(
-  def: ServiceDefinition<C>,
+export async function startService<C extends KernelConfig, S extends BuiltService = BuiltService>(
+  def: ServiceDefinition<C, S>,
   opts: StartOptions = {},
-): Promise<RunningService<C>> {
+): Promise<RunningService<C, S>> {
   const config = def.loadConfig(opts.env ?? process.env);
   const logger = loggerFor(def, config, opts.destination);
   const deadlineMs = def.stopDeadlineMs?.(config) ?? DEFAULT_STOP_DEADLINE_MS;
@@ -191,7 +195,7 @@ export async function startService<C extends KernelConfig>(
     process.on('unhandledRejection', (err) => ctx.crash('unhandled rejection', err));
   }
 
-  let service: BuiltService;
+  let service: S;
   let ops: OpsServer;
   try {
     service = await def.build(config, ctx);
@@ -214,7 +218,7 @@ export async function startService<C extends KernelConfig>(
   if (opts.signal?.aborted) onAbort();
   else opts.signal?.addEventListener('abort', onAbort, { once: true });
 
-  const running: RunningService<C> = {
+  const running: RunningService<C, S> = {
     config,
     logger,
     service,

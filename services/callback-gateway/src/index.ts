@@ -1,4 +1,4 @@
-export { type AppDeps, createApp, type GatewayApp } from './app.ts';
+export type { GatewayApp } from './app.ts';
 export { type CallbackAnswer, type CallbackDeps, receiveV3Notification } from './callback.ts';
 export { receiveV2Notification, type V2CallbackDeps, v2FailReply } from './callback-v2.ts';
 export { type GatewayConfig, gatewayEnv, isProduction, loadGatewayConfig } from './config.ts';
@@ -22,17 +22,10 @@ export { type ApiResult, createOrder, type OrderDeps, type WeChatOrders } from '
 export { newOutTradeNo } from './orders/out-trade-no.ts';
 export { type ReadDeps, readOrder } from './orders/read.ts';
 export { beijingRfc3339, createOrderRequest } from './orders/schema.ts';
-export { createObservationPublisher, type ObservationPublisher } from './publisher.ts';
+export type { ObservationPublisher } from './publisher.ts';
 export {
   enforceNotifyUrl,
   enforceTopicDurability,
   NotifyUrlRejectedError,
   TopicNotDurableError,
 } from './startup.ts';
-export {
-  createReceiverKeys,
-  createWeChat,
-  type ReceiverKeys,
-  type WeChat,
-  type WeChatSetup,
-} from './wechat.ts';

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { loadConfig } from '@paysync/config';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   decodeMessage,
   type PaymentObservation,
@@ -9,47 +11,34 @@ import {
   topicNames,
 } from '@paysync/contracts';
 import { createComponentAccount, createPool, migrateUp, type Pool, type RowDataPacket } from '@paysync/db';
-import { createConsumer, createIdempotentProducer, createKafka } from '@paysync/kafka';
-import {
-  createLogger,
-  createRegistry,
-  type HttpServer,
-  type Logger,
-  type Registry,
-  startHttpServer,
-} from '@paysync/observability';
-import { certificateArchiver } from '@paysync/orders';
-import { createLedgerConsumer, createLedgerMetrics, type LedgerConsumer } from '@paysync/points-ledger';
+import { createConsumer, createKafka } from '@paysync/kafka';
+import { type RunningService, ServiceStartError, startService } from '@paysync/observability';
+import { type LedgerConfig, ledgerService } from '@paysync/points-ledger';
 import {
   createIsolatedDatabase,
   createIsolatedTopics,
   eventually,
   type IsolatedDatabase,
-  sandboxEvidence,
+  sandboxClient,
   testEnv,
   uniqueName,
 } from '@paysync/testkit';
-import { wechatPayEnvShape } from '@paysync/wechatpay';
+import type { WeChatPayClient } from '@paysync/wechatpay';
 import {
   type Sandbox,
   type SandboxOptions,
   startSandbox,
   type TestMerchant,
 } from '@paysync/wechatpay-sandbox';
-import type { Consumer, Kafka, Producer } from 'kafkajs';
+import type { Consumer, Kafka } from 'kafkajs';
 import { Pool as HttpPool } from 'undici';
-import { z } from 'zod';
+import { defineGatewayService, type GatewayService } from '../src/compose.ts';
 import {
   CALLBACK_PATH,
-  createApp,
-  createGatewayMetrics,
-  createObservationPublisher,
-  createReceiverKeys,
-  createWeChat,
   type GatewayApp,
+  type GatewayConfig,
   type GatewayMetrics,
   type ObservationPublisher,
-  type WeChat,
 } from '../src/index.ts';
 
 export const API_TOKEN = `write-${randomBytes(24).toString('hex')}`;
@@ -57,11 +46,18 @@ export const READ_TOKEN = `read-${randomBytes(24).toString('hex')}`;
 export const API_V2_KEY = randomBytes(16).toString('hex');
 
 export type WorldOptions = {
+  /**
+   * The sandbox's settings. With a WeChat Pay public key (`keyMode: 'both'`), the gateway and the
+   * ledger are configured with it from the start, as an operator does before WeChat signs with it.
+   */
   sandbox?: SandboxOptions;
-  /** The gateway's Kafka client (a test may route it through a fault proxy). Default: the test broker. */
+  /**
+   * The gateway's Kafka client (a test routes it through a fault proxy; see `GatewaySeams`).
+   * Default: the one its configuration (KAFKA_BROKERS) makes.
+   */
   gatewayKafka?: (brokers: string[]) => Kafka;
   publishTimeoutMs?: number;
-  /** The gateway's database is down (its pool points where nothing listens); the world's own pool works. */
+  /** The gateway's database is down (MYSQL_URL names a port nothing listens on); the world's own pool works. */
   gatewayMysqlDown?: boolean;
   maxInFlight?: number;
   confirmWaitMs?: number;
@@ -72,9 +68,9 @@ export type WorldOptions = {
    */
   merchants?: TestMerchant[];
   /**
-   * What the gateway app serves (GATEWAY_ROLE). receiver: callbacks only, verifying with the
-   * certificates archived in MySQL (the world's signing client archives them), no order API.
-   * orders: the order API only. Default: all.
+   * What the gateway serves (GATEWAY_ROLE). receiver: callbacks only, verifying with the
+   * certificates archived in MySQL (the world's `orderService` client archives them before the
+   * gateway starts), no order API. orders: the order API only. Default: all.
    */
   role?: 'all' | 'receiver' | 'orders';
 };
@@ -92,21 +88,28 @@ export type HttpAnswer = {
 
 /**
  * A gateway test world: its own database (migrated) and topics, a sandbox standing in for WeChat
- * Pay, the gateway app on loopback built from real parts, a collector of every observation on
- * the topic, the log lines the gateway wrote, and the points-ledger on demand.
+ * Pay, the gateway as production builds it (src/compose.ts through the service kernel, configured
+ * by its environment and key files, under its own database account) on loopback, a collector of
+ * every observation on the topic, the log lines the gateway wrote, and the points-ledger on demand.
  */
 export type GatewayWorld = {
   sandbox: Sandbox;
   merchant: TestMerchant;
+  /** The test's administrator pool. */
   pool: Pool;
   topics: TopicNames;
   kafka: Kafka;
-  publisher: ObservationPublisher;
-  wechat: WeChat;
-  metrics: GatewayMetrics;
-  registry: Registry;
+  /** The running gateway: its configuration, ops URL, and `stop` (the SIGTERM path). */
+  service: RunningService<GatewayConfig, GatewayService>;
+  /** Parts of the running gateway. */
   gateway: GatewayApp;
-  http: HttpServer;
+  publisher: ObservationPublisher;
+  metrics: GatewayMetrics;
+  /**
+   * The order service of a receiver world: a signing client of the merchant that archived the
+   * platform certificates before the receiver started. Undefined in the other roles.
+   */
+  orderService: WeChatPayClient | undefined;
   url: string;
   notifyUrl: string;
   logs: string[];
@@ -122,27 +125,37 @@ export type GatewayWorld = {
   topicCount(): Promise<number>;
   /** Waits until the collector has consumed everything on the topic. */
   collected(): Promise<PaymentObservation[]>;
-  startLedger(): Promise<LedgerConsumer>;
+  /** The points-ledger as production builds it (its compose.ts through the kernel), stopped by `close`. */
+  startLedger(): Promise<RunningService<LedgerConfig>>;
   waitUntilLedgerConsumed(): Promise<void>;
   close(): Promise<void>;
 };
 
+/** A loopback port free a moment ago (the notify URL must name the gateway's port before it starts). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const addressInUse = (err: unknown) =>
+  err instanceof ServiceStartError && (err.cause as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE';
+
 export async function createGatewayWorld(name: string, opts: WorldOptions = {}): Promise<GatewayWorld> {
-  const env = testEnv();
+  const brokers = testEnv().kafkaBrokers;
   const db: IsolatedDatabase = await createIsolatedDatabase(name);
   const pool = createPool({ url: db.url, connectionLimit: 8 });
   await migrateUp(pool);
   // The gateway runs under its own least-privileged account (the grants of @paysync/db); the
   // world's pool is the test's administrator.
-  const gatewayAccount = await createComponentAccount(
-    db.url,
-    opts.role === 'receiver' ? 'receiver' : 'orders',
-  );
-  const ownPool = createPool({ url: gatewayAccount.url, connectionLimit: 8 });
+  const role = opts.role ?? 'all';
+  const gatewayAccount = await createComponentAccount(db.url, role === 'receiver' ? 'receiver' : 'orders');
   const prefix = uniqueName(name);
   const topics = topicNames(prefix);
   const created = await createIsolatedTopics(Object.values(topics), 3);
-  const kafka = createKafka({ brokers: env.kafkaBrokers, clientId: prefix });
+  const kafka = createKafka({ brokers, clientId: prefix });
   const sandbox = await startSandbox({
     timeScale: 0.001,
     ...opts.sandbox,
@@ -160,96 +173,82 @@ export async function createGatewayWorld(name: string, opts: WorldOptions = {}):
   });
   const merchant = (opts.merchants?.[0] ?? sandbox.merchant) as TestMerchant;
 
-  const logs: string[] = [];
-  const logger: Logger = createLogger({
-    service: 'callback-gateway',
-    level: 'debug',
-    destination: { write: (line: string) => void logs.push(line) },
+  // The secrets as files, as a Secret volume mounts them.
+  const keyDir = await mkdtemp(join(tmpdir(), 'paysync-gateway-keys-'));
+  const secretFile = async (file: string, content: string) => {
+    await writeFile(join(keyDir, file), content, { mode: 0o600 });
+    return join(keyDir, file);
+  };
+  const publicKey = sandbox.keys().publicKey;
+  const evidenceEnv: Record<string, string> = {
+    WECHATPAY_API_V3_KEY_FILE: await secretFile('apiv3.key', merchant.apiV3Key),
+    ...(publicKey
+      ? {
+          WECHATPAY_PUBLIC_KEY_ID: publicKey.id,
+          WECHATPAY_PUBLIC_KEY_FILE: await secretFile('wechatpay-public.pem', publicKey.publicKeyPem),
+        }
+      : {}),
+  };
+  const signingEnv: Record<string, string> =
+    role === 'receiver'
+      ? {}
+      : {
+          WECHATPAY_MERCHANT_SERIAL_NO: merchant.certificateSerial,
+          WECHATPAY_PRIVATE_KEY_FILE: await secretFile('apiclient_key.pem', merchant.privateKeyPem),
+          GATEWAY_API_TOKEN_FILE: await secretFile('api-token', API_TOKEN),
+          GATEWAY_API_READ_TOKEN_FILE: await secretFile('api-read-token', READ_TOKEN),
+        };
+  const v2KeyFile = await secretFile('apiv2.key', API_V2_KEY);
+  const env = (port: number): Record<string, string> => ({
+    GATEWAY_ROLE: role,
+    GATEWAY_HOST: '127.0.0.1',
+    GATEWAY_PORT: String(port),
+    METRICS_HOST: '127.0.0.1',
+    METRICS_PORT: '0',
+    LOG_LEVEL: 'debug',
+    MYSQL_URL: opts.gatewayMysqlDown ? 'mysql://paysync:paysync@127.0.0.1:1/paysync' : gatewayAccount.url,
+    GATEWAY_DB_POOL_SIZE: '8',
+    KAFKA_BROKERS: brokers.join(','),
+    KAFKA_TOPIC_PREFIX: prefix,
+    WECHATPAY_MCHID: merchant.mchid,
+    WECHATPAY_APPID: merchant.appid,
+    WECHATPAY_BASE_URLS: sandbox.url,
+    WECHATPAY_ALLOW_INSECURE_HTTP: 'true',
+    WECHATPAY_TIMEOUT: '3s',
+    WECHATPAY_NOTIFY_URL: `http://127.0.0.1:${port}${CALLBACK_PATH}`,
+    WECHATPAY_API_V2_KEY_FILE: v2KeyFile,
+    WECHATPAY_API_V2_SIGN_TYPE: 'HMAC-SHA256',
+    GATEWAY_MAX_BODY_BYTES: String(opts.maxBodyBytes ?? 64 * 1024),
+    GATEWAY_MAX_IN_FLIGHT: String(opts.maxInFlight ?? 512),
+    GATEWAY_KAFKA_PUBLISH_TIMEOUT: `${opts.publishTimeoutMs ?? 3000}ms`,
+    GATEWAY_CONFIRM_WAIT: `${opts.confirmWaitMs ?? 10_000}ms`,
+    ...evidenceEnv,
+    ...signingEnv,
   });
-  const registry = createRegistry('callback-gateway', { processMetrics: false });
-  const metrics = createGatewayMetrics(registry);
-  const gatewayKafka =
-    opts.gatewayKafka?.(env.kafkaBrokers) ??
-    createKafka({
-      brokers: env.kafkaBrokers,
-      clientId: `${prefix}-gateway`,
-      logger,
-    });
-  const wechat = createWeChat(
-    {
-      // Parsed like the gateway's own environment; the keys are handed over below, not read from files.
-      env: loadConfig('callback-gateway', z.object(wechatPayEnvShape), {
-        WECHATPAY_MCHID: merchant.mchid,
-        WECHATPAY_MERCHANT_SERIAL_NO: merchant.certificateSerial,
-        WECHATPAY_PRIVATE_KEY_FILE: '(in memory)',
-        WECHATPAY_API_V3_KEY_FILE: '(in memory)',
-        WECHATPAY_BASE_URLS: sandbox.url,
-        WECHATPAY_ALLOW_INSECURE_HTTP: 'true',
-        WECHATPAY_TIMEOUT: '3s',
-      }),
-      secrets: {
-        privateKeyPem: merchant.privateKeyPem,
-        apiV3Key: merchant.apiV3Key,
-        publicKeyPem: undefined,
-      },
-      // The order service archives the certificates; a receiver world's account only reads them.
-      onCertificates: certificateArchiver(opts.role === 'receiver' ? pool : ownPool, () => {}),
-    },
-    metrics,
-  );
-  await wechat.client.start();
-  const publisher = createObservationPublisher({
-    createProducer: () => createIdempotentProducer(gatewayKafka),
-    topic: topics.paymentObservations,
-    timeoutMs: opts.publishTimeoutMs ?? 3000,
-    metrics,
-  });
-  await publisher.start();
 
-  // Listen first: the notify URL names the port.
-  let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.writeHead(503).end();
-  const http = await startHttpServer((req, res) => handler(req, res));
-  const notifyUrl = `${http.url}${CALLBACK_PATH}`;
-  const gatewayPool = opts.gatewayMysqlDown
-    ? createPool({ url: 'mysql://paysync:paysync@127.0.0.1:1/paysync', connectionLimit: 2 })
-    : ownPool;
-  const role = opts.role ?? 'all';
-  let verifier = role === 'orders' ? undefined : wechat.verifier;
-  if (role === 'receiver') {
-    const receiver = createReceiverKeys(
-      { env: {}, secrets: { apiV3Key: merchant.apiV3Key, publicKeyPem: undefined }, pool: ownPool },
-      metrics,
-    );
-    await receiver.keyStore.start();
-    verifier = receiver.verifier;
+  // The order service of a receiver world archives the platform certificates before the receiver
+  // starts (the receiver account only reads them).
+  const orderService =
+    role === 'receiver' ? await sandboxClient({ url: sandbox.url, merchant }, { archive: pool }) : undefined;
+
+  const logs: string[] = [];
+  const destination = { write: (line: string) => void logs.push(line) };
+  const { gatewayKafka } = opts;
+  const definition = defineGatewayService(gatewayKafka ? { kafka: () => gatewayKafka(brokers) } : {});
+  let service: RunningService<GatewayConfig, GatewayService> | undefined;
+  // The notify URL names the port, so the port is chosen first; another process may take it in
+  // between: then the gateway did not start, and starts again on another.
+  for (let attempt = 1; !service; attempt += 1) {
+    try {
+      service = await startService(definition, { env: env(await freePort()), destination });
+    } catch (err) {
+      if (!addressInUse(err) || attempt === 5) throw err;
+      logs.length = 0;
+    }
   }
-  const signs = role !== 'receiver';
-  const gateway = createApp({
-    logger,
-    metrics,
-    verifier,
-    publisher,
-    pool: gatewayPool,
-    wechat: signs ? wechat.client : undefined,
-    merchant: { mchid: merchant.mchid, appids: [merchant.appid] },
-    apiV2Key: { key: API_V2_KEY, signType: 'HMAC-SHA256' },
-    notifyUrl,
-    tokens: signs ? { write: API_TOKEN, read: READ_TOKEN } : undefined,
-    limits: {
-      maxBodyBytes: opts.maxBodyBytes ?? 64 * 1024,
-      maxInFlight: opts.maxInFlight ?? 512,
-      apiMaxInFlight: 64,
-    },
-    orders: {
-      firstCheckDelayMs: 60_000,
-      defaultTtlMs: 30 * 60_000,
-      maxPointsPerFen: 2,
-      confirmWaitMs: opts.confirmWaitMs ?? 10_000,
-      confirmMinIntervalMs: 2000,
-    },
-  });
-  handler = gateway.app;
-  const client = new HttpPool(http.url, { connections: 64 });
+  const running = service;
+  const url = `http://127.0.0.1:${running.config.GATEWAY_PORT}`;
+  const client = new HttpPool(url, { connections: 64 });
 
   const observations: PaymentObservation[] = [];
   const collector: Consumer = createConsumer(kafka, { groupId: `${prefix}-collector` });
@@ -264,7 +263,8 @@ export async function createGatewayWorld(name: string, opts: WorldOptions = {}):
   const admin = kafka.admin();
   await admin.connect();
   const ledgerGroup = `${prefix}-ledger`;
-  const ledgers: { ledger: LedgerConsumer; producer: Producer }[] = [];
+  const ledgers: RunningService<LedgerConfig>[] = [];
+  let ledgerAccount: Awaited<ReturnType<typeof createComponentAccount>> | undefined;
 
   async function request(method: 'GET' | 'POST', path: string, body?: string | Buffer, headers = {}) {
     const res = await client.request({ method, path, headers, ...(body !== undefined ? { body } : {}) });
@@ -283,14 +283,13 @@ export async function createGatewayWorld(name: string, opts: WorldOptions = {}):
     pool,
     topics,
     kafka,
-    publisher,
-    wechat,
-    metrics,
-    registry,
-    gateway,
-    http,
-    url: http.url,
-    notifyUrl,
+    service: running,
+    gateway: running.service.parts.app,
+    publisher: running.service.parts.publisher,
+    metrics: running.service.parts.metrics,
+    orderService,
+    url,
+    notifyUrl: running.config.WECHATPAY_NOTIFY_URL,
     logs,
     observations,
     post: (path, body, headers = { 'content-type': 'application/json' }) =>
@@ -322,27 +321,21 @@ export async function createGatewayWorld(name: string, opts: WorldOptions = {}):
       return observations;
     },
     async startLedger() {
-      const ledgerRegistry = createRegistry('points-ledger', { processMetrics: false });
-      const ledgerMetrics = createLedgerMetrics(ledgerRegistry, {
-        pool,
-        groupId: ledgerGroup,
-        topic: topics.paymentObservations,
+      ledgerAccount ??= await createComponentAccount(db.url, 'ledger');
+      const ledger = await startService(ledgerService, {
+        env: {
+          MYSQL_URL: ledgerAccount.url,
+          KAFKA_BROKERS: brokers.join(','),
+          KAFKA_TOPIC_PREFIX: prefix,
+          LEDGER_GROUP_ID: ledgerGroup,
+          LEDGER_BATCH_SIZE: '50',
+          METRICS_HOST: '127.0.0.1',
+          METRICS_PORT: '0',
+          LOG_LEVEL: 'silent',
+          ...evidenceEnv,
+        },
       });
-      const producer = createIdempotentProducer(kafka);
-      await producer.connect();
-      const ledger = createLedgerConsumer({
-        pool,
-        logger: createLogger({ service: 'points-ledger-test', level: 'silent' }),
-        evidence: sandboxEvidence(pool, sandbox, merchant.apiV3Key),
-        kafka,
-        producer,
-        metrics: ledgerMetrics,
-        groupId: ledgerGroup,
-        topics,
-        batchSize: 50,
-      });
-      await ledger.start();
-      ledgers.push({ ledger, producer });
+      ledgers.push(ledger);
       return ledger;
     },
     async waitUntilLedgerConsumed() {
@@ -360,24 +353,23 @@ export async function createGatewayWorld(name: string, opts: WorldOptions = {}):
       );
     },
     async close() {
-      gateway.markShuttingDown();
-      await http.close(2000);
-      await client.close();
-      for (const { ledger, producer } of ledgers) {
-        await ledger.stop().catch(() => {});
-        await producer.disconnect().catch(() => {});
-      }
-      await collector.disconnect();
-      await admin.disconnect();
-      await publisher.stop().catch(() => {});
-      await wechat.client.close();
-      await sandbox.close();
-      if (gatewayPool !== ownPool) await gatewayPool.end();
-      await ownPool.end();
-      await gatewayAccount.drop();
-      await pool.end();
-      await created.remove().catch(() => {});
-      await db.drop();
+      // Every step runs even when an earlier one fails, so nothing is left open to keep Jest alive.
+      const steps = [
+        () => client.close(),
+        ...ledgers.map((l) => () => l.stop('test finished')),
+        () => running.stop('test finished'),
+        () => collector.disconnect(),
+        () => admin.disconnect(),
+        async () => orderService?.close(),
+        () => sandbox.close(),
+        async () => ledgerAccount?.drop(),
+        () => gatewayAccount.drop(),
+        () => pool.end(),
+        () => created.remove(),
+        () => db.drop(),
+        () => rm(keyDir, { recursive: true, force: true }),
+      ];
+      for (const step of steps) await step().catch(() => {});
     },
   };
 }

@@ -28,7 +28,7 @@ describe('the notification receiver', () => {
     // An order made by the order service (here: the world's signing client, which archived the
     // platform certificates when it started).
     const no = `RCSPLIT${Date.now()}`;
-    await world.wechat.client.prepayNative({
+    await world.orderService!.prepayNative({
       appid: world.merchant.appid,
       description: 'points recharge',
       outTradeNo: no,
