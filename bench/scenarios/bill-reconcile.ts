@@ -34,7 +34,7 @@ const APPID = 'wxd678efh567hg6787';
 const BILL_DATE = '2026-05-01';
 const CHILD = fileURLToPath(new URL('../bill/child.ts', import.meta.url));
 // The V8 flags the bill CronJob runs with (reconciler.bill.nodeOptions → NODE_OPTIONS in the chart).
-const NODE_FLAGS = (process.env.BENCH_BILL_NODE_FLAGS ?? '--max-old-space-size=128 --max-semi-space-size=8')
+const NODE_FLAGS = (process.env.BENCH_BILL_NODE_FLAGS ?? '--max-old-space-size=128 --max-semi-space-size=16')
   .split(' ')
   .filter(Boolean);
 const DIGITS =

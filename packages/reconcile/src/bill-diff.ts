@@ -95,8 +95,11 @@ export interface BillBooks {
   orders(outTradeNos: readonly string[]): Promise<Map<string, BookedOrder>>;
   /** The out_refund_nos reversed here for these orders. */
   reversals(outTradeNos: readonly string[]): Promise<Set<string>>;
-  /** Orders paid here (paid or refunded) with success_time in [start, end), in pages. */
-  paidBetween(mchid: string, start: Date, end: Date, visit: (orders: BookedOrder[]) => void): Promise<void>;
+  /**
+   * Adds the orders paid here (paid or refunded) with success_time in [start, end) to `into`
+   * (out_trade_no → packOrder) and resolves to how many there were.
+   */
+  paidBetween(mchid: string, start: Date, end: Date, into: PaidOrderSet): Promise<number>;
   /** Refund reversals booked here in [start, end), in pages. */
   reversalsBetween(
     mchid: string,
@@ -130,12 +133,10 @@ const theirsOf = (row: TradeBillRow) => ({
 });
 
 /** The books' day, compactly: amount in fen × 2, + 1 when refunded (a number, no object per order). */
-const packed = (o: BookedOrder) => o.amountTotal * 2 + (o.status === 'refunded' ? 1 : 0);
-const unpacked = (outTradeNo: string, v: number): BookedOrder => ({
-  outTradeNo,
-  status: v % 2 === 1 ? 'refunded' : 'paid',
-  amountTotal: Math.floor(v / 2),
-});
+export const packOrder = (amountTotal: number, refunded: boolean): number =>
+  amountTotal * 2 + (refunded ? 1 : 0);
+const statusOf = (packed: number): OrderStatus => (packed % 2 === 1 ? 'refunded' : 'paid');
+const amountOf = (packed: number): number => Math.floor(packed / 2);
 
 /**
  * Compares a bill with the books in both directions. First it reads the orders paid here that day
@@ -189,9 +190,9 @@ export class BillDiffer {
   }
 
   #load(): Promise<void> {
-    this.#loaded ??= this.#books.paidBetween(this.#mchid, this.#day.start, this.#day.end, (orders) => {
-      for (const o of orders) this.#paidHere.set(o.outTradeNo, packed(o));
-    });
+    this.#loaded ??= this.#books
+      .paidBetween(this.#mchid, this.#day.start, this.#day.end, this.#paidHere)
+      .then(() => {});
     return this.#loaded;
   }
 
@@ -201,11 +202,9 @@ export class BillDiffer {
     const rest: TradeBillRow[] = [];
     for (const row of rows) {
       const v = row.tradeState === 'SUCCESS' ? this.#paidHere.take(row.outTradeNo) : undefined;
-      if (v === undefined) {
-        rest.push(row);
-        continue;
-      }
-      this.#payment(row, unpacked(row.outTradeNo, v));
+      if (v === undefined) rest.push(row);
+      // Paid here that day: only a different amount is a difference (no object made otherwise).
+      else this.#payment(row, statusOf(v), amountOf(v));
     }
     if (rest.length === 0) return;
     const refundRows = rest.filter((r) => r.tradeState === 'REFUND');
@@ -219,7 +218,7 @@ export class BillDiffer {
       const order = orders.get(row.outTradeNo);
       const ours = order ? { status: order.status, amount_total: order.amountTotal } : null;
       const keys = { outTradeNo: row.outTradeNo, outRefundNo: row.outRefundNo };
-      if (row.tradeState === 'SUCCESS') this.#payment(row, order);
+      if (row.tradeState === 'SUCCESS') this.#payment(row, order?.status, order?.amountTotal);
       else if (row.tradeState === 'REFUND') {
         this.#refunds.add(row.outRefundNo);
         if (this.#awaited.has(row.outRefundNo)) this.found.add(row.outRefundNo);
@@ -238,27 +237,25 @@ export class BillDiffer {
     }
   }
 
-  #payment(row: TradeBillRow, order: BookedOrder | undefined): void {
-    if (this.#awaited.has(row.outTradeNo)) this.found.add(row.outTradeNo);
+  #payment(row: TradeBillRow, status: OrderStatus | undefined, amountTotal: number | undefined): void {
+    if (this.#awaited.size > 0 && this.#awaited.has(row.outTradeNo)) this.found.add(row.outTradeNo);
     const keys = { outTradeNo: row.outTradeNo };
-    const ours = order ? { status: order.status, amount_total: order.amountTotal } : null;
-    if (!order) this.#add(difference('unknown_order', keys, null, theirsOf(row)));
-    else if (!PAID_HERE.has(order.status))
-      this.#add(difference('paid_not_settled', keys, ours, theirsOf(row)));
-    else if (order.amountTotal !== row.orderTotal)
-      this.#add(difference('amount_mismatch', keys, ours, theirsOf(row)));
+    if (status === undefined) this.#add(difference('unknown_order', keys, null, theirsOf(row)));
+    else if (!PAID_HERE.has(status))
+      this.#add(difference('paid_not_settled', keys, { status, amount_total: amountTotal }, theirsOf(row)));
+    else if (amountTotal !== row.orderTotal)
+      this.#add(difference('amount_mismatch', keys, { status, amount_total: amountTotal }, theirsOf(row)));
   }
 
   /** The other direction: what the books hold for the day that the bill lacks. */
   async finish(): Promise<Difference[]> {
     await this.#load();
     for (const [outTradeNo, v] of this.#paidHere.remaining()) {
-      const o = unpacked(outTradeNo, v);
       this.#add(
         difference(
           'missing_at_wechat',
           { outTradeNo },
-          { status: o.status, amount_total: o.amountTotal },
+          { status: statusOf(v), amount_total: amountOf(v) },
           null,
         ),
       );

@@ -25,11 +25,18 @@ export class PaidOrderSet {
   }
 
   set(key: string, value: number): void {
-    if (!narrow(key)) {
-      this.#wide.set(key, value);
+    this.setFrom(key, 0, key.length, value);
+  }
+
+  /** set(text.slice(from, to), value) without making that string (the store reads packed text). */
+  setFrom(text: string, from: number, to: number, value: number): void {
+    const hash = hashAt(text, from, to);
+    if (hash < 0) {
+      this.#wide.set(text.slice(from, to), value);
       return;
     }
-    const at = this.#find(key, hashOf(key));
+    const length = to - from;
+    const at = this.#findAt(text, from, length, hash);
     if (at >= 0) {
       if (Number.isNaN(this.#values[at] as number)) this.#taken -= 1;
       this.#values[at] = value;
@@ -38,25 +45,27 @@ export class PaidOrderSet {
     if ((this.#entries + 1) * 2 > this.#slots.length) this.#rehash(this.#slots.length * 2);
     const entry = this.#entries;
     if (entry === this.#values.length) this.#growEntries();
-    if (this.#arenaUsed + key.length > this.#arena.length) this.#growArena(key.length);
+    if (this.#arenaUsed + length > this.#arena.length) this.#growArena(length);
     const start = this.#arenaUsed;
-    for (let i = 0; i < key.length; i++) this.#arena[start + i] = key.charCodeAt(i);
-    this.#arenaUsed += key.length;
+    const arena = this.#arena;
+    for (let i = 0; i < length; i++) arena[start + i] = text.charCodeAt(from + i);
+    this.#arenaUsed += length;
     this.#keyStart[entry] = start;
-    this.#keyLength[entry] = key.length;
+    this.#keyLength[entry] = length;
     this.#values[entry] = value;
     this.#entries += 1;
-    this.#place(entry, hashOf(key));
+    this.#place(entry, hash);
   }
 
   /** The key's value, taken out (a later take of it finds nothing); undefined if absent. */
   take(key: string): number | undefined {
-    if (!narrow(key)) {
+    const hash = hashAt(key, 0, key.length);
+    if (hash < 0) {
       const v = this.#wide.get(key);
       this.#wide.delete(key);
       return v;
     }
-    const at = this.#find(key, hashOf(key));
+    const at = this.#findAt(key, 0, key.length, hash);
     if (at < 0) return undefined;
     const v = this.#values[at] as number;
     if (Number.isNaN(v)) return undefined;
@@ -77,17 +86,18 @@ export class PaidOrderSet {
     yield* this.#wide;
   }
 
-  /** The entry holding key, or -1. */
-  #find(key: string, hash: number): number {
+  /** The entry holding text[from, from + length), or -1. */
+  #findAt(text: string, from: number, length: number, hash: number): number {
     const mask = this.#slots.length - 1;
+    const arena = this.#arena;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
       const e = (this.#slots[slot] as number) - 1;
       if (e < 0) return -1;
-      if (this.#keyLength[e] !== key.length) continue;
+      if (this.#keyLength[e] !== length) continue;
       const start = this.#keyStart[e] as number;
       let i = 0;
-      while (i < key.length && this.#arena[start + i] === key.charCodeAt(i)) i++;
-      if (i === key.length) return e;
+      while (i < length && arena[start + i] === text.charCodeAt(from + i)) i++;
+      if (i === length) return e;
     }
   }
 
@@ -126,21 +136,20 @@ export class PaidOrderSet {
   }
 }
 
-/** Every character a byte (U+0000–U+00FF) and at most 255 of them. */
-function narrow(key: string): boolean {
-  if (key.length > 255) return false;
-  for (let i = 0; i < key.length; i++) if (key.charCodeAt(i) > 0xff) return false;
-  return true;
-}
-
 /**
  * FNV-1a over the characters (each a byte here), then MurmurHash3's finalizer: a multiply only
  * carries upwards, so without it the low bits the table uses would depend on the low bits of the
- * characters alone, and numbered keys (`…000123`) would cluster.
+ * characters alone, and numbered keys (`…000123`) would cluster. -1 when text[from, to) is not a
+ * table key: longer than 255 or a character beyond U+00FF (such keys live in the Map beside it).
  */
-function hashOf(key: string): number {
+function hashAt(text: string, from: number, to: number): number {
+  if (to - from > 255) return -1;
   let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0xff) return -1;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
   return mix(h);
 }
 

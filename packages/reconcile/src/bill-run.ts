@@ -27,6 +27,7 @@ import {
   difference,
   ESCALATED,
 } from './bill-diff.ts';
+import { PaidOrderSet } from './bill-paid-set.ts';
 import {
   type BillRunStatus,
   billBooks,
@@ -230,10 +231,7 @@ export async function runTradeBill(deps: BillRunDeps, options: BillRunOptions): 
     } catch (err) {
       if (err instanceof StatementCreatingError) return await finish('statement_creating', null, err);
       if (err instanceof NoStatementError) {
-        let paid = 0;
-        await books.paidBetween(deps.mchid, day.start, day.end, (orders) => {
-          paid += orders.length;
-        });
+        const paid = await books.paidBetween(deps.mchid, day.start, day.end, new PaidOrderSet());
         const found =
           paid > 0
             ? [difference('no_statement', { refKey: billDate }, { paid_orders: paid }, { code: err.code })]

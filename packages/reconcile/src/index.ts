@@ -33,9 +33,11 @@ export {
   type Difference,
   type DifferenceAction,
   type DifferenceClass,
+  packOrder,
   type Severity,
   TooManyDifferencesError,
 } from './bill-diff.ts';
+export { PaidOrderSet } from './bill-paid-set.ts';
 export {
   BILL_DATE_PATTERN,
   type BillRunDeps,

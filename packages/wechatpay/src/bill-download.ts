@@ -109,7 +109,7 @@ function downloadPath(downloadUrl: string): { pathWithQuery: string; location: s
 export function billContent(body: Buffer): Readable {
   const source = Readable.from([body]);
   if (!isGzip(body)) return source;
-  const gunzip = createGunzip();
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
   source.on('error', (err) => gunzip.destroy(err));
   return source.pipe(gunzip);
 }

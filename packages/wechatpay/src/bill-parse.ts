@@ -73,6 +73,8 @@ export interface ParseTradeBillOptions {
 type Part = 'header' | 'detail' | 'summary' | 'done';
 
 const LF = 0x0a;
+/** Bytes decoded at once: at most 64 KiB of text, even two-byte (a bill with Chinese descriptions). */
+const TEXT_PIECE = 32 * 1024;
 const CR = 0x0d;
 const BACKTICK = 0x60;
 const BOM_CHAR = 0xfeff;
@@ -222,10 +224,18 @@ export async function parseTradeBill(
     let rest: Buffer = Buffer.alloc(0);
     for await (const chunk of input) {
       const buf: Buffer = rest.length > 0 ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
-      // Decoded up to its last LF: a UTF-8 character never spans it.
-      const cut = buf.lastIndexOf(LF) + 1;
-      rest = buf.subarray(cut);
-      if (cut > 0) await lines(buf.toString('utf8', 0, cut), false);
+      // Decoded in pieces that end at an LF (a UTF-8 character never spans one), each small enough
+      // for V8's young generation: a larger string is born in the old one, and the rows' fields,
+      // slices of it, would keep every piece there until a full collection.
+      let from = 0;
+      for (;;) {
+        let cut = buf.lastIndexOf(LF, from + TEXT_PIECE - 1) + 1;
+        if (cut <= from) cut = buf.lastIndexOf(LF) + 1;
+        if (cut <= from) break;
+        await lines(buf.toString('utf8', from, cut), false);
+        from = cut;
+      }
+      rest = buf.subarray(from);
     }
     if (rest.length > 0) await lines(rest.toString('utf8'), true);
   } catch (err) {

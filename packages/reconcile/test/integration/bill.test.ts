@@ -19,6 +19,8 @@ import {
   billDifferences,
   billRun,
   DifferenceNotOpenError,
+  PaidOrderSet,
+  packOrder,
   type RefundQuery,
   resolveDifference,
   runTradeBill,
@@ -390,5 +392,56 @@ describe('a trade-bill run', () => {
       theirs: { refund_status: 'CLOSED' },
       ours: { reversed: true },
     });
+  });
+});
+
+describe("the books' side of a bill day", () => {
+  it('reads every order paid or refunded that day, with its amount, and nothing else', async () => {
+    const day = beijingDayRange('2026-03-02');
+    const mchid = '1900000001';
+    const at = (ms: number) => new Date(day.start.getTime() + ms);
+    const rows: [string, string, string, number, Date | null][] = [
+      ['PD-first-ms', mchid, 'paid', 1000, at(0)],
+      ['PD|refunded*', mchid, 'refunded', 777, at(13 * 3_600_000)],
+      ['PD_last_ms_of_the_day_0123456789', mchid, 'paid', 1, at(86_400_000 - 1)],
+      // One per 15-minute window boundary and beyond: every window is read.
+      ...Array.from(
+        { length: 200 },
+        (_, i) =>
+          [`PD-w${i}`, mchid, 'paid', 100 + i, at(i * 431_000)] as [string, string, string, number, Date],
+      ),
+      ['PD-next-day', mchid, 'paid', 5, at(86_400_000)],
+      ['PD-day-before', mchid, 'paid', 5, at(-1)],
+      ['PD-pending', mchid, 'pending', 5, null],
+      ['PD-expired', mchid, 'expired', 5, null],
+      ['PD-other-merchant', '1900000002', 'paid', 5, at(60_000)],
+    ];
+    await pool.query(
+      `INSERT INTO payment_orders (out_trade_no, user_id, mchid, appid, trade_type, description, amount_total, points,
+         status, transaction_id, time_expire, success_time) VALUES ?`,
+      [
+        rows.map(([no, m, status, amount, success], i) => [
+          no,
+          'user-bill',
+          m,
+          'wxd678efh567hg6787',
+          'NATIVE',
+          'points recharge',
+          amount,
+          amount,
+          status,
+          success ? `42000000002026030200${String(i).padStart(8, '0')}` : null,
+          at(86_400_000),
+          success,
+        ]),
+      ],
+    );
+    const paid = new PaidOrderSet();
+    const n = await billBooks(pool).paidBetween(mchid, day.start, day.end, paid);
+    const expected = rows
+      .filter(([no]) => !/next-day|day-before|pending|expired|other-merchant/.test(no))
+      .map(([no, , status, amount]) => [no, packOrder(amount, status === 'refunded')] as [string, number]);
+    expect(n).toBe(203);
+    expect([...paid.remaining()].sort()).toEqual(expected.sort());
   });
 });

@@ -154,6 +154,61 @@ describe('parseTradeBill on the real-format sample', () => {
     expect(rows[0]?.line).toBe(2);
   });
 
+  it('reads a bill of many decoded pieces the same way, whole, gzip or cut anywhere', async () => {
+    // The sample's 45 detail rows (Chinese in them: multi-byte characters) 600 times, ~3 MB: the
+    // parser decodes it in pieces of 32 KiB cut at line ends, so rows fall on every side of a cut.
+    const [head, ...rest] = SAMPLE.toString('utf8').split('\r\n');
+    const details = rest.filter(
+      (l) => l.startsWith('`') && rest.indexOf(l) < rest.findIndex((x) => x.startsWith('总交易单数')),
+    );
+    const times = 600;
+    const summary = (await parseAll(SAMPLE)).totals;
+    const scaled = [
+      `${summary.rows * times}.0`,
+      fenToYuan(summary.settlementTotal * times),
+      fenToYuan(summary.refundTotal * times),
+      fenToYuan(summary.rechargeCouponRefundTotal * times),
+      fenToYuan(
+        Math.round(
+          (details.reduce((sum, l) => sum + feeToMicroYuan(l.split(',`')[22] as string, 'fee'), 0) * times) /
+            1000,
+        ),
+      ),
+      fenToYuan(summary.orderTotal * times),
+      fenToYuan(summary.requestedRefundTotal * times),
+    ];
+    const summaryHeader = rest.find((l) => l.startsWith('总交易单数')) as string;
+    const big = Buffer.from(
+      [
+        head,
+        ...Array.from({ length: times }, () => details).flat(),
+        summaryHeader,
+        scaled.map((v) => `\`${v}`).join(','),
+        '',
+      ].join('\r\n'),
+      'utf8',
+    );
+    expect(big.length).toBeGreaterThan(20 * 32 * 1024);
+    const whole = await parseAll(big, 1000);
+    expect(whole.rows).toHaveLength(45 * times);
+    expect(whole.totals.rows).toBe(45 * times);
+    const expected = whole.rows.map((r) => `${r.line} ${r.outTradeNo} ${r.outRefundNo} ${r.orderTotal}`);
+    expect(expected[45]).toBe(expected[0]?.replace(/^2 /, '47 '));
+    for (const input of [
+      billContent(gzipSync(big)),
+      Readable.from(
+        Array.from({ length: Math.ceil(big.length / 4099) }, (_, i) =>
+          big.subarray(i * 4099, (i + 1) * 4099),
+        ),
+      ),
+    ]) {
+      const rows: TradeBillRow[] = [];
+      const totals = await parseTradeBill(input, { onRows: (b) => void rows.push(...b) });
+      expect(totals).toEqual(whole.totals);
+      expect(rows.map((r) => `${r.line} ${r.outTradeNo} ${r.outRefundNo} ${r.orderTotal}`)).toEqual(expected);
+    }
+  });
+
   it('streams: rows arrive in batches before the summary is read', async () => {
     const sizes: number[] = [];
     await parseTradeBill(Readable.from([SAMPLE]), {
