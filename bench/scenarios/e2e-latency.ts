@@ -53,7 +53,7 @@ const DRAIN_S = Number(env('BENCH_E2E_DRAIN_S', '15'));
 const LATE_MS = Number(env('BENCH_E2E_LATE_MS', '1000'));
 /** Orders the sandbox knows, left unpaid, so every sweep has work (queried on the reconciler's backoff). */
 const SWEEP_ORDERS = Number(env('BENCH_E2E_SWEEP_ORDERS', '300'));
-const SWEEP_EVERY_MS = 5_000;
+const SWEEP_EVERY_MS = Number(env('BENCH_E2E_SWEEP_EVERY_MS', '5000'));
 const AMOUNT_FEN = 1000;
 /** Targets of the issue: p99 at 500/s, at 1,000/s; what counts as holding a rate in the search. */
 const TARGETS: Record<number, number> = { 500: 250, 1000: 1000 };

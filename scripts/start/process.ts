@@ -2,7 +2,9 @@
 // log, restarted with back-off whenever it exits unasked (as Kubernetes restarts a container), and
 // stopped with SIGTERM, then SIGKILL, group and all.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { CACHE } from '../infra/config.ts';
 import type { CombinedLog } from './log.ts';
 
 export type ProcessSpec = {
@@ -35,6 +37,10 @@ export function spawnLogged(
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   delete env.NODE_OPTIONS; // a Jest parent's --experimental-vm-modules is not for the services
+  // Node's on-disk compile cache: a process started again (a restart, the sweep every few seconds)
+  // skips compiling its modules. On two cores a cold start of the sweep took enough CPU to show in
+  // the end-to-end p99 of the notifications flowing beside it (bench/scenarios/e2e-latency.ts).
+  env.NODE_COMPILE_CACHE ??= join(CACHE, 'node-compile-cache');
   const child = spawn(spec.command, [...spec.args], {
     cwd: spec.cwd,
     env: { ...env, ...spec.env },
