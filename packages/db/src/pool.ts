@@ -25,6 +25,10 @@ export function createPool(opts: PoolOptions): Pool {
     decimalNumbers: true,
     multipleStatements: false,
     charset: 'utf8mb4_bin',
+    // No stack trace captured at every query for the error it might throw: at 500 settlements/s it
+    // was 6 % of the ledger's CPU (Error.captureStackTrace), and no paysync log shows a stack —
+    // errors are told apart by their code (classifyDbError) and described without one.
+    trace: false,
   });
   const lockWait = opts.lockWaitTimeoutSeconds ?? 10;
   pool.pool.on('connection', (conn) => {
