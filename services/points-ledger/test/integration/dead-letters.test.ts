@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
+import { EXIT_CODES } from '@paysync/observability';
 import { eventually } from '@paysync/testkit';
 import { createLedgerWorld, type LedgerWorld, observation } from '../world.ts';
 
@@ -39,7 +40,7 @@ describe('dead letters', () => {
     expect(Number(pendingRow?.n)).toBe(5);
     // The schema is mended with the ledger stopped: mended mid-chunk, a record that failed before the
     // fix would be one failure among successes — which is what a genuinely bad record looks like.
-    await ledger.stop('schema mended next');
+    expect(await ledger.stop('schema mended next')).toBe(EXIT_CODES.ok);
     await world.pool.query('ALTER TABLE payment_orders DROP CONSTRAINT chk_fault_no_paid');
     await world.startLedger();
     await world.waitUntilConsumed();
