@@ -4,21 +4,31 @@
 import { topicNames } from '@paysync/contracts';
 import { createPool } from '@paysync/db';
 import { kafkaFromConfig } from '@paysync/kafka';
-import { createRegistry, dependencyChecks, type ServiceDefinition } from '@paysync/observability';
+import {
+  type BuiltService,
+  createRegistry,
+  dependencyChecks,
+  type ServiceDefinition,
+} from '@paysync/observability';
 import { type AlertingConfig, loadAlertingConfig } from './config.ts';
 import { RoutesConfigError } from './errors.ts';
 import { loadRoutes, type RoutesFile } from './routes.ts';
 import { processSecrets } from './secrets.ts';
-import { createAlertingService } from './service.ts';
+import { type AlertingService, createAlertingService } from './service.ts';
 
 export type AlertingSetup = AlertingConfig & { routes: RoutesFile };
 
-export const alertingService: ServiceDefinition<AlertingSetup> = {
+/** The built alerting service, with the part a test of the running service reads (`RunningService.service`). */
+export type BuiltAlerting = BuiltService & { parts: { alerting: AlertingService } };
+
+export const alertingService: ServiceDefinition<AlertingSetup, BuiltAlerting> = {
   name: 'alerting',
   loadConfig: (env) => {
     const config = loadAlertingConfig(env);
+    // The routes' `{ env: NAME }` secrets come from the environment the service is configured by.
     const routes = loadRoutes(config.ALERTING_ROUTES_FILE, {
-      ...processSecrets,
+      env,
+      readFile: processSecrets.readFile,
       production: config.production,
     });
     return { ...config, routes };
@@ -71,6 +81,7 @@ export const alertingService: ServiceDefinition<AlertingSetup> = {
         { name: 'close mysql pool', run: () => pool.end() },
       ],
       ready: () => ({ url: service.httpUrl(), group: config.ALERTING_GROUP_ID }),
+      parts: { alerting: service },
     };
   },
 };

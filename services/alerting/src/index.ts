@@ -26,5 +26,5 @@ export { type Notice, notice } from './notice.ts';
 export { loadRoutes, parseRoutes, type RoutesFile, routeNotice, type Target } from './routes.ts';
 export { DEFAULT_RUNBOOK_BASE_URL, DOMAIN_RUNBOOKS, runbookUrlFor } from './runbooks.ts';
 export { resolveSecret, type SecretRef, type SecretSource } from './secrets.ts';
-export { type AlertingService, type AlertingSettings, createAlertingService } from './service.ts';
+export type { AlertingService } from './service.ts';
 export { renderEmail, renderMarkdown, truncateUtf8 } from './templates/render.ts';

@@ -4,7 +4,6 @@ import type { Logger, Registry } from '@paysync/observability';
 import type { Kafka } from 'kafkajs';
 import { type BreakerSettings, createChannelBreaker, RateLimiter } from './breaker.ts';
 import { buildChannels, DEFAULT_RATE_PER_MINUTE } from './channels/index.ts';
-import type { Channel } from './channels/types.ts';
 import { type AlertConsumer, createAlertConsumer } from './consumer.ts';
 import {
   type ChannelRuntime,
@@ -36,12 +35,11 @@ export type AlertingService = {
   start(): Promise<void>;
   /** Stops intake (503, consumer leaves), then waits for messages being sent, then closes channels. */
   stop(): Promise<void>;
-  markShuttingDown(): void;
 };
 
 /**
  * The alerting service from its parts: routes (with resolved secrets), a MySQL pool, a Kafka
- * client and a registry. main.ts builds these from the environment; tests build them directly.
+ * client and a registry; compose.ts builds these from the environment.
  */
 export function createAlertingService(deps: {
   pool: Pool;
@@ -51,13 +49,11 @@ export function createAlertingService(deps: {
   routes: RoutesFile;
   settings: AlertingSettings;
   topics?: TopicNames;
-  /** Channels to use instead of building them from the routes (never needed outside tests). */
-  channels?: readonly Channel[];
   onCrash?: (err: unknown) => void;
 }): AlertingService {
   const { pool, logger, routes, settings } = deps;
   const topics = deps.topics ?? topicNames();
-  const channels = deps.channels ?? buildChannels(routes, { timeoutMs: settings.dispatch.sendTimeoutMs });
+  const channels = buildChannels(routes, { timeoutMs: settings.dispatch.sendTimeoutMs });
   const metrics = createAlertingMetrics(deps.registry, { pool, channels: channels.map((c) => c.name) });
   const runtimes: ChannelRuntime[] = channels.map((channel) => {
     const config = routes.channels[channel.name];
@@ -119,9 +115,6 @@ export function createAlertingService(deps: {
         { channels: channels.map((c) => ({ name: c.name, target: c.target })), routes: routes.routes.length },
         'alert channels configured',
       );
-    },
-    markShuttingDown() {
-      http?.markShuttingDown();
     },
     async stop() {
       http?.markShuttingDown();

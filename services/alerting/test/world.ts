@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type DomainAlert, type MessageInput, TOPICS, type TopicNames, topicNames } from '@paysync/contracts';
 import { createComponentAccount, createPool, migrateUp, type Pool, type RowDataPacket } from '@paysync/db';
 import { createIdempotentProducer, createKafka, publish } from '@paysync/kafka';
-import { createLogger, createRegistry, type Registry } from '@paysync/observability';
+import { EXIT_CODES, type Registry, type RunningService, startService } from '@paysync/observability';
 import {
   createIsolatedDatabase,
   createIsolatedTopics,
@@ -12,12 +15,8 @@ import {
   uniqueName,
 } from '@paysync/testkit';
 import type { Kafka, Producer } from 'kafkajs';
-import {
-  type AlertingService,
-  type AlertingSettings,
-  createAlertingService,
-  parseRoutes,
-} from '../src/index.ts';
+import { type AlertingSetup, alertingService, type BuiltAlerting } from '../src/compose.ts';
+import type { AlertingService } from '../src/index.ts';
 import {
   type DingtalkReceiver,
   type SmtpReceiver,
@@ -32,29 +31,39 @@ export const FROM = 'paysync-alerts@example.com';
 export const TO = ['sre-oncall@example.com', 'payments-lead@example.com'];
 export const RUNBOOK_BASE = 'https://runbooks.example.com/paysync/';
 
-/** Settings that make retries and breaker recoveries take a second rather than minutes. */
-export function fastSettings(groupId: string, overrides: Partial<AlertingSettings> = {}): AlertingSettings {
-  return {
-    groupId,
-    http: { host: '127.0.0.1', port: 0 },
-    runbookBaseUrl: RUNBOOK_BASE,
-    batchMax: 10,
-    breaker: {
-      errorThresholdPercentage: 50,
-      volumeThreshold: 2,
-      rollingCountTimeoutMs: 30_000,
-      resetTimeoutMs: 1000,
-    },
-    dispatch: {
-      pollIntervalMs: 100,
-      retry: { baseMs: 200, maxMs: 500 },
-      maxAgeMs: 3_600_000,
-      leaseMs: 10_000,
-      sendTimeoutMs: 3000,
-    },
-    ...overrides,
-  };
-}
+/**
+ * The world's alerting configuration: retries and breaker recoveries take a second rather than
+ * minutes, and everything listens on loopback ports chosen by the system.
+ */
+const FAST_ENV: Record<string, string> = {
+  ALERTING_HOST: '127.0.0.1',
+  ALERTING_PORT: '0',
+  METRICS_HOST: '127.0.0.1',
+  METRICS_PORT: '0',
+  ALERTING_RUNBOOK_BASE_URL: RUNBOOK_BASE,
+  ALERTING_BATCH_MAX: '10',
+  ALERTING_BREAKER_ERROR_PERCENTAGE: '50',
+  ALERTING_BREAKER_VOLUME_THRESHOLD: '2',
+  ALERTING_BREAKER_WINDOW: '30s',
+  ALERTING_BREAKER_RESET_TIMEOUT: '1s',
+  ALERTING_POLL_INTERVAL: '100ms',
+  ALERTING_RETRY_BASE: '200ms',
+  ALERTING_RETRY_MAX: '500ms',
+  ALERTING_DELIVERY_MAX_AGE: '1h',
+  ALERTING_SEND_TIMEOUT: '3s',
+  ALERTING_DB_POOL_SIZE: '10',
+};
+
+/** An alerting service the world started, and the parts of it tests read. */
+export type StartedAlerting = {
+  /** The running service: its configuration, ops URL, and `stop` (the SIGTERM path). */
+  running: RunningService<AlertingSetup, BuiltAlerting>;
+  /** Where POST /alertmanager listens. */
+  httpUrl(): string;
+  dispatcher: AlertingService['dispatcher'];
+  /** What /metrics serves. */
+  registry: Registry;
+};
 
 /** The routes file the tests use: secrets come from "environment variables" it names. */
 export function routesYaml(extra = '', extraRoutes = ''): string {
@@ -111,7 +120,9 @@ export function domainAlert(overrides: Partial<DomainAlert> = {}): MessageInput<
 
 /**
  * An alerting test world: a migrated database of its own, its own alerts topic, the SMTP, DingTalk
- * and WeCom receivers, and alerting services started in-process on demand.
+ * and WeCom receivers, and alerting services started in-process on demand, as production builds
+ * them (src/compose.ts through the service kernel, configured by the environment and a routes file
+ * the world writes, under the service's own database account).
  */
 export async function createAlertingWorld(
   name: string,
@@ -123,7 +134,6 @@ export async function createAlertingWorld(
   // The service runs under its own least-privileged account (only alert_deliveries); `pool` is
   // the test's administrator.
   const account = await createComponentAccount(db.url, 'alerting');
-  const alertingPool: Pool = createPool({ url: account.url, connectionLimit: 10 });
   const prefix = uniqueName(name);
   const topics: TopicNames = topicNames(prefix);
   const created = await createIsolatedTopics([topics.alerts], 3);
@@ -138,21 +148,27 @@ export async function createAlertingWorld(
     secret: dingtalkSecret,
   });
   const wecom: WecomReceiver = await startWecomReceiver({ key: randomUUID() });
+  const dir = await mkdtemp(join(tmpdir(), 'paysync-alerting-'));
+  const file = async (name: string, content: string) => {
+    await writeFile(join(dir, name), content, { mode: 0o600 });
+    return join(dir, name);
+  };
   const env: Record<string, string> = {
+    ...FAST_ENV,
+    MYSQL_URL: account.url,
+    KAFKA_BROKERS: testEnv().kafkaBrokers.join(','),
+    KAFKA_TOPIC_PREFIX: prefix,
+    ALERTING_GROUP_ID: `${prefix}-alerting`,
+    ALERTING_ROUTES_FILE: await file('routes.yaml', routesYaml(opts.extraChannels, opts.extraRoutes)),
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // The secrets the routes file names.
     TEST_SMTP_URL: `smtp://${SMTP_USER}:${smtpPass}@${smtp.host}:${smtp.port}`,
     TEST_DINGTALK_URL: dingtalk.url,
     TEST_DINGTALK_SECRET: dingtalkSecret,
     TEST_WECOM_URL: wecom.url,
     ...(opts.env ?? {}),
   };
-  const routes = parseRoutes(routesYaml(opts.extraChannels, opts.extraRoutes), 'test-routes.yaml', {
-    env,
-    readFile: () => {
-      throw new Error('no files in this test');
-    },
-  });
-  const services = new Set<AlertingService>();
-  const logger = createLogger({ service: 'alerting-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const services = new Set<StartedAlerting>();
 
   const world = {
     db,
@@ -162,33 +178,31 @@ export async function createAlertingWorld(
     smtp,
     dingtalk,
     wecom,
-    env,
-    routes,
-    logger,
+    /** Writes a file (a secret) into the world's directory; its path, for a `*_FILE` variable. */
+    file,
 
-    /** Starts an alerting service in this process (stopped by `close` if the test does not). */
-    async startService(
-      settings: Partial<AlertingSettings> & { groupId?: string } = {},
-      over: { pool?: Pool; registry?: Registry } = {},
-    ): Promise<AlertingService & { registry: Registry }> {
-      const registry = over.registry ?? createRegistry('alerting', { processMetrics: false });
-      const service = createAlertingService({
-        pool: over.pool ?? alertingPool,
-        kafka,
-        registry,
-        logger,
-        routes,
-        topics,
-        settings: fastSettings(settings.groupId ?? `${prefix}-alerting`, settings),
-      });
-      await service.start();
-      services.add(service);
-      return Object.assign(service, { registry });
+    /**
+     * Starts an alerting service in this process (stopped by `close` if the test does not). `more`
+     * adds to or overrides the world's environment: another ALERTING_GROUP_ID, a MYSQL_URL…
+     */
+    async startService(more: Record<string, string> = {}): Promise<StartedAlerting> {
+      const running = await startService(alertingService, { env: { ...env, ...more } });
+      const { alerting } = running.service.parts;
+      const started: StartedAlerting = {
+        running,
+        httpUrl: () => alerting.httpUrl(),
+        dispatcher: alerting.dispatcher,
+        registry: running.service.registry,
+      };
+      services.add(started);
+      return started;
     },
 
-    async stopService(service: AlertingService): Promise<void> {
+    /** Stops it as SIGTERM does; every stop step must succeed. */
+    async stopService(service: StartedAlerting): Promise<void> {
       services.delete(service);
-      await service.stop();
+      const code = await service.running.stop('test finished');
+      if (code !== EXIT_CODES.ok) throw new Error(`alerting stopped with exit code ${code}`);
     },
 
     async publish(...alerts: MessageInput<typeof TOPICS.alerts>[]): Promise<void> {
@@ -235,12 +249,12 @@ export async function createAlertingWorld(
     },
 
     async close(): Promise<void> {
-      for (const s of services) await s.stop().catch(() => {});
+      for (const s of services) await s.running.stop('test finished');
       await producer.disconnect().catch(() => {});
       await smtp.close();
       await dingtalk.close();
       await wecom.close();
-      await alertingPool.end();
+      await rm(dir, { recursive: true, force: true });
       await account.drop();
       await pool.end();
       await created.remove().catch(() => {});

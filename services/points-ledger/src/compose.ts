@@ -5,6 +5,7 @@ import { topicNames } from '@paysync/contracts';
 import { createPool } from '@paysync/db';
 import { createIdempotentProducer, kafkaFromConfig } from '@paysync/kafka';
 import {
+  type BuiltService,
   createRegistry,
   dependencyChecks,
   describeError,
@@ -12,10 +13,13 @@ import {
 } from '@paysync/observability';
 import { archiveEvidenceReader } from '@paysync/orders';
 import { type LedgerConfig, loadLedgerConfig } from './config.ts';
-import { createLedgerConsumer } from './consumer.ts';
+import { createLedgerConsumer, type LedgerConsumer } from './consumer.ts';
 import { createLedgerMetrics } from './metrics.ts';
 
-export const ledgerService: ServiceDefinition<LedgerConfig> = {
+/** The built ledger, with the part a test of the running service reads (`RunningService.service`). */
+export type LedgerService = BuiltService & { parts: { ledger: LedgerConsumer } };
+
+export const ledgerService: ServiceDefinition<LedgerConfig, LedgerService> = {
   name: 'points-ledger',
   loadConfig: loadLedgerConfig,
   build(config, { logger, crash }) {
@@ -86,6 +90,7 @@ export const ledgerService: ServiceDefinition<LedgerConfig> = {
         batchSize: config.LEDGER_BATCH_SIZE,
         evidenceKeys: evidenceKeys.serials(),
       }),
+      parts: { ledger },
     };
   },
 };

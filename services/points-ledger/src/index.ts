@@ -1,4 +1,4 @@
-export { ledgerService } from './compose.ts';
+export { type LedgerService, ledgerService } from './compose.ts';
 export { type LedgerConfig, ledgerEnv, loadLedgerConfig } from './config.ts';
 export { createLedgerConsumer, type LedgerConsumer, type LedgerConsumerOptions } from './consumer.ts';
 export { createLedgerMetrics, type LedgerMetrics } from './metrics.ts';

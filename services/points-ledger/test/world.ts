@@ -12,7 +12,7 @@ import {
 } from '@paysync/contracts';
 import { createComponentAccount, createPool, migrateUp, type Pool } from '@paysync/db';
 import { createConsumer, createIdempotentProducer, createKafka, publish } from '@paysync/kafka';
-import { createLogger, createRegistry, type RunningService, startService } from '@paysync/observability';
+import { type RunningService, startService } from '@paysync/observability';
 import {
   createIsolatedDatabase,
   createIsolatedTopics,
@@ -23,13 +23,7 @@ import {
   uniqueName,
 } from '@paysync/testkit';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
-import { ledgerService } from '../src/compose.ts';
-import {
-  createLedgerConsumer,
-  createLedgerMetrics,
-  type LedgerConfig,
-  type LedgerConsumer,
-} from '../src/index.ts';
+import { type LedgerConfig, type LedgerService, ledgerService } from '../src/index.ts';
 
 export const MCHID = '1900007291';
 export const APPID = 'wxd678efh567hg6787';
@@ -42,7 +36,7 @@ export type Outputs = {
 
 /**
  * A ledger test world: its own database (migrated), its own topics, a producer of observations,
- * a collector of everything the ledger publishes, and ledger consumers started in-process.
+ * a collector of everything the ledger publishes, and ledgers started in-process through the kernel.
  */
 export type LedgerWorld = {
   db: IsolatedDatabase;
@@ -52,12 +46,13 @@ export type LedgerWorld = {
   prefix: string;
   groupId: string;
   outputs: Outputs;
-  startLedger(opts?: { batchSize?: number; partitionsConcurrently?: number }): Promise<LedgerConsumer>;
   /**
    * The ledger as production builds it (src/compose.ts through the service kernel, configured by
-   * its environment, under its own database account), in this process; stopped by `close`.
+   * its environment, under its own database account), in this process; stopped by `close`. `env`
+   * adds to or overrides the world's variables (LEDGER_BATCH_SIZE is 50). Its consumer is
+   * `service.parts.ledger`.
    */
-  startLedgerService(env?: Record<string, string>): Promise<RunningService<LedgerConfig>>;
+  startLedger(env?: Record<string, string>): Promise<RunningService<LedgerConfig, LedgerService>>;
   seedOrder(o?: Partial<SeedOrder>): Promise<SeedOrder>;
   /** WeChat's signature for the world's observations. */
   signer: TestWeChatSigner;
@@ -142,7 +137,6 @@ export async function createLedgerWorld(name: string, partitions = 3): Promise<L
   await migrateUp(pool);
   // The ledger runs under its own least-privileged account; `pool` is the test's administrator.
   const ledgerAccount = await createComponentAccount(db.url, 'ledger');
-  const ledgerPool = createPool({ url: ledgerAccount.url, connectionLimit: 8 });
   const prefix = uniqueName(name);
   const topics = topicNames(prefix);
   const created = await createIsolatedTopics(Object.values(topics), partitions);
@@ -167,12 +161,9 @@ export async function createLedgerWorld(name: string, partitions = 3): Promise<L
       }
     },
   });
-  const ledgers: LedgerConsumer[] = [];
-  const services: RunningService<LedgerConfig>[] = [];
-  const logger = createLogger({ service: 'points-ledger-test', level: 'silent' });
+  const services: RunningService<LedgerConfig, LedgerService>[] = [];
   const signer = new TestWeChatSigner();
   let keyDir: string | undefined;
-  const evidence = signer.reader();
   const evidenceEnv = async () => {
     keyDir ??= await mkdtemp(join(tmpdir(), 'paysync-ledger-keys-'));
     await writeFile(join(keyDir, 'apiv3.key'), signer.apiV3Key, { mode: 0o600 });
@@ -202,39 +193,7 @@ export async function createLedgerWorld(name: string, partitions = 3): Promise<L
     prefix,
     groupId,
     outputs,
-    async startLedger(opts = {}) {
-      const registry = createRegistry('points-ledger', { processMetrics: false });
-      const metrics = createLedgerMetrics(registry, {
-        pool: ledgerPool,
-        groupId,
-        topic: topics.paymentObservations,
-      });
-      const ledgerProducer = createIdempotentProducer(kafka);
-      await ledgerProducer.connect();
-      const ledger = createLedgerConsumer({
-        pool: ledgerPool,
-        logger,
-        evidence,
-        kafka,
-        producer: ledgerProducer,
-        metrics,
-        groupId,
-        topics,
-        batchSize: opts.batchSize ?? 50,
-        // More than one partition at a time, as the service runs (LEDGER_PARTITIONS_CONCURRENTLY).
-        partitionsConcurrently: opts.partitionsConcurrently ?? 2,
-      });
-      await ledger.start();
-      ledgers.push({
-        ...ledger,
-        stop: async () => {
-          await ledger.stop();
-          await ledgerProducer.disconnect();
-        },
-      });
-      return ledgers.at(-1) as LedgerConsumer;
-    },
-    async startLedgerService(env = {}) {
+    async startLedger(env = {}) {
       const running = await startService(ledgerService, {
         env: {
           MYSQL_URL: ledgerAccount.url,
@@ -317,11 +276,9 @@ export async function createLedgerWorld(name: string, partitions = 3): Promise<L
       // Every step runs even when an earlier one fails (a broker that just restarted), so nothing
       // is left open to keep Jest alive.
       const steps = [
-        ...ledgers.map((l) => () => l.stop()),
         ...services.map((s) => () => s.stop('test finished')),
         () => collector.disconnect(),
         () => producer.disconnect(),
-        () => ledgerPool.end(),
         () => ledgerAccount.drop(),
         () => pool.end(),
         () => created.remove(),

@@ -1,6 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createPool } from '@paysync/db';
-import { createRegistry } from '@paysync/observability';
 import { eventually, uniqueName } from '@paysync/testkit';
 import { type AlertingWorld, createAlertingWorld, sleep } from '../world.ts';
 
@@ -68,7 +66,7 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
 describe('POST /alertmanager', () => {
   it('delivers a firing alert once per channel across repeats and replicas, then its resolution', async () => {
     const a = await world.startService();
-    const b = await world.startService({ groupId: uniqueName('alerting-b') });
+    const b = await world.startService({ ALERTING_GROUP_ID: uniqueName('alerting-b') });
     const name = `PaysyncMissed${uniqueName('x').replace(/_/g, '')}`.slice(0, 60);
     const firing = payload('firing', name);
     // Two Alertmanager replicas send the same notification to two alerting replicas, twice.
@@ -132,18 +130,18 @@ describe('POST /alertmanager', () => {
     expect((await fetch(`${url}/alertmanager`)).status).toBe(405);
     await world.stopService(service);
 
-    // A pool whose server does not answer: the claim cannot be recorded, so Alertmanager must retry.
-    const dead = createPool({ url: 'mysql://paysync:x@127.0.0.1:1/paysync', connectionLimit: 1 });
-    const down = await world.startService({ groupId: uniqueName('alerting-dead') }, { pool: dead });
+    // A database that does not answer: the claim cannot be recorded, so Alertmanager must retry.
+    const down = await world.startService({
+      ALERTING_GROUP_ID: uniqueName('alerting-dead'),
+      MYSQL_URL: 'mysql://paysync:x@127.0.0.1:1/paysync',
+    });
     const answer = await post(down.httpUrl(), payload('firing', 'PaysyncDbDown'));
     expect(answer.status).toBe(503);
     await world.stopService(down);
-    await dead.end();
   });
 
   it('takes at most 500 alerts per request, counts unknown alert names as other, and never renders a sent link', async () => {
-    const registry = createRegistry('alerting', { processMetrics: false });
-    const service = await world.startService({}, { registry });
+    const service = await world.startService();
     const url = service.httpUrl();
     const many = payload('firing', 'PaysyncWatchdog');
     many.alerts = Array.from({ length: 501 }, () => ({ ...many.alerts[0]! }));
@@ -159,7 +157,7 @@ describe('POST /alertmanager', () => {
       expect((await post(url, p)).status).toBe(200);
     }
     const received =
-      (await registry.getSingleMetric('paysync_alerting_alerts_received_total')?.get())?.values ?? [];
+      (await service.registry.getSingleMetric('paysync_alerting_alerts_received_total')?.get())?.values ?? [];
     const types = received.filter((v) => v.labels.source === 'alertmanager').map((v) => v.labels.type);
     expect(types).toContain('other');
     for (const name of names) expect(types).not.toContain(name);
@@ -176,7 +174,9 @@ describe('POST /alertmanager', () => {
   });
 
   it('requires the bearer token when one is configured', async () => {
-    const service = await world.startService({ http: { host: '127.0.0.1', port: 0, token: 's3cret-token' } });
+    const service = await world.startService({
+      ALERTING_WEBHOOK_TOKEN_FILE: await world.file('webhook-token', 's3cret-token\n'),
+    });
     const name = `PaysyncToken${uniqueName('t').replace(/_/g, '')}`.slice(0, 60);
     expect((await post(service.httpUrl(), payload('firing', name))).status).toBe(401);
     expect(

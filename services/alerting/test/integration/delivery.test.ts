@@ -37,7 +37,7 @@ describe('domain alerts from Kafka', () => {
     await world.publish({ ...alert, alertId: crypto.randomUUID(), occurredAt: new Date().toISOString() });
     const second = await world.startService();
     const replayGroup = uniqueName('alerting-replay');
-    const replay = await world.startService({ groupId: replayGroup });
+    const replay = await world.startService({ ALERTING_GROUP_ID: replayGroup });
     await world.waitUntilConsumed();
     await world.waitUntilConsumed(replayGroup);
     await second.dispatcher.tick();

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
+import { EXIT_CODES } from '@paysync/observability';
 import { eventually } from '@paysync/testkit';
 import { createLedgerWorld, type LedgerWorld, observation } from '../world.ts';
 
@@ -26,9 +27,10 @@ describe('dead letters', () => {
     );
     await world.observe(...orders.map((o) => observation(o)));
     const ledger = await world.startLedger();
+    const { consumer } = ledger.service.parts.ledger;
     // The chunk is handed to the ledger again: it failed and was not dead-lettered and committed.
     let attempts = 0;
-    ledger.consumer.on(ledger.consumer.events.START_BATCH_PROCESS, () => {
+    consumer.on(consumer.events.START_BATCH_PROCESS, () => {
       attempts += 1;
     });
     await eventually('the chunk to be retried', async () => (attempts >= 2 ? true : undefined));
@@ -38,7 +40,7 @@ describe('dead letters', () => {
     expect(Number(pendingRow?.n)).toBe(5);
     // The schema is mended with the ledger stopped: mended mid-chunk, a record that failed before the
     // fix would be one failure among successes — which is what a genuinely bad record looks like.
-    await ledger.stop();
+    expect(await ledger.stop('schema mended next')).toBe(EXIT_CODES.ok);
     await world.pool.query('ALTER TABLE payment_orders DROP CONSTRAINT chk_fault_no_paid');
     await world.startLedger();
     await world.waitUntilConsumed();

@@ -12,7 +12,7 @@ let opsUrl: string;
 beforeAll(async () => {
   world = await createLedgerWorld('ledger_metrics');
   // Started as production starts it: what Prometheus scrapes is the service's own /metrics.
-  opsUrl = (await world.startLedgerService()).opsUrl;
+  opsUrl = (await world.startLedger()).opsUrl;
 });
 
 afterAll(async () => {
