@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { PaymentObservation } from '@paysync/contracts';
 import { createComponentAccount, insertRefund, type RowDataPacket } from '@paysync/db';
@@ -51,8 +52,18 @@ async function setup(name: string, orderCount: number) {
       nextCheckAt: new Date(Date.now() + 3_600_000),
     });
   }
+  // Orders WeChat reports paid with another amount: never settled, one review each, however often
+  // the payment is seen and wherever the ledger is killed (a chunk applied again must not count twice).
+  const mismatched: SeedOrder[] = [];
+  for (let i = 0; i < Math.ceil(orderCount / 50); i++)
+    mismatched.push(await world.seedOrder({ userId: `user-${name}-mismatch-${i}` }));
   const stream: PaymentObservation[] = [];
-  for (const o of orders) {
+  for (const [i, o] of orders.entries()) {
+    const m = i % 50 === 0 ? mismatched[i / 50] : undefined;
+    if (m) {
+      const wrong = observation(m, { amount: { total: m.amountTotal + 1, currency: 'CNY' } });
+      stream.push(wrong, wrong, { ...wrong, observationId: randomUUID(), source: 'query' });
+    }
     const paid = observation(o);
     stream.push(paid, paid, observation(o, { source: 'query' })); // a redelivery and a second producer
     if (refunded.has(o.outTradeNo)) stream.push(refundObservation(o, `RF${o.outTradeNo}`.slice(0, 32), 500));
@@ -67,7 +78,7 @@ async function setup(name: string, orderCount: number) {
     LEDGER_BATCH_SIZE: '100',
     ...(await world.evidenceEnv()),
   };
-  return { world, orders, refunded, stream, env };
+  return { world, orders, refunded, mismatched, stream, env };
 }
 
 /** Publishes the stream in small chunks over time, retrying through broker outages. */
@@ -120,7 +131,12 @@ async function streamThroughLedger(
   return { ledger, publishing };
 }
 
-async function expectSettledExactlyOnce(world: LedgerWorld, orders: SeedOrder[], refunded: Set<string>) {
+async function expectSettledExactlyOnce(
+  world: LedgerWorld,
+  orders: SeedOrder[],
+  refunded: Set<string>,
+  mismatched: SeedOrder[],
+) {
   await world.waitUntilConsumed(240_000);
   const report = await checkInvariants(world.pool, {
     paidAtWeChat: orders.map((o) => ({
@@ -164,11 +180,22 @@ async function expectSettledExactlyOnce(world: LedgerWorld, orders: SeedOrder[],
   expect(refunds.filter((r) => r.origin === 'api')).toHaveLength(Math.ceil(refunded.size / 2));
   const [[sum]] = await world.pool.query<RowDataPacket[]>('SELECT SUM(balance) AS total FROM point_accounts');
   expect(Number(sum?.total)).toBe(orders.length * 1100 - refunded.size * 550);
+  // Each mismatched payment: still pending, one open review, seen twice (the notification and the
+  // query; the redelivery is the same observation), whatever the faults did.
+  const [reviews] = await world.pool.query<RowDataPacket[]>(
+    `SELECT r.out_trade_no, r.kind, r.seen_count, r.observed_fen, r.resolved_at IS NULL AS open, o.status
+       FROM payment_reviews r JOIN payment_orders o ON o.out_trade_no = r.out_trade_no`,
+  );
+  expect(
+    reviews
+      .map((r) => [r.out_trade_no, r.kind, Number(r.seen_count), Number(r.observed_fen), r.open, r.status])
+      .sort(),
+  ).toEqual(mismatched.map((m) => [m.outTradeNo, 'mismatch', 2, m.amountTotal + 1, 1, 'pending']).sort());
 }
 
 describe('points-ledger under faults', () => {
   it('settles 5,000 observations exactly once while the ledger is SIGKILLed 10 times mid-batch', async () => {
-    const { world, orders, refunded, stream, env } = await setup('kill', 1650);
+    const { world, orders, refunded, mismatched, stream, env } = await setup('kill', 1650);
     expect(stream.length).toBeGreaterThanOrEqual(5000);
     const ledger = new Supervised('ledger', env);
     processes.push(ledger);
@@ -191,7 +218,7 @@ describe('points-ledger under faults', () => {
     }
     expect(ledger.restarts).toBe(10);
     await publishing;
-    await expectSettledExactlyOnce(world, orders, refunded);
+    await expectSettledExactlyOnce(world, orders, refunded, mismatched);
   }, 600_000);
 
   it.each([
@@ -200,13 +227,13 @@ describe('points-ledger under faults', () => {
   ])(
     'loses nothing when %s restarts during the stream',
     async (_name, server) => {
-      const { world, orders, refunded, stream, env } = await setup(server, 500);
+      const { world, orders, refunded, mismatched, stream, env } = await setup(server, 500);
       const { publishing } = await streamThroughLedger(world, stream, env);
       await infraCommand('down', server);
       await new Promise((r) => setTimeout(r, 2000));
       await infraCommand('up');
       await publishing;
-      await expectSettledExactlyOnce(world, orders, refunded);
+      await expectSettledExactlyOnce(world, orders, refunded, mismatched);
     },
     600_000,
   );
@@ -229,7 +256,7 @@ describe('points-ledger under faults', () => {
   ])(
     'dead-letters nothing when %s',
     async (_name, breakSql, healSql) => {
-      const { world, orders, refunded, stream, env } = await setup('dbstate', 400);
+      const { world, orders, refunded, mismatched, stream, env } = await setup('dbstate', 400);
       // The ledger's own, least-privileged account (ALL PRIVILEGES would also bypass read_only),
       // with the grants of @paysync/db.
       const account = await createComponentAccount(world.db.url, 'ledger');
@@ -250,7 +277,7 @@ describe('points-ledger under faults', () => {
           await admin.query(sql(healSql));
         }
         await publishing;
-        await expectSettledExactlyOnce(world, orders, refunded);
+        await expectSettledExactlyOnce(world, orders, refunded, mismatched);
         expect(world.outputs.deadLetters).toEqual([]);
         expect(ledger.restarts).toBe(0);
       } finally {
@@ -264,7 +291,7 @@ describe('points-ledger under faults', () => {
 
   // An operator's open `SELECT … FOR UPDATE` on one order: that order waits, nothing else does.
   it('keeps settling every other order, its own partition included, while one order row is locked for 40 s', async () => {
-    const { world, orders, refunded, stream, env } = await setup('lockheld', 300);
+    const { world, orders, refunded, mismatched, stream, env } = await setup('lockheld', 300);
     const victim = orders[7] as SeedOrder;
     const holder = await world.pool.getConnection();
     const { ledger, publishing } = await (async () => {
@@ -299,7 +326,7 @@ describe('points-ledger under faults', () => {
       await holder.rollback();
       holder.release();
     }
-    await expectSettledExactlyOnce(world, orders, refunded);
+    await expectSettledExactlyOnce(world, orders, refunded, mismatched);
     expect(world.outputs.deadLetters).toEqual([]);
     expect(ledger.restarts).toBe(0);
     const rebalances =
@@ -308,7 +335,7 @@ describe('points-ledger under faults', () => {
   }, 600_000);
 
   it('settles once with two ledger processes in one group through rebalances', async () => {
-    const { world, orders, refunded, stream, env } = await setup('rebalance', 500);
+    const { world, orders, refunded, mismatched, stream, env } = await setup('rebalance', 500);
     const a = new Supervised('ledger-a', env);
     const b = new Supervised('ledger-b', env);
     processes.push(a, b);
@@ -325,6 +352,6 @@ describe('points-ledger under faults', () => {
     });
     expect(await a.stop('SIGTERM')).toBe(0); // graceful leave: rebalance, offsets committed
     await publishing;
-    await expectSettledExactlyOnce(world, orders, refunded);
+    await expectSettledExactlyOnce(world, orders, refunded, mismatched);
   }, 600_000);
 });
