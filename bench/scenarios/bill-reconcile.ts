@@ -53,6 +53,13 @@ const P = {
   pending: 8, // 4 × PLANT pending here and not in the bill: with the missing ones, room for the 1000 extra rows → nothing
 } as const;
 const at = (k: keyof typeof P) => P[k] * PLANT;
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+/** A step through the orders that visits each once (coprime with ROWS) and jumps far each time. */
+const SCATTER = (() => {
+  let step = Math.floor(ROWS * 0.6180339887) | 1;
+  while (gcd(step, ROWS) !== 1) step += 2;
+  return step;
+})();
 const no = (n: number) => `BB${String(n).padStart(12, '0')}`;
 const dayStartMs = beijingDayRange(BILL_DATE).start.getTime();
 const successMs = (n: number) => dayStartMs + (n % 86_000) * 1000;
@@ -164,7 +171,9 @@ async function writeBill(file: string): Promise<{ sha1: string; rows: number }> 
     };
     const payment = { settlement: 1000, refund: 0, fee: 6000, order: 1000, requested: 0 };
     const refund = { settlement: 0, refund: 100, fee: 0, order: 0, requested: 100 };
-    for (let n = 0; n < ROWS; n++) {
+    // WeChat's rows come in no order paysync could rely on (the real-format sample is sorted neither
+    // by time nor by number): the orders are visited in a scattered order, each once.
+    for (let k = 0, n = 0; k < ROWS; k++, n = (n + SCATTER) % ROWS) {
       const pendingHere = n >= at('pending') && n < at('pending') + 4 * PLANT;
       const missing = n >= at('missing') && n < at('missing') + PLANT;
       if (!pendingHere && !missing) yield row(fields(n, successMs(n), 'SUCCESS', {}), payment);

@@ -1,5 +1,5 @@
 import type { OrderStatus } from '@paysync/contracts';
-import type { TradeBillRow } from '@paysync/wechatpay';
+import type { TradeBillBatch, TradeBillRow } from '@paysync/wechatpay';
 import { PaidOrderSet } from './bill-paid-set.ts';
 import { ReconcileError } from './errors.ts';
 
@@ -120,6 +120,8 @@ export class TooManyDifferencesError extends ReconcileError {
 }
 
 const PAID_HERE = new Set<OrderStatus>(['paid', 'refunded']);
+/** Rows the books are asked about at once (see BillDiffer's lookUp). */
+const LOOKUP_ROWS = 1000;
 
 const theirsOf = (row: TradeBillRow) => ({
   line: row.line,
@@ -140,11 +142,12 @@ const amountOf = (packed: number): number => Math.floor(packed / 2);
 
 /**
  * Compares a bill with the books in both directions. First it reads the orders paid here that day
- * (index range scans in time windows) into a compact set (PaidOrderSet: flat typed arrays, ~35
- * bytes an order); each payment row of the bill is checked
- * against it and taken out, so only rows it does not hold (unpaid here, unknown, paid on another day,
- * refunds) cost a lookup; what remains at the end is paid here and absent from the bill. Feed it the
- * bill's rows in batches, then call finish(). It only reads: nothing is written or acted on here.
+ * (index range scans in time windows) into a compact set (PaidOrderSet: flat typed arrays, ~50
+ * bytes an order); each payment row of the bill is checked against it and taken out, so only rows it
+ * does not hold (unpaid here, unknown, paid on another day, refunds) cost a lookup in the books, a
+ * thousand at a time; what remains at the end is paid here and absent from the bill. Feed it the
+ * bill's batches (parseTradeBill's onRows), then call finish(). It only reads: nothing is written or
+ * acted on here.
  */
 export class BillDiffer {
   readonly #books: BillBooks;
@@ -153,6 +156,12 @@ export class BillDiffer {
   readonly #max: number;
   /** Orders paid here that day and not (yet) seen in the bill: out_trade_no → packed. */
   readonly #paidHere = new PaidOrderSet();
+  /** A batch's payment rows: where each 商户订单号 is, what the lookup found, which row it is. */
+  #starts = new Int32Array(0);
+  #ends = new Int32Array(0);
+  #values = new Float64Array(0);
+  #rowOf = new Int32Array(0);
+  #pending: TradeBillRow[] = [];
   #loaded: Promise<void> | undefined;
   readonly #refunds = new Set<string>();
   readonly #differences: Difference[] = [];
@@ -196,16 +205,51 @@ export class BillDiffer {
     return this.#loaded;
   }
 
-  async rows(rows: readonly TradeBillRow[]): Promise<void> {
+  async rows(batch: TradeBillBatch): Promise<void> {
     await this.#load();
-    // Payment rows of orders paid here that day: compared without a lookup.
-    const rest: TradeBillRow[] = [];
-    for (const row of rows) {
-      const v = row.tradeState === 'SUCCESS' ? this.#paidHere.take(row.outTradeNo) : undefined;
-      if (v === undefined) rest.push(row);
-      // Paid here that day: only a different amount is a difference (no object made otherwise).
-      else this.#payment(row, statusOf(v), amountOf(v));
+    // The payment rows' 商户订单号, looked up together where they lie in the bill's text: those paid
+    // here that day are compared without an object (a row becomes one only when it differs).
+    const n = batch.length;
+    if (this.#starts.length < n) {
+      this.#starts = new Int32Array(n);
+      this.#ends = new Int32Array(n);
+      this.#values = new Float64Array(n);
+      this.#rowOf = new Int32Array(n);
     }
+    const rest = this.#pending;
+    let payments = 0;
+    for (let i = 0; i < n; i++) {
+      if (batch.state(i) !== 'SUCCESS') rest.push(batch.row(i));
+      else {
+        this.#starts[payments] = batch.outTradeNoStart(i);
+        this.#ends[payments] = batch.outTradeNoEnd(i);
+        this.#rowOf[payments] = i;
+        payments += 1;
+      }
+    }
+    this.#paidHere.takeMany(batch.text, this.#starts, this.#ends, payments, this.#values);
+    const awaiting = this.#awaited.size > 0;
+    for (let k = 0; k < payments; k++) {
+      const i = this.#rowOf[k] as number;
+      const v = this.#values[k] as number;
+      if (Number.isNaN(v)) rest.push(batch.row(i));
+      else {
+        if (awaiting) this.#seen(batch.outTradeNo(i));
+        // Paid here that day: only a different amount is a difference.
+        if (amountOf(v) !== batch.orderTotal(i)) this.#payment(batch.row(i), statusOf(v), amountOf(v));
+      }
+    }
+    if (rest.length >= LOOKUP_ROWS) await this.#lookUp();
+  }
+
+  /**
+   * The rows the books must be asked about (a payment not paid here that day, a refund, a revoked
+   * payment), in one lookup for up to LOOKUP_ROWS of them: a bill's differences lie anywhere in it,
+   * and a lookup per batch of rows would make the run wait for the database thousands of times.
+   */
+  async #lookUp(): Promise<void> {
+    const rest = this.#pending;
+    this.#pending = [];
     if (rest.length === 0) return;
     const refundRows = rest.filter((r) => r.tradeState === 'REFUND');
     const [orders, reversed] = await Promise.all([
@@ -218,10 +262,12 @@ export class BillDiffer {
       const order = orders.get(row.outTradeNo);
       const ours = order ? { status: order.status, amount_total: order.amountTotal } : null;
       const keys = { outTradeNo: row.outTradeNo, outRefundNo: row.outRefundNo };
-      if (row.tradeState === 'SUCCESS') this.#payment(row, order?.status, order?.amountTotal);
-      else if (row.tradeState === 'REFUND') {
+      if (row.tradeState === 'SUCCESS') {
+        this.#seen(row.outTradeNo);
+        this.#payment(row, order?.status, order?.amountTotal);
+      } else if (row.tradeState === 'REFUND') {
         this.#refunds.add(row.outRefundNo);
-        if (this.#awaited.has(row.outRefundNo)) this.found.add(row.outRefundNo);
+        this.#seen(row.outRefundNo);
         const isReversed = reversed.has(row.outRefundNo);
         const withReversal = { ...ours, reversed: isReversed };
         if (row.refundStatus === 'PROCESSING')
@@ -237,8 +283,12 @@ export class BillDiffer {
     }
   }
 
+  /** A key an earlier bill's held difference waits for is in this bill. */
+  #seen(key: string): void {
+    if (this.#awaited.has(key)) this.found.add(key);
+  }
+
   #payment(row: TradeBillRow, status: OrderStatus | undefined, amountTotal: number | undefined): void {
-    if (this.#awaited.size > 0 && this.#awaited.has(row.outTradeNo)) this.found.add(row.outTradeNo);
     const keys = { outTradeNo: row.outTradeNo };
     if (status === undefined) this.#add(difference('unknown_order', keys, null, theirsOf(row)));
     else if (!PAID_HERE.has(status))
@@ -250,6 +300,7 @@ export class BillDiffer {
   /** The other direction: what the books hold for the day that the bill lacks. */
   async finish(): Promise<Difference[]> {
     await this.#load();
+    await this.#lookUp();
     for (const [outTradeNo, v] of this.#paidHere.remaining()) {
       this.#add(
         difference(

@@ -10,7 +10,7 @@ import {
   type BillClient,
   BillIntegrityError,
   beijingDayRange,
-  billContent,
+  billChunks,
   type DownloadedBill,
   fetchTradeBill,
   NoStatementError,
@@ -272,7 +272,7 @@ export async function runTradeBill(deps: BillRunDeps, options: BillRunOptions): 
 
     let found: Difference[];
     try {
-      summary.totals = await parseTradeBill(billContent(bill.body), { onRows: (rows) => differ.rows(rows) });
+      summary.totals = await parseTradeBill(billChunks(bill.body), { onRows: (rows) => differ.rows(rows) });
       found = await differ.finish();
     } catch (err) {
       if (err instanceof BillIntegrityError) return await integrityFailure(err);

@@ -21,9 +21,14 @@ const GROUP_CONCAT_MAX = 256 * 1024 * 1024;
 
 /**
  * The orders of one window, `out_trade_no amount_total[r]` joined by commas (an out_trade_no is
- * [A-Za-z0-9_-|*], never a space or a comma; `r`: refunded), added to the set; returns how many.
+ * [A-Za-z0-9_-|*], never a space or a comma; `r`: refunded), added to the set in batches; returns
+ * how many, or -1 if the text is not that.
  */
 function addPacked(text: string, into: PaidOrderSet): number {
+  const starts = new Int32Array(PACKED_BATCH);
+  const ends = new Int32Array(PACKED_BATCH);
+  const values = new Float64Array(PACKED_BATCH);
+  let n = 0;
   let added = 0;
   for (let at = 0; at < text.length; ) {
     const comma = text.indexOf(',', at);
@@ -39,12 +44,22 @@ function addPacked(text: string, into: PaidOrderSet): number {
     }
     const refunded = i === end - 1 && text.charCodeAt(i) === 0x72;
     if (i === space + 1 || (i !== end && !refunded)) return -1;
-    into.setFrom(text, at, space, packOrder(amount, refunded));
-    added += 1;
+    starts[n] = at;
+    ends[n] = space;
+    values[n] = packOrder(amount, refunded);
+    n += 1;
+    if (n === PACKED_BATCH) {
+      into.setMany(text, starts, ends, values, n);
+      added += n;
+      n = 0;
+    }
     at = end + 1;
   }
-  return added;
+  into.setMany(text, starts, ends, values, n);
+  return added + n;
 }
+
+const PACKED_BATCH = 256;
 
 /** The books as the bill diff reads them (orders and the ledger's refund reversals). */
 export function billBooks(pool: Pool): BillBooks {

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { z } from 'zod';
+import { billChunks, isGzip } from './bill-content.ts';
 import { BillIntegrityError } from './bill-parse.ts';
 import { beijingDayRange } from './bill-values.ts';
 import { InvalidArgumentError, MalformedError, WeChatPayApiError, WeChatPayError } from './errors.ts';
@@ -105,27 +104,17 @@ function downloadPath(downloadUrl: string): { pathWithQuery: string; location: s
   return { pathWithQuery: afterOrigin, location: `${url.origin}${url.pathname}` };
 }
 
-/** The decompressed bytes of a body: gunzipped when it starts with the gzip magic bytes 1f 8b. */
-export function billContent(body: Buffer): Readable {
-  const source = Readable.from([body]);
-  if (!isGzip(body)) return source;
-  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
-  source.on('error', (err) => gunzip.destroy(err));
-  return source.pipe(gunzip);
-}
-
-export function isGzip(body: Buffer): boolean {
-  return body.length >= 2 && body[0] === 0x1f && body[1] === 0x8b;
-}
-
-/** SHA-1 and size of the decompressed bytes (BOM and CRLFs included: bytes, never decoded text). */
+/**
+ * SHA-1 and size of the decompressed bytes (BOM and CRLFs included: bytes, never decoded text);
+ * nothing of the file is read before the answer.
+ */
 export async function billDigest(body: Buffer): Promise<{ sha1: string; size: number }> {
   const hash = createHash('sha1');
   let size = 0;
   try {
-    for await (const chunk of billContent(body)) {
-      hash.update(chunk as Buffer);
-      size += (chunk as Buffer).length;
+    for await (const chunk of billChunks(body)) {
+      hash.update(chunk);
+      size += chunk.length;
     }
   } catch {
     throw new BillIntegrityError('bad_gzip', 'the file is not complete gzip');

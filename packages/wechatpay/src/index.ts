@@ -11,17 +11,16 @@ export {
   verifyRequestSignature,
 } from './authorization.ts';
 // Trade bill (T+1 reconciliation): apply, download, verify, parse.
+export { billChunks, billContent, isGzip } from './bill-content.ts';
 export {
   applyTradeBill,
   type BillApplyAnswer,
   type BillClient,
   type BillType,
-  billContent,
   billDigest,
   type DownloadedBill,
   downloadBill,
   fetchTradeBill,
-  isGzip,
   NoStatementError,
   StatementCreatingError,
 } from './bill-download.ts';
@@ -36,6 +35,7 @@ export {
   BillIntegrityError,
   type ParseTradeBillOptions,
   parseTradeBill,
+  TradeBillBatch,
   type TradeBillRow,
   type TradeBillTotals,
 } from './bill-parse.ts';

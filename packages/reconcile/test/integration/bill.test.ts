@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { createPool, migrateUp, type Pool } from '@paysync/db';
 import { createIsolatedDatabase, eventually, type IsolatedDatabase } from '@paysync/testkit';
@@ -6,8 +7,11 @@ import {
   addDays,
   beijingDay,
   beijingDayRange,
+  billChunks,
   billContent,
+  fenToYuan,
   parseTradeBill,
+  TRADE_BILL_ALL_SUMMARY_HEADER,
   type TradeBillRow,
   type WeChatPayClient,
 } from '@paysync/wechatpay';
@@ -58,6 +62,13 @@ afterEach(async () => {
 });
 
 const today = () => beijingDay(new Date(clock()));
+
+/** The rows of a bill's text (header and rows; the summary is not needed for this). */
+async function rowsOf(text: string): Promise<TradeBillRow[]> {
+  const rows: TradeBillRow[] = [];
+  await parseTradeBill([Buffer.from(text)], { onRows: (b) => void rows.push(...b) }).catch(() => {});
+  return rows;
+}
 
 /** An order at the sandbox (prepaid; paid when `pay`), and its row here as given. */
 async function order(o: {
@@ -364,8 +375,6 @@ describe('a trade-bill run', () => {
         '`REF4200000263201902167700963919,`0.01,`0.00,`ORIGINAL,`SUCCESS',
         '`REF4200000263201902167700963919,`0.01,`0.00,`ORIGINAL,`CLOSED',
       );
-    const rows: TradeBillRow[] = [];
-    await parseTradeBill(billContent(Buffer.from(sample)), { onRows: (b) => void rows.push(...b) });
     await pool.query(
       `INSERT INTO payment_orders (out_trade_no, user_id, mchid, appid, trade_type, description, amount_total, points,
          status, transaction_id, time_expire, success_time)
@@ -378,7 +387,7 @@ describe('a trade-bill run', () => {
       day: beijingDayRange('2019-02-19'),
       maxDifferences: 1000,
     });
-    await differ.rows(rows);
+    await parseTradeBill(billContent(Buffer.from(sample)), { onRows: (batch) => differ.rows(batch) });
     const found = await differ.finish();
     expect(found.find((d) => d.class === 'revoked')).toMatchObject({
       outTradeNo: 'autotest_20190219015232_89201',
@@ -392,6 +401,90 @@ describe('a trade-bill run', () => {
       theirs: { refund_status: 'CLOSED' },
       ours: { reversed: true },
     });
+  });
+  it('asks the books about scattered rows a thousand at a time, and compares the rest where they lie', async () => {
+    // 3,000 payments made from one real-format row: every third paid here that day (one of them for
+    // another amount), the others unknown here, all interleaved as a bill may list them.
+    const sample = readFileSync(
+      new URL('../../../wechatpay/test/fixtures/tradebill-ALL-sample.csv', import.meta.url),
+      'utf8',
+    );
+    const lines = sample.split('\r\n');
+    const template = lines.find((l) => l.split(',`')[9] === 'SUCCESS') as string;
+    const [row] = [...(await rowsOf(`${lines[0]}\r\n${template}\r\n`))];
+    const fields = template.split(',`');
+    const no = (i: number) => `SCATTER${String(i).padStart(6, '0')}`;
+    const n = 3000;
+    const body = Array.from({ length: n }, (_, i) => {
+      const f = [...fields];
+      f[6] = no(i);
+      return f.join(',`');
+    });
+    const fee = Math.floor((n * (row as TradeBillRow).feeMicroYuan + 500) / 1000);
+    const summary = [
+      n,
+      fenToYuan(n * (row as TradeBillRow).settlementTotal),
+      '0.00',
+      '0.00',
+      fenToYuan(fee),
+      fenToYuan(n * (row as TradeBillRow).orderTotal),
+      '0.00',
+    ].map((v) => `\`${v}`);
+    const bill = [lines[0], ...body, TRADE_BILL_ALL_SUMMARY_HEADER.join(','), summary.join(',')].join('\r\n');
+    const mchid = (row as TradeBillRow).mchid;
+    const paidAt = (row as TradeBillRow).tradeTime;
+    const paidHere = Array.from({ length: n / 3 }, (_, k) => k * 3);
+    await pool.query(
+      `INSERT INTO payment_orders (out_trade_no, user_id, mchid, appid, trade_type, description, amount_total, points,
+         status, transaction_id, time_expire, success_time) VALUES ?`,
+      [
+        paidHere.map((i) => [
+          no(i),
+          'user-bill',
+          mchid,
+          'wxab8acd895ab1638a',
+          'NATIVE',
+          'x',
+          i === 3 ? 4 : (row as TradeBillRow).orderTotal,
+          1,
+          'paid',
+          `4200${i}`,
+          paidAt,
+          paidAt,
+        ]),
+      ],
+    );
+    const books = billBooks(pool);
+    let lookups = 0;
+    const differ = new BillDiffer(
+      {
+        ...books,
+        orders: (nos) => {
+          lookups += 1;
+          return books.orders(nos);
+        },
+      },
+      { mchid, day: beijingDayRange(beijingDay(paidAt)), maxDifferences: 10_000 },
+    );
+    let batches = 0;
+    await parseTradeBill(billChunks(gzipSync(bill)), {
+      onRows: (b) => {
+        batches += 1;
+        return differ.rows(b);
+      },
+    });
+    const found = await differ.finish();
+    expect(batches).toBeGreaterThan(10);
+    expect(lookups).toBe(2);
+    expect(found.filter((d) => d.class === 'unknown_order')).toHaveLength(n - n / 3);
+    expect(found.filter((d) => d.class !== 'unknown_order')).toEqual([
+      expect.objectContaining({
+        class: 'amount_mismatch',
+        outTradeNo: no(3),
+        ours: { status: 'paid', amount_total: 4 },
+        theirs: expect.objectContaining({ order_total: (row as TradeBillRow).orderTotal }),
+      }),
+    ]);
   });
 });
 

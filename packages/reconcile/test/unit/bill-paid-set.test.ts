@@ -59,4 +59,80 @@ describe('PaidOrderSet, the bill day’s paid orders', () => {
     expect(set.take('BB00000000000')).toBe(1);
     expect([...set.remaining()]).toEqual([['BB000000000001', 2]]);
   });
+
+  it('answers a batch of lookups as one lookup at a time would, whatever the batch holds', () => {
+    // Filled in batches (setMany) and one by one (set); looked up in batches (takeMany) with keys
+    // present, absent, repeated in a batch, taken already, one character wide or too long, and a
+    // value beyond 32 bits; each answer checked against a Map.
+    const set = new PaidOrderSet();
+    const map = new Map<string, number>();
+    const all = [...keys(30_000, 3)];
+    set.reserve(10);
+    const text = all.join(',');
+    const batch = { starts: new Int32Array(300), ends: new Int32Array(300), values: new Float64Array(300) };
+    let n = 0;
+    let at = 0;
+    for (const [i, k] of all.entries()) {
+      const value = i % 1000 === 7 ? 2 ** 40 + i : i * 2;
+      if (i % 2 === 0) {
+        batch.starts[n] = at;
+        batch.ends[n] = at + k.length;
+        batch.values[n] = value;
+        n += 1;
+        if (n === 300) {
+          set.setMany(text, batch.starts, batch.ends, batch.values, n);
+          n = 0;
+        }
+      } else set.set(k, value);
+      map.set(k, value);
+      at += k.length + 1;
+    }
+    set.setMany(text, batch.starts, batch.ends, batch.values, n);
+    set.set('订单-宽', 5);
+    map.set('订单-宽', 5);
+    set.set('L'.repeat(256), 6);
+    map.set('L'.repeat(256), 6);
+    expect(set.size).toBe(map.size);
+
+    const asked = [...keys(2_000, 3), ...keys(2_000, 19), '订单-宽', 'L'.repeat(256), ...keys(500, 3)];
+    for (let i = asked.length - 1; i > 0; i--) {
+      const j = (i * 7919) % (i + 1);
+      [asked[i], asked[j]] = [asked[j] as string, asked[i] as string];
+    }
+    const lookups = asked.join(',');
+    const starts = new Int32Array(asked.length);
+    const ends = new Int32Array(asked.length);
+    let from = 0;
+    asked.forEach((k, i) => {
+      starts[i] = from;
+      ends[i] = from + k.length;
+      from += k.length + 1;
+    });
+    const got = new Float64Array(asked.length);
+    for (let s = 0; s < asked.length; s += 97) {
+      const size = Math.min(97, asked.length - s);
+      const values = new Float64Array(size);
+      set.takeMany(lookups, starts.subarray(s, s + size), ends.subarray(s, s + size), size, values);
+      got.set(values, s);
+    }
+    asked.forEach((k, i) => {
+      expect([k, got[i]]).toEqual([k, map.get(k) ?? Number.NaN]);
+      map.delete(k);
+    });
+    expect(set.size).toBe(map.size);
+    expect(new Map(set.remaining())).toEqual(map);
+  });
+
+  it('moves a key between the table and the Map beside it when its value changes size', () => {
+    const set = new PaidOrderSet();
+    set.set('BB000000000001', 2);
+    set.set('BB000000000001', 2 ** 33);
+    expect(set.size).toBe(1);
+    expect([...set.remaining()]).toEqual([['BB000000000001', 2 ** 33]]);
+    set.set('BB000000000001', 4);
+    expect([...set.remaining()]).toEqual([['BB000000000001', 4]]);
+    expect(set.take('BB000000000001')).toBe(4);
+    expect(set.take('BB000000000001')).toBeUndefined();
+    expect(set.size).toBe(0);
+  });
 });

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
@@ -7,6 +7,7 @@ import {
   BillIntegrityError,
   beijingDayRange,
   beijingToUtc,
+  billChunks,
   billContent,
   billDigest,
   feeToMicroYuan,
@@ -19,10 +20,9 @@ import {
 const SAMPLE = readFileSync(new URL('../fixtures/tradebill-ALL-sample.csv', import.meta.url));
 const SAMPLE_SHA1 = '9bb6cd819be348f17a9cbcedddc8eb62fefbd790';
 
-async function parseAll(bytes: Buffer, batchSize = 7) {
+async function parseAll(bytes: Buffer) {
   const rows: TradeBillRow[] = [];
-  const totals = await parseTradeBill(billContent(bytes), {
-    batchSize,
+  const totals = await parseTradeBill(billChunks(bytes), {
     onRows: (batch) => {
       rows.push(...batch);
     },
@@ -66,6 +66,37 @@ describe('trade bill values', () => {
     const day = beijingDayRange('2026-05-01');
     expect(day.start.toISOString()).toBe('2026-04-30T16:00:00.000Z');
     expect(day.end.toISOString()).toBe('2026-05-01T16:00:00.000Z');
+  });
+});
+
+describe('billChunks', () => {
+  // Text that compresses poorly enough to take several of gunzip's 256 KiB buffers.
+  const text = Buffer.from(
+    Array.from({ length: 40_000 }, (_, i) => `${i},${(i * 2_654_435_761) % 4_294_967_296}`).join('\r\n'),
+  );
+
+  it('yields the bytes billContent does, and releases each of gunzip’s full buffers once the reader moves on', async () => {
+    const chunks: Buffer[] = [];
+    const copies: Buffer[] = [];
+    for await (const chunk of billChunks(gzipSync(text))) {
+      chunks.push(chunk);
+      copies.push(Buffer.from(chunk));
+    }
+    expect(Buffer.concat(copies).equals(text)).toBe(true);
+    const streamed: Buffer[] = [];
+    for await (const chunk of billContent(gzipSync(text))) streamed.push(chunk as Buffer);
+    expect(Buffer.concat(streamed).equals(text)).toBe(true);
+    expect(chunks.length).toBeGreaterThan(2);
+    // Released: a view of a released buffer has no bytes left (only the last, partial one keeps them).
+    expect(chunks.map((c) => c.length)).toEqual([...chunks.slice(0, -1).map(() => 0), copies.at(-1)?.length]);
+  });
+
+  it('never releases a body that is not gzip: its chunks are views of it', async () => {
+    const body = Buffer.from(text);
+    const copies: Buffer[] = [];
+    for await (const chunk of billChunks(body)) copies.push(Buffer.from(chunk));
+    expect(Buffer.concat(copies).equals(text)).toBe(true);
+    expect(body.equals(text)).toBe(true);
   });
 });
 
@@ -189,12 +220,13 @@ describe('parseTradeBill on the real-format sample', () => {
       'utf8',
     );
     expect(big.length).toBeGreaterThan(20 * 32 * 1024);
-    const whole = await parseAll(big, 1000);
+    const whole = await parseAll(big);
     expect(whole.rows).toHaveLength(45 * times);
     expect(whole.totals.rows).toBe(45 * times);
     const expected = whole.rows.map((r) => `${r.line} ${r.outTradeNo} ${r.outRefundNo} ${r.orderTotal}`);
     expect(expected[45]).toBe(expected[0]?.replace(/^2 /, '47 '));
     for (const input of [
+      billChunks(gzipSync(big)),
       billContent(gzipSync(big)),
       Readable.from(
         Array.from({ length: Math.ceil(big.length / 4099) }, (_, i) =>
@@ -209,12 +241,24 @@ describe('parseTradeBill on the real-format sample', () => {
     }
   });
 
-  it('streams: rows arrive in batches before the summary is read', async () => {
-    const sizes: number[] = [];
-    await parseTradeBill(Readable.from([SAMPLE]), {
-      batchSize: 10,
-      onRows: (b) => void sizes.push(b.length),
+  it('streams: the rows of what has arrived reach the caller before the rest of the file', async () => {
+    const input = new PassThrough();
+    const batches: string[][] = [];
+    const parsing = parseTradeBill(input, {
+      onRows: (b) => void batches.push([...b].map((r) => r.outTradeNo)),
     });
-    expect(sizes).toEqual([10, 10, 10, 10, 5]);
+    // The first part ends inside a row: the rows before it come now; that row, once complete, then
+    // the rows after it.
+    const cut = SAMPLE.indexOf(0x0a, SAMPLE.length / 2) + 10;
+    input.write(SAMPLE.subarray(0, cut));
+    for (let i = 0; i < 100 && batches.length === 0; i++) await new Promise((r) => setImmediate(r));
+    expect(batches).toHaveLength(1);
+    input.end(SAMPLE.subarray(cut));
+    const totals = await parsing;
+    expect(batches.map((b) => b.length).slice(1, 2)).toEqual([1]);
+    expect(batches).toHaveLength(3);
+    expect(batches.flat()).toEqual((await parseAll(SAMPLE)).rows.map((r) => r.outTradeNo));
+    expect(batches[0]?.length).toBe(SAMPLE.subarray(0, cut).toString().split('\n').length - 2);
+    expect(totals.rows).toBe(45);
   });
 });
