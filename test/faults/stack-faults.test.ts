@@ -39,6 +39,8 @@ const note = (line: string) => process.stderr.write(`  [stack-faults] ${line}\n`
 let db: IsolatedDatabase;
 let topics: { remove: () => Promise<void> };
 let sandbox: Sandbox;
+/** The sandbox's order-query route (the sweep's question to WeChat). */
+const ORDER_QUERY = 'GET /v3/pay/transactions/out-trade-no/:out_trade_no';
 let stack: Stack;
 let pool: Pool;
 let dir: string;
@@ -145,15 +147,25 @@ describe('the whole stack under faults', () => {
 
       await atLeast(110);
       const sweep = stack.sweep!;
+      const queries = () =>
+        Object.values(sandbox.counters().requests[ORDER_QUERY] ?? {}).reduce((sum, n) => sum + n, 0);
       for (let attempt = 1; attempt <= 10; attempt++) {
-        await eventually('a sweep in progress', async () => (sweep.running ? true : undefined), {
+        const pid = await eventually('a sweep in progress', async () => sweep.pid, {
           timeoutMs: 30_000,
-          intervalMs: 10,
+          intervalMs: 5,
         });
-        await sleep(600); // past start-up: connected, claiming and querying
+        // Mid-sweep is once this run asks WeChat (started, connected, claimed): a sweep with little
+        // to do can be over within a few hundred milliseconds of its start, so no fixed delay is.
+        const before = queries();
+        const querying = await eventually(
+          'the sweep querying WeChat, or its end',
+          async () => (sweep.pid !== pid ? false : queries() > before ? true : undefined),
+          { timeoutMs: 30_000, intervalMs: 2 },
+        );
+        if (!querying) continue;
         const killed = await sweep.kill();
         if (killed?.signal === 'SIGKILL') {
-          note(`SIGKILL reconciler mid-sweep (${created.length} orders)`);
+          note(`SIGKILL reconciler mid-sweep (${created.length} orders, attempt ${attempt})`);
           break;
         }
       }
