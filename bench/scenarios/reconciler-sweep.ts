@@ -52,13 +52,13 @@ async function startSandboxProcess(dir: string): Promise<{ child: ChildProcess; 
   return { child, creds };
 }
 
-/** Filler: orders in every state but due (paid, expired, pending later), by INSERT … SELECT in 100k chunks. */
 /**
- * The filler: 70 % paid, 20 % expired with their final rechecks done (next_check_at NULL, as the
- * sweep leaves them 24 h after they became final), 10 % pending and not yet due. It used to give the
- * expired rows a next_check_at in the past: 198,000 final rechecks due at once, which no running
- * system has (migration 0004 clears them), so the sweep spent its whole run on them, never reached
- * the 10,000 due orders (nor the paid ones among them), and the page query sorted 200,000 rows.
+ * The filler, by INSERT … SELECT in 100k chunks: 70 % paid, 20 % expired with their final rechecks
+ * done (next_check_at NULL, as the sweep leaves them 24 h after they became final), 10 % pending and
+ * not yet due. It used to give the expired rows a next_check_at in the past: 198,000 final rechecks
+ * due at once, which no running system has (migration 0004 clears them), so the sweep spent its
+ * whole run on them, never reached the 10,000 due orders (nor the paid ones among them), and the
+ * page query sorted 200,000 rows.
  */
 async function fill(pool: Pool, rows: number): Promise<void> {
   for (let start = 0; start < rows; start += 100_000) {

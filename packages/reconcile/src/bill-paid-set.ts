@@ -35,12 +35,7 @@ export class PaidOrderSet {
   }
 
   set(key: string, value: number): void {
-    this.setFrom(key, 0, key.length, value);
-  }
-
-  /** set(text.slice(from, to), value) without making that string (the store reads packed text). */
-  setFrom(text: string, from: number, to: number, value: number): void {
-    this.#setHashed(text, from, to, hashAt(text, from, to), value);
+    this.#setHashed(key, 0, key.length, hashAt(key, 0, key.length), value);
   }
 
   #setHashed(text: string, from: number, to: number, hash: number, value: number): void {
@@ -72,18 +67,13 @@ export class PaidOrderSet {
 
   /** The key's value, taken out (a later take of it finds nothing); undefined if absent. */
   take(key: string): number | undefined {
-    return this.takeFrom(key, 0, key.length);
+    const hash = hashAt(key, 0, key.length);
+    const at = hash === WIDE ? -1 : this.#find(key, 0, key.length, hash);
+    return (at >= 0 ? this.#takeAt(at) : undefined) ?? this.#takeWide(key, 0, key.length);
   }
 
-  /** take(text.slice(from, to)) without making that string. */
-  takeFrom(text: string, from: number, to: number): number | undefined {
-    const hash = hashAt(text, from, to);
-    const at = hash === WIDE ? -1 : this.#find(text, from, to - from, hash);
-    return (at >= 0 ? this.#takeAt(at) : undefined) ?? this.#takeWide(text, from, to);
-  }
-
-  /** Room for n keys in all, so that filling the set does not grow the table on the way. */
-  reserve(n: number): void {
+  /** Room for n keys in all, so that a batch does not grow the table on the way. */
+  #reserve(n: number): void {
     let length = this.#slots.length;
     while (n * RECORD * 2 > length) length *= 2;
     if (length > this.#slots.length) this.#grow(length);
@@ -91,7 +81,7 @@ export class PaidOrderSet {
 
   /** set() of n keys at once, text[starts[i], ends[i]) → values[i], in stages (see above). */
   setMany(text: string, starts: Int32Array, ends: Int32Array, values: Float64Array, n: number): void {
-    this.reserve(this.#entries + n);
+    this.#reserve(this.#entries + n);
     this.#touch(text, starts, ends, n);
     const hashes = this.#hashes;
     for (let i = 0; i < n; i++)

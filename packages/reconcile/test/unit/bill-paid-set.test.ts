@@ -67,7 +67,6 @@ describe('PaidOrderSet, the bill day’s paid orders', () => {
     const set = new PaidOrderSet();
     const map = new Map<string, number>();
     const all = [...keys(30_000, 3)];
-    set.reserve(10);
     const text = all.join(',');
     const batch = { starts: new Int32Array(300), ends: new Int32Array(300), values: new Float64Array(300) };
     let n = 0;
